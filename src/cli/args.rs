@@ -1,0 +1,152 @@
+//! The command line, as the user typed it. tcpdump's flags keep tcpdump's
+//! meaning; netpeek's own behaviour has long options. These doc comments are
+//! the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, ValueEnum};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when stdout is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TsPrecision {
+    Micro,
+    Nano,
+}
+
+/// netpeek: tcpdump's lines, Wireshark's analysis, an annotated timeline.
+///
+/// Capture live (`netpeek -i lo port 8000`) or read a capture file
+/// (`netpeek -r capture.pcapng`). Trailing arguments form a BPF filter in
+/// tcpdump's language, applied to live captures and to files alike.
+#[derive(Debug, Parser)]
+#[command(name = "netpeek", version, about, long_about = None, disable_help_flag = false)]
+pub struct Args {
+    /// Capture on this interface ("any" for all); default: the first up,
+    /// non-loopback interface, as tcpdump picks it.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// List the interfaces that can be captured on, then exit.
+    #[arg(short = 'D', long = "list-interfaces")]
+    pub list_interfaces: bool,
+
+    /// Read packets from a pcap or pcapng file ("-" for standard input).
+    #[arg(short = 'r', value_name = "FILE")]
+    pub read: Option<PathBuf>,
+
+    /// Write the packets to a pcapng file ("-" for standard output).
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Stop after this many packets (after filtering).
+    #[arg(short = 'c', value_name = "COUNT")]
+    pub count: Option<u64>,
+
+    /// Bytes captured per packet (0 means 262144).
+    #[arg(
+        short = 's',
+        long = "snapshot-length",
+        value_name = "SNAPLEN",
+        default_value_t = 262144
+    )]
+    pub snaplen: u32,
+
+    /// Kernel capture buffer in KiB (default 32768: large enough not to drop
+    /// under loopback bursts).
+    #[arg(short = 'B', long = "buffer-size", value_name = "KiB")]
+    pub buffer_kib: Option<u32>,
+
+    /// Do not put the interface into promiscuous mode.
+    #[arg(short = 'p', long = "no-promiscuous-mode")]
+    pub no_promiscuous: bool,
+
+    /// Do not resolve names (netpeek never does; accepted for tcpdump's sake).
+    #[arg(short = 'n', action = ArgAction::Count)]
+    pub numeric: u8,
+
+    /// Print each packet (minus its link-level header) in ASCII.
+    #[arg(short = 'A')]
+    pub ascii: bool,
+
+    /// Print each packet (minus its link-level header) in hex and ASCII.
+    #[arg(short = 'X')]
+    pub hex_ascii: bool,
+
+    /// Print the link-level header on each line.
+    #[arg(short = 'e')]
+    pub link_header: bool,
+
+    /// Timestamp style: -t none, -tt epoch seconds, -ttt delta to the
+    /// previous packet, -tttt date and time, -ttttt delta to the first.
+    #[arg(short = 't', action = ArgAction::Count)]
+    pub time: u8,
+
+    /// Print timestamps with this precision.
+    #[arg(long = "time-stamp-precision", value_enum, value_name = "PRECISION")]
+    pub ts_precision: Option<TsPrecision>,
+
+    /// Same as --time-stamp-precision=nano.
+    #[arg(long = "nano")]
+    pub nano: bool,
+
+    /// Line-buffer the output, so each packet appears at once in a pipe.
+    #[arg(short = 'l')]
+    pub line_buffered: bool,
+
+    /// Quiet: no per-packet output (summaries and files are still written).
+    #[arg(short = 'q')]
+    pub quiet: bool,
+
+    /// Print absolute TCP sequence numbers.
+    #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
+    pub absolute_seq: bool,
+
+    /// Read the filter expression from this file.
+    #[arg(short = 'F', value_name = "FILE")]
+    pub filter_file: Option<PathBuf>,
+
+    /// Deliver packets as they arrive (always on; accepted for tcpdump's sake).
+    #[arg(long = "immediate-mode")]
+    pub immediate_mode: bool,
+
+    /// Print NDJSON objects instead of text lines (schema in README.md).
+    #[arg(long = "json")]
+    pub json: bool,
+
+    /// When to use colour.
+    #[arg(
+        long = "color",
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
+
+    /// Most connections tracked at once; the least recently active are
+    /// evicted beyond it (and reported).
+    #[arg(long = "max-connections", value_name = "N", default_value_t = 100_000)]
+    pub max_connections: usize,
+
+    /// Out-of-order bytes held per direction while waiting for a hole to fill.
+    #[arg(long = "max-buffer", value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_buffer: usize,
+
+    /// Out-of-order bytes held across all connections.
+    #[arg(long = "max-buffer-total", value_name = "BYTES", default_value_t = 32 << 20)]
+    pub max_buffer_total: usize,
+
+    /// Seconds of capture time after which a silent connection is expired.
+    #[arg(long = "idle-timeout", value_name = "SECONDS", default_value_t = 900)]
+    pub idle_timeout: u64,
+
+    /// The filter expression, in tcpdump's (libpcap's) language.
+    #[arg(value_name = "EXPRESSION")]
+    pub expression: Vec<String>,
+}

@@ -1,0 +1,164 @@
+//! Resolves what the user typed into what the run needs: input, filter,
+//! outputs, buffering, colour, limits.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use super::args::{Args, ColorWhen, TsPrecision};
+use crate::error::Error;
+use crate::output::line::LineOptions;
+use crate::output::text::DumpMode;
+use crate::output::time::TimeStyle;
+use crate::source::live::{LiveOptions, DEFAULT_BUFFER_KIB};
+use crate::track::Limits;
+
+#[derive(Clone, Debug)]
+pub enum Input {
+    Live(LiveOptions),
+    File(PathBuf),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    /// Nothing per packet (`-q`, or `-w -`).
+    Quiet,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub input: Input,
+    pub filter: Option<String>,
+    pub count: Option<u64>,
+    pub format: Format,
+    pub write: Option<PathBuf>,
+    pub time: TimeStyle,
+    pub nanos: bool,
+    pub line: LineOptions,
+    pub dump: DumpMode,
+    pub line_buffered: bool,
+    pub color: bool,
+    pub limits: Limits,
+}
+
+impl Config {
+    pub fn from_args(args: &Args) -> Result<Self, Error> {
+        let filter = match &args.filter_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| Error::OpenInput {
+                    path: path.clone(),
+                    source,
+                })?;
+                // Like tcpdump: '#' starts a comment to the end of the line.
+                let expr: Vec<&str> = text
+                    .lines()
+                    .map(|l| l.split('#').next().unwrap_or(""))
+                    .collect();
+                Some(
+                    expr.join(" ")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            }
+            None if args.expression.is_empty() => None,
+            None => Some(args.expression.join(" ")),
+        }
+        .filter(|f| !f.trim().is_empty());
+        if args.filter_file.is_some() && !args.expression.is_empty() {
+            return Err(Error::Usage(
+                "give the filter either with -F FILE or on the command line, not both".into(),
+            ));
+        }
+
+        let input = match &args.read {
+            Some(path) => {
+                if args.interface.is_some() {
+                    return Err(Error::Usage(
+                        "-r reads a file; it cannot be combined with -i".into(),
+                    ));
+                }
+                Input::File(path.clone())
+            }
+            None => Input::Live(LiveOptions {
+                interface: args.interface.clone(),
+                snaplen: if args.snaplen == 0 {
+                    262_144
+                } else {
+                    args.snaplen
+                },
+                buffer_kib: args.buffer_kib.unwrap_or(DEFAULT_BUFFER_KIB),
+                promiscuous: !args.no_promiscuous,
+                filter: filter.clone(),
+                immediate: true,
+            }),
+        };
+
+        let write_stdout = args.write.as_ref().is_some_and(|p| p.as_os_str() == "-");
+        if write_stdout && args.json {
+            return Err(Error::Usage(
+                "-w - writes the capture to standard output; --json cannot share it".into(),
+            ));
+        }
+        let format = if args.quiet || write_stdout {
+            Format::Quiet
+        } else if args.json {
+            Format::Json
+        } else {
+            Format::Text
+        };
+
+        let time = match args.time {
+            0 => TimeStyle::Absolute,
+            1 => TimeStyle::None,
+            2 => TimeStyle::Epoch,
+            3 => TimeStyle::DeltaPrevious,
+            4 => TimeStyle::DateTime,
+            _ => TimeStyle::DeltaFirst,
+        };
+        let nanos = args.nano || args.ts_precision == Some(TsPrecision::Nano);
+        let stdout_tty = std::io::stdout().is_terminal();
+        let color = match args.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let dump = if args.hex_ascii {
+            DumpMode::HexAscii
+        } else if args.ascii {
+            DumpMode::Ascii
+        } else {
+            DumpMode::None
+        };
+        if args.max_connections == 0 {
+            return Err(Error::Usage("--max-connections must be at least 1".into()));
+        }
+        Ok(Self {
+            input,
+            filter,
+            count: args.count,
+            format,
+            write: args.write.clone(),
+            time,
+            nanos,
+            line: LineOptions {
+                link_header: args.link_header,
+                absolute_seq: args.absolute_seq,
+            },
+            dump,
+            line_buffered: args.line_buffered || stdout_tty,
+            color,
+            limits: Limits {
+                max_connections: args.max_connections,
+                max_buffer_per_direction: args.max_buffer,
+                max_buffer_total: args.max_buffer_total,
+                idle_timeout_ns: i64::try_from(args.idle_timeout)
+                    .unwrap_or(i64::MAX / 1_000_000_000)
+                    .saturating_mul(1_000_000_000),
+            },
+        })
+    }
+}

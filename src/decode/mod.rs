@@ -1,0 +1,446 @@
+//! Frame → layered views: link header, then network and transport layers
+//! through etherparse's lax slicer. Nothing here allocates or copies, and
+//! nothing fails: a truncated or unknown layer becomes a [`DecodeIssue`]
+//! and decoding stops there.
+
+pub mod link;
+
+use std::net::IpAddr;
+
+use etherparse::{LaxNetSlice, LaxSlicedPacket, TcpSlice, TransportSlice};
+
+pub use link::Link;
+
+use crate::source::Frame;
+
+/// What stopped decoding, in words a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeIssue {
+    /// The link type is not one netpeek decodes.
+    UnknownLinkType(u16),
+    /// The link header itself is cut short.
+    LinkTruncated { need: usize, have: usize },
+    /// A layer was cut short by the snapshot length or a corrupt length field.
+    Truncated {
+        layer: &'static str,
+        need: usize,
+        have: usize,
+    },
+    /// A header field holds an impossible value.
+    Malformed { layer: &'static str, what: String },
+}
+
+impl std::fmt::Display for DecodeIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeIssue::UnknownLinkType(t) => write!(f, "unknown link type {t}"),
+            DecodeIssue::LinkTruncated { need, have } => {
+                write!(f, "link header truncated: need {need} bytes, have {have}")
+            }
+            DecodeIssue::Truncated { layer, need, have } => {
+                write!(f, "{layer} truncated: need {need} bytes, have {have}")
+            }
+            DecodeIssue::Malformed { layer, what } => write!(f, "malformed {layer}: {what}"),
+        }
+    }
+}
+
+/// A decoded frame: borrowed views into its bytes.
+#[derive(Clone, Debug)]
+pub struct Decoded<'a> {
+    pub link: Link<'a>,
+    /// Network layer and below (VLAN tags are in `pkt.link_exts`).
+    pub pkt: Option<LaxSlicedPacket<'a>>,
+    /// The TCP header of a first IP fragment, which etherparse leaves alone;
+    /// shown (as tcpdump does) but not tracked (the segment is incomplete).
+    pub fragment_tcp: Option<TcpSlice<'a>>,
+    pub issue: Option<DecodeIssue>,
+}
+
+/// The TCP facts a packet carries, independent of etherparse: the tracker's
+/// only input, so it can be tested without building packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpMeta<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+    pub options: TcpOptions,
+    /// Payload bytes captured (may be fewer than `payload_len`).
+    pub payload: &'a [u8],
+    /// Payload length on the wire, from the IP header.
+    pub payload_len: u32,
+}
+
+/// TCP flag bits, in header order (FIN = bit 0 … CWR = bit 7, NS = bit 8).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TcpFlags(pub u16);
+
+impl TcpFlags {
+    pub const FIN: u16 = 0x01;
+    pub const SYN: u16 = 0x02;
+    pub const RST: u16 = 0x04;
+    pub const PSH: u16 = 0x08;
+    pub const ACK: u16 = 0x10;
+    pub const URG: u16 = 0x20;
+    pub const ECE: u16 = 0x40;
+    pub const CWR: u16 = 0x80;
+    pub const NS: u16 = 0x100;
+
+    pub fn has(self, bit: u16) -> bool {
+        self.0 & bit != 0
+    }
+    pub fn syn(self) -> bool {
+        self.has(Self::SYN)
+    }
+    pub fn ack(self) -> bool {
+        self.has(Self::ACK)
+    }
+    pub fn fin(self) -> bool {
+        self.has(Self::FIN)
+    }
+    pub fn rst(self) -> bool {
+        self.has(Self::RST)
+    }
+    pub fn psh(self) -> bool {
+        self.has(Self::PSH)
+    }
+    pub fn urg(self) -> bool {
+        self.has(Self::URG)
+    }
+
+    pub fn from_slice(tcp: &TcpSlice<'_>) -> Self {
+        // Byte 13 holds CWR…FIN; the low bit of byte 12 is NS.
+        let hdr = tcp.header_slice();
+        let low = u16::from(hdr.get(13).copied().unwrap_or(0));
+        let ns = u16::from(hdr.get(12).copied().unwrap_or(0) & 1) << 8;
+        Self(low | ns)
+    }
+
+    /// Names in JSON order, as the schema lists them.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        const NAMES: [(u16, &str); 8] = [
+            (TcpFlags::SYN, "SYN"),
+            (TcpFlags::ACK, "ACK"),
+            (TcpFlags::FIN, "FIN"),
+            (TcpFlags::RST, "RST"),
+            (TcpFlags::PSH, "PSH"),
+            (TcpFlags::URG, "URG"),
+            (TcpFlags::ECE, "ECE"),
+            (TcpFlags::CWR, "CWR"),
+        ];
+        NAMES
+            .into_iter()
+            .filter(move |(b, _)| self.has(*b))
+            .map(|(_, n)| n)
+    }
+}
+
+/// The TCP options a tracker cares about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpOptions {
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_permitted: bool,
+    pub timestamp: Option<(u32, u32)>,
+    /// Up to four SACK blocks (left, right), absolute sequence numbers.
+    pub sack: [(u32, u32); 4],
+    pub sack_count: u8,
+}
+
+impl TcpOptions {
+    /// Parses raw option bytes; stops quietly at anything malformed.
+    pub fn parse(mut opts: &[u8]) -> Self {
+        let mut out = Self::default();
+        while let Some((&kind, rest)) = opts.split_first() {
+            match kind {
+                0 => break,
+                1 => {
+                    opts = rest;
+                    continue;
+                }
+                _ => {}
+            }
+            let Some(&len) = rest.first() else { break };
+            let len = usize::from(len);
+            if len < 2 || len > opts.len() {
+                break;
+            }
+            let body = &opts[2..len];
+            match (kind, body.len()) {
+                (2, 2) => out.mss = Some(u16::from_be_bytes([body[0], body[1]])),
+                (3, 1) => out.wscale = Some(body[0]),
+                (4, 0) => out.sack_permitted = true,
+                (5, n) if n % 8 == 0 => {
+                    for chunk in body.chunks_exact(8) {
+                        if usize::from(out.sack_count) < out.sack.len() {
+                            let l = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                            let r = u32::from_be_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+                            out.sack[usize::from(out.sack_count)] = (l, r);
+                            out.sack_count += 1;
+                        }
+                    }
+                }
+                (8, 8) => {
+                    let v = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+                    let e = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+                    out.timestamp = Some((v, e));
+                }
+                _ => {}
+            }
+            opts = &opts[len..];
+        }
+        out
+    }
+
+    pub fn sack_blocks(&self) -> &[(u32, u32)] {
+        &self.sack[..usize::from(self.sack_count).min(self.sack.len())]
+    }
+}
+
+impl<'a> Decoded<'a> {
+    pub fn addresses(&self) -> Option<(IpAddr, IpAddr)> {
+        match self.pkt.as_ref()?.net.as_ref()? {
+            LaxNetSlice::Ipv4(v4) => {
+                let h = v4.header();
+                Some((
+                    IpAddr::V4(h.source_addr()),
+                    IpAddr::V4(h.destination_addr()),
+                ))
+            }
+            LaxNetSlice::Ipv6(v6) => {
+                let h = v6.header();
+                Some((
+                    IpAddr::V6(h.source_addr()),
+                    IpAddr::V6(h.destination_addr()),
+                ))
+            }
+            LaxNetSlice::Arp(_) => None,
+        }
+    }
+
+    pub fn tcp_slice(&self) -> Option<&TcpSlice<'a>> {
+        match self.pkt.as_ref()?.transport.as_ref()? {
+            TransportSlice::Tcp(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The wire length of the IP payload (from the IP header's length
+    /// fields), even when the capture holds fewer bytes.
+    pub fn ip_payload_wire_len(&self) -> Option<u32> {
+        match self.pkt.as_ref()?.net.as_ref()? {
+            LaxNetSlice::Ipv4(v4) => {
+                let h = v4.header();
+                let total = u32::from(h.total_len());
+                let ihl = u32::from(h.ihl()) * 4;
+                Some(total.saturating_sub(ihl).saturating_sub(ext_len_v4(v4)))
+            }
+            LaxNetSlice::Ipv6(v6) => {
+                let plen = u32::from(v6.header().payload_length());
+                let ext = v6.extensions().slice().len() as u32;
+                if plen == 0 {
+                    // Jumbogram or zero: fall back to what was captured.
+                    Some(v6.payload().payload.len() as u32)
+                } else {
+                    Some(plen.saturating_sub(ext))
+                }
+            }
+            LaxNetSlice::Arp(_) => None,
+        }
+    }
+
+    /// The TCP facts for the tracker; `None` unless this is a complete
+    /// (unfragmented) TCP header over IP.
+    pub fn tcp_meta(&self) -> Option<TcpMeta<'a>> {
+        let tcp = self.tcp_slice()?;
+        let (src, dst) = self.addresses()?;
+        let hlen = tcp.header_slice().len() as u32;
+        let payload_len = self
+            .ip_payload_wire_len()
+            .map(|l| l.saturating_sub(hlen))
+            .unwrap_or(tcp.payload().len() as u32);
+        let payload = tcp.payload();
+        let payload = payload.get(..payload_len as usize).unwrap_or(payload);
+        Some(TcpMeta {
+            src,
+            dst,
+            sport: tcp.source_port(),
+            dport: tcp.destination_port(),
+            seq: tcp.sequence_number(),
+            ack: tcp.acknowledgment_number(),
+            flags: TcpFlags::from_slice(tcp),
+            window: tcp.window_size(),
+            options: TcpOptions::parse(tcp.options()),
+            payload,
+            payload_len,
+        })
+    }
+}
+
+fn ext_len_v4(v4: &etherparse::LaxIpv4Slice<'_>) -> u32 {
+    v4.extensions()
+        .auth
+        .map(|a| a.slice().len() as u32)
+        .unwrap_or(0)
+}
+
+/// Decodes one frame. Never fails; problems end up in `issue`.
+pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
+    let (link, rest) = match link::parse(frame.linktype, frame.data) {
+        Ok(x) => x,
+        Err(issue) => {
+            return Decoded {
+                link: Link::Unknown,
+                pkt: None,
+                fragment_tcp: None,
+                issue: Some(issue),
+            }
+        }
+    };
+    let pkt = match link.next_layer() {
+        link::NextLayer::EtherType(et) => Some(LaxSlicedPacket::from_ether_type(
+            etherparse::EtherType(et),
+            rest,
+        )),
+        link::NextLayer::Ip => match LaxSlicedPacket::from_ip(rest) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                return Decoded {
+                    link,
+                    pkt: None,
+                    fragment_tcp: None,
+                    issue: Some(ip_issue(&e)),
+                }
+            }
+        },
+        link::NextLayer::None => None,
+    };
+    let mut issue = None;
+    let mut fragment_tcp = None;
+    if let Some(p) = &pkt {
+        if let Some((err, layer)) = &p.stop_err {
+            issue = Some(slice_issue(err, *layer));
+        }
+        if p.transport.is_none() && p.stop_err.is_none() {
+            fragment_tcp = first_fragment_tcp(p);
+        }
+    }
+    Decoded {
+        link,
+        pkt,
+        fragment_tcp,
+        issue,
+    }
+}
+
+fn first_fragment_tcp<'a>(p: &LaxSlicedPacket<'a>) -> Option<TcpSlice<'a>> {
+    let (payload, first) = match p.net.as_ref()? {
+        LaxNetSlice::Ipv4(v4) => (v4.payload(), v4.header().fragments_offset().value() == 0),
+        LaxNetSlice::Ipv6(v6) => (v6.payload(), true),
+        LaxNetSlice::Arp(_) => return None,
+    };
+    if !payload.fragmented || !first || payload.ip_number != etherparse::ip_number::TCP {
+        return None;
+    }
+    TcpSlice::from_slice(payload.payload).ok()
+}
+
+fn layer_name(layer: etherparse::err::Layer) -> &'static str {
+    use etherparse::err::Layer as L;
+    match layer {
+        L::Ethernet2Header => "Ethernet header",
+        L::VlanHeader => "VLAN header",
+        L::Ipv4Header => "IPv4 header",
+        L::Ipv4Packet => "IPv4 packet",
+        L::Ipv6Header => "IPv6 header",
+        L::Ipv6Packet => "IPv6 packet",
+        L::IpHeader => "IP header",
+        L::TcpHeader => "TCP header",
+        L::UdpHeader => "UDP header",
+        L::UdpPayload => "UDP payload",
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "ICMP",
+        L::Icmpv6 => "ICMPv6",
+        L::Ipv6ExtHeader
+        | L::Ipv6HopByHopHeader
+        | L::Ipv6DestOptionsHeader
+        | L::Ipv6RouteHeader
+        | L::Ipv6FragHeader => "IPv6 extension header",
+        L::IpAuthHeader => "IP authentication header",
+        L::Arp => "ARP",
+        _ => "header",
+    }
+}
+
+fn slice_issue(
+    err: &etherparse::err::packet::SliceError,
+    layer: etherparse::err::Layer,
+) -> DecodeIssue {
+    use etherparse::err::packet::SliceError as E;
+    match err {
+        E::Len(l) => DecodeIssue::Truncated {
+            layer: layer_name(l.layer),
+            need: l.required_len,
+            have: l.len,
+        },
+        other => DecodeIssue::Malformed {
+            layer: layer_name(layer),
+            what: other.to_string(),
+        },
+    }
+}
+
+fn ip_issue(err: &etherparse::err::ip::LaxHeaderSliceError) -> DecodeIssue {
+    use etherparse::err::ip::LaxHeaderSliceError as E;
+    match err {
+        E::Len(l) => DecodeIssue::Truncated {
+            layer: layer_name(l.layer),
+            need: l.required_len,
+            have: l.len,
+        },
+        E::Content(c) => DecodeIssue::Malformed {
+            layer: "IP header",
+            what: c.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse_common_syn() {
+        // mss 1460, nop, wscale 4, nop, nop, TS val 1 ecr 0, sackOK, eol
+        let opts = [
+            2, 4, 0x05, 0xb4, 1, 3, 3, 4, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 4, 2, 0, 0,
+        ];
+        let o = TcpOptions::parse(&opts);
+        assert_eq!(o.mss, Some(1460));
+        assert_eq!(o.wscale, Some(4));
+        assert_eq!(o.timestamp, Some((1, 0)));
+        assert!(o.sack_permitted);
+    }
+
+    #[test]
+    fn options_parse_rejects_bad_length() {
+        let o = TcpOptions::parse(&[2, 40, 1, 2]);
+        assert_eq!(o, TcpOptions::default());
+        let o = TcpOptions::parse(&[2, 1]);
+        assert_eq!(o, TcpOptions::default());
+    }
+
+    #[test]
+    fn options_parse_sack_blocks() {
+        let mut opts = vec![5, 18];
+        for v in [10u32, 20, 30, 40] {
+            opts.extend_from_slice(&v.to_be_bytes());
+        }
+        let o = TcpOptions::parse(&opts);
+        assert_eq!(o.sack_blocks(), &[(10, 20), (30, 40)]);
+    }
+}

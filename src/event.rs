@@ -1,0 +1,95 @@
+//! The one vocabulary every output consumes. Dissectors produce these;
+//! sinks render or store them. Nothing here knows bytes on the wire or
+//! how a person reads them.
+
+use crate::decode::Decoded;
+use crate::source::{CaptureStats, Frame, LinkType};
+use crate::track::{ConnRecord, TcpInfo, TrackNotice};
+
+/// A packet with everything netpeek learned about it.
+pub struct PacketEvent<'a, 'f> {
+    pub frame: &'a Frame<'f>,
+    pub decoded: &'a Decoded<'f>,
+    pub tcp: Option<&'a TcpInfo>,
+    /// Name of the interface the frame came from, when known.
+    pub interface: Option<&'a str>,
+    /// The interface's index within its pcapng section.
+    pub interface_id: u32,
+}
+
+/// Things worth telling that are not packets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The kernel dropped packets during a live capture.
+    KernelDropped {
+        new: u64,
+        total: u64,
+    },
+    /// The filter cannot be compiled for frames of this link type; they are
+    /// left out.
+    FilterNotApplicable {
+        linktype: LinkType,
+        msg: String,
+    },
+    Track(TrackNotice),
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::KernelDropped { new, total } => {
+                write!(f, "kernel dropped {new} packets ({total} so far): the capture has a gap here")
+            }
+            Notice::FilterNotApplicable { linktype, msg } => write!(
+                f,
+                "filter does not apply to link type {} ({}): {msg}; those frames are skipped",
+                linktype.name(),
+                linktype.0
+            ),
+            Notice::Track(TrackNotice::Evicted { count, limit }) => write!(
+                f,
+                "connection table full ({limit} connections): evicted the {count} least recently active \
+                 (raise --max-connections to keep more)"
+            ),
+            Notice::Track(TrackNotice::BufferLimit { stream, dir, limit }) => write!(
+                f,
+                "stream #{stream} {}: reassembly buffer limit ({limit} bytes) reached, skipping a hole \
+                 (raise --max-buffer to wait longer)",
+                match dir {
+                    crate::track::Direction::ToServer => "client→server",
+                    crate::track::Direction::ToClient => "server→client",
+                }
+            ),
+        }
+    }
+}
+
+/// What a run saw, for the final summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunStats {
+    /// Frames read from the input (every record).
+    pub frames_read: u64,
+    /// Frames that passed the filter and were processed.
+    pub frames_shown: u64,
+    /// Live capture counters.
+    pub capture: Option<CaptureStats>,
+}
+
+/// An output: renders or stores events.
+pub trait Sink {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> std::io::Result<()>;
+    fn connection(&mut self, _c: &ConnRecord) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn notice(&mut self, _n: &Notice, _ts_ns: Option<i64>) -> std::io::Result<()> {
+        Ok(())
+    }
+    /// Interfaces are known (or grew): called before the first packet of a
+    /// new interface.
+    fn interfaces(&mut self, _all: &[crate::source::InterfaceInfo]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _stats: &RunStats) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,38 @@
+//! netpeek: a network traffic inspector. tcpdump's lines, Wireshark's TCP
+//! analysis, HTTP exchanges paired with their latencies.
+//!
+//! # Pipeline
+//!
+//! ```text
+//!  source ──► decode ──► track ──► (dissectors) ──► events ──► sinks
+//!  frames     views      conns,                                 text, JSON,
+//!                        streams                                pcapng
+//! ```
+//!
+//! * [`source`]: frames from libpcap (live) or a pcap/pcapng file, numbered
+//!   like Wireshark's `frame.number`, filtered with libpcap's BPF compiler.
+//! * [`decode`]: borrowed layer views over each frame (etherparse);
+//!   problems become [`decode::DecodeIssue`] values.
+//! * [`track`]: TCP connections, relative sequence numbers, Wireshark's
+//!   `tcp.analysis.*`, reassembly into byte streams.
+//! * [`event`]: the vocabulary the outputs consume.
+//! * [`output`]: tcpdump-style lines, NDJSON, pcapng.
+//!
+//! # Untrusted input
+//!
+//! Every byte of a packet or a capture file is hostile until checked.
+//! Lengths and offsets from input are bounds-checked (`get`, not indexing);
+//! sequence arithmetic is wrapping; memory is bounded by explicit limits
+//! ([`track::Limits`], the file readers' record cap). Malformed input is
+//! reported as an annotation or one clear error, never a panic.
+
+pub mod cli;
+pub mod decode;
+pub mod error;
+pub mod event;
+pub mod output;
+pub mod pipeline;
+pub mod source;
+pub mod track;
+
+pub use error::Error;

@@ -1,0 +1,418 @@
+//! NDJSON output: one object per line, versioned by the `schema` number in
+//! the first (`"type":"meta"`) line. Field names follow the Elastic Common
+//! Schema where it has the field (`@timestamp`, `source.ip`,
+//! `network.transport`, …). Absent layers are omitted, never null.
+//! README.md documents every field.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use etherparse::{LaxNetSlice, TransportSlice};
+use serde::Serialize;
+
+use super::time::rfc3339;
+use crate::decode::{Decoded, TcpFlags};
+use crate::event::{Notice, PacketEvent, RunStats, Sink};
+use crate::track::{ConnRecord, Direction};
+
+/// Bump when a field changes meaning or disappears.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Serialize)]
+struct Meta<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema: u32,
+    netpeek: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Endpoint {
+    ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+#[derive(Serialize)]
+struct Network {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transport: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iana_number: Option<u8>,
+}
+
+#[derive(Serialize)]
+struct Tcp {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<u64>,
+    flags: Vec<&'static str>,
+    seq: u32,
+    ack: u32,
+    seq_raw: u32,
+    ack_raw: u32,
+    /// Window in bytes (scaled when the scale factor is known).
+    window: u32,
+    window_raw: u16,
+    payload_len: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    analysis: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dup_ack: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dup_ack_of: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    handshake_rtt_ns: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    direction: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Icmp {
+    #[serde(rename = "type")]
+    kind: u8,
+    code: u8,
+}
+
+#[derive(Serialize)]
+struct Arp {
+    operation: u16,
+    sender_ip: String,
+    target_ip: String,
+}
+
+#[derive(Serialize)]
+struct Packet<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    frame: u64,
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<&'a str>,
+    interface_id: u32,
+    len: u32,
+    caplen: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network: Option<Network>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<Endpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<Endpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<Tcp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp: Option<Icmp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arp: Option<Arp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decode_issue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Handshake {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    syn_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    synack_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtt_ns: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct PerSide {
+    client: u64,
+    server: u64,
+}
+
+#[derive(Serialize)]
+struct Connection<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    stream: u64,
+    client: Endpoint,
+    server: Endpoint,
+    start: String,
+    end: String,
+    duration_ns: i64,
+    first_frame: u64,
+    last_frame: u64,
+    mid_stream: bool,
+    handshake: Handshake,
+    close: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    closed_by: Option<&'static str>,
+    packets: PerSide,
+    bytes: PerSide,
+    missing_bytes: PerSide,
+    analysis: serde_json::Map<String, serde_json::Value>,
+    history: &'a str,
+    conn_state: &'static str,
+}
+
+#[derive(Serialize)]
+struct NoticeLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "@timestamp")]
+    timestamp: Option<String>,
+    code: &'static str,
+    message: &'a str,
+}
+
+pub struct JsonSink<W: Write> {
+    out: W,
+    line_buffered: bool,
+}
+
+/// What the meta line says about the input.
+pub struct JsonInput<'a> {
+    pub file: Option<&'a str>,
+    pub interface: Option<&'a str>,
+    pub filter: Option<&'a str>,
+}
+
+impl<W: Write> JsonSink<W> {
+    pub fn new(mut out: W, input: &JsonInput<'_>, line_buffered: bool) -> io::Result<Self> {
+        let meta = Meta {
+            kind: "meta",
+            schema: SCHEMA,
+            netpeek: env!("CARGO_PKG_VERSION"),
+            file: input.file,
+            interface: input.interface,
+            filter: input.filter,
+        };
+        serde_json::to_writer(&mut out, &meta)?;
+        out.write_all(b"\n")?;
+        Ok(Self { out, line_buffered })
+    }
+
+    fn line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, v)?;
+        self.out.write_all(b"\n")?;
+        if self.line_buffered {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn network_of(d: &Decoded<'_>) -> Option<Network> {
+    let pkt = d.pkt.as_ref()?;
+    let (kind, proto) = match pkt.net.as_ref()? {
+        LaxNetSlice::Ipv4(v4) => ("ipv4", Some(v4.payload().ip_number.0)),
+        LaxNetSlice::Ipv6(v6) => ("ipv6", Some(v6.payload().ip_number.0)),
+        LaxNetSlice::Arp(_) => ("arp", None),
+    };
+    let transport = proto.map(|p| match p {
+        6 => "tcp",
+        17 => "udp",
+        1 => "icmp",
+        58 => "ipv6-icmp",
+        2 => "igmp",
+        47 => "gre",
+        50 => "esp",
+        132 => "sctp",
+        _ => "other",
+    });
+    Some(Network {
+        kind,
+        iana_number: proto.filter(|_| transport == Some("other")),
+        transport,
+    })
+}
+
+fn endpoints(d: &Decoded<'_>) -> (Option<Endpoint>, Option<Endpoint>) {
+    let Some((src, dst)) = d.addresses() else {
+        return (None, None);
+    };
+    let ports = match d.pkt.as_ref().and_then(|p| p.transport.as_ref()) {
+        Some(TransportSlice::Tcp(t)) => Some((t.source_port(), t.destination_port())),
+        Some(TransportSlice::Udp(u)) => Some((u.source_port(), u.destination_port())),
+        _ => d
+            .fragment_tcp
+            .as_ref()
+            .map(|t| (t.source_port(), t.destination_port())),
+    };
+    (
+        Some(Endpoint {
+            ip: src,
+            port: ports.map(|p| p.0),
+        }),
+        Some(Endpoint {
+            ip: dst,
+            port: ports.map(|p| p.1),
+        }),
+    )
+}
+
+impl<W: Write> Sink for JsonSink<W> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+        let d = p.decoded;
+        let (source, destination) = endpoints(d);
+        let tcp = d.tcp_slice().map(|t| {
+            let flags = TcpFlags::from_slice(t);
+            let payload_len = d
+                .ip_payload_wire_len()
+                .map(|l| l.saturating_sub(u32::from(t.data_offset()) * 4))
+                .unwrap_or(t.payload().len() as u32);
+            let info = p.tcp;
+            Tcp {
+                stream: info.map(|i| i.stream),
+                flags: flags.names().collect(),
+                seq: info.map_or(t.sequence_number(), |i| i.seq_rel),
+                ack: info.map_or(t.acknowledgment_number(), |i| i.ack_rel),
+                seq_raw: t.sequence_number(),
+                ack_raw: t.acknowledgment_number(),
+                window: info.map_or(u32::from(t.window_size()), |i| i.window),
+                window_raw: t.window_size(),
+                payload_len,
+                role: info.map(|i| i.role.name()),
+                analysis: info
+                    .map(|i| i.verdict.flags.names().collect())
+                    .unwrap_or_default(),
+                dup_ack: info
+                    .and_then(|i| (i.verdict.dup_ack_num > 0).then_some(i.verdict.dup_ack_num)),
+                dup_ack_of: info
+                    .and_then(|i| (i.verdict.dup_ack_num > 0).then_some(i.verdict.dup_ack_of)),
+                handshake_rtt_ns: info.and_then(|i| i.handshake_rtt_ns),
+                direction: info.map(|i| match i.direction {
+                    Direction::ToServer => "to_server",
+                    Direction::ToClient => "to_client",
+                }),
+            }
+        });
+        let (icmp, arp) = match d.pkt.as_ref() {
+            Some(pkt) => {
+                let icmp = match &pkt.transport {
+                    Some(TransportSlice::Icmpv4(i)) => Some(Icmp {
+                        kind: i.type_u8(),
+                        code: i.code_u8(),
+                    }),
+                    Some(TransportSlice::Icmpv6(i)) => Some(Icmp {
+                        kind: i.type_u8(),
+                        code: i.code_u8(),
+                    }),
+                    _ => None,
+                };
+                let arp = match &pkt.net {
+                    Some(LaxNetSlice::Arp(a)) => {
+                        let ip = |b: &[u8]| match <[u8; 4]>::try_from(b) {
+                            Ok(b) => std::net::Ipv4Addr::from(b).to_string(),
+                            Err(_) => String::new(),
+                        };
+                        Some(Arp {
+                            operation: a.operation().0,
+                            sender_ip: ip(a.sender_protocol_addr()),
+                            target_ip: ip(a.target_protocol_addr()),
+                        })
+                    }
+                    _ => None,
+                };
+                (icmp, arp)
+            }
+            None => (None, None),
+        };
+        let pkt = Packet {
+            kind: "packet",
+            frame: p.frame.number,
+            timestamp: rfc3339(p.frame.ts_ns),
+            interface: p.interface,
+            interface_id: p.interface_id,
+            len: p.frame.len,
+            caplen: p.frame.caplen,
+            network: network_of(d),
+            source,
+            destination,
+            tcp,
+            icmp,
+            arp,
+            decode_issue: d.issue.as_ref().map(|i| i.to_string()),
+            comment: p.frame.comment,
+        };
+        self.line(&pkt)
+    }
+
+    fn connection(&mut self, c: &ConnRecord) -> io::Result<()> {
+        let mut analysis = serde_json::Map::new();
+        for (name, n) in &c.analysis {
+            analysis.insert((*name).to_string(), (*n).into());
+        }
+        let rec = Connection {
+            kind: "connection",
+            stream: c.stream,
+            client: Endpoint {
+                ip: c.client.ip,
+                port: Some(c.client.port),
+            },
+            server: Endpoint {
+                ip: c.server.ip,
+                port: Some(c.server.port),
+            },
+            start: rfc3339(c.start_ns),
+            end: rfc3339(c.end_ns),
+            duration_ns: c.end_ns - c.start_ns,
+            first_frame: c.first_frame,
+            last_frame: c.last_frame,
+            mid_stream: c.mid_stream,
+            handshake: Handshake {
+                syn_frame: c.syn_frame,
+                synack_frame: c.synack_frame,
+                ack_frame: c.ack_frame,
+                rtt_ns: c.rtt_ns,
+            },
+            close: c.close.name(),
+            closed_by: c.closed_by.map(|b| b.name()),
+            packets: PerSide {
+                client: c.packets[0],
+                server: c.packets[1],
+            },
+            bytes: PerSide {
+                client: c.bytes[0],
+                server: c.bytes[1],
+            },
+            missing_bytes: PerSide {
+                client: c.missing[0],
+                server: c.missing[1],
+            },
+            analysis,
+            history: &c.history,
+            conn_state: c.conn_state,
+        };
+        self.line(&rec)
+    }
+
+    fn notice(&mut self, n: &Notice, ts_ns: Option<i64>) -> io::Result<()> {
+        let code = match n {
+            Notice::KernelDropped { .. } => "kernel_dropped",
+            Notice::FilterNotApplicable { .. } => "filter_not_applicable",
+            Notice::Track(crate::track::TrackNotice::Evicted { .. }) => "connections_evicted",
+            Notice::Track(crate::track::TrackNotice::BufferLimit { .. }) => "reassembly_limit",
+        };
+        let msg = n.to_string();
+        self.line(&NoticeLine {
+            kind: "notice",
+            timestamp: ts_ns.map(rfc3339),
+            code,
+            message: &msg,
+        })
+    }
+
+    fn finish(&mut self, _stats: &RunStats) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,139 @@
+//! The text output: one tcpdump line per packet, with `-A`/`-X` dumps.
+
+use std::io::{self, Write};
+
+use super::dump;
+use super::line::{self, LineOptions};
+use super::time::{TimeFormatter, TimeStyle};
+use crate::event::{Notice, PacketEvent, Sink};
+use crate::source::InterfaceInfo;
+
+/// How payloads are dumped under each line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DumpMode {
+    #[default]
+    None,
+    /// `-A`
+    Ascii,
+    /// `-X`
+    HexAscii,
+}
+
+pub struct TextOptions {
+    pub time: TimeStyle,
+    pub nanos: bool,
+    pub line: LineOptions,
+    pub dump: DumpMode,
+    /// Flush after every packet (`-l`, or a terminal).
+    pub line_buffered: bool,
+    /// Resolve Linux cooked v2 interface indexes to this machine's names:
+    /// right for a live capture, wrong for a file from another machine
+    /// (where tcpdump would name the local interface with that index).
+    pub local_ifindex_names: bool,
+}
+
+pub struct TextSink<W: Write> {
+    out: W,
+    time: TimeFormatter,
+    opts: TextOptions,
+    buf: Vec<u8>,
+    /// Interface names by Linux ifindex are unknown in files; SLL2 lines
+    /// fall back to "ifindex N". Live captures could resolve them.
+    if_names: Vec<(u32, String)>,
+}
+
+impl<W: Write> TextSink<W> {
+    pub fn new(out: W, opts: TextOptions) -> Self {
+        Self {
+            out,
+            time: TimeFormatter::new(opts.time, opts.nanos),
+            buf: Vec::with_capacity(4096),
+            if_names: if opts.local_ifindex_names {
+                local_if_names()
+            } else {
+                Vec::new()
+            },
+            opts,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// Interface names by index on this machine, for Linux cooked v2 lines.
+fn local_if_names() -> Vec<(u32, String)> {
+    let mut v = Vec::new();
+    // SAFETY: if_nameindex returns a heap array terminated by a zero entry,
+    // released with if_freenameindex.
+    unsafe {
+        let list = libc::if_nameindex();
+        if list.is_null() {
+            return v;
+        }
+        let mut p = list;
+        while (*p).if_index != 0 && !(*p).if_name.is_null() {
+            let name = std::ffi::CStr::from_ptr((*p).if_name)
+                .to_string_lossy()
+                .into_owned();
+            v.push(((*p).if_index, name));
+            p = p.add(1);
+        }
+        libc::if_freenameindex(list);
+    }
+    v
+}
+
+impl<W: Write> Sink for TextSink<W> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+        self.buf.clear();
+        self.time.write(&mut self.buf, p.frame.ts_ns)?;
+        let names = &self.if_names;
+        let lookup = |idx: u32| {
+            names
+                .iter()
+                .find(|(i, _)| *i == idx)
+                .map(|(_, n)| n.clone())
+        };
+        line::write_line(
+            &mut self.buf,
+            p.frame,
+            p.decoded,
+            p.tcp,
+            &self.opts.line,
+            &lookup,
+        )?;
+        match self.opts.dump {
+            DumpMode::None => {}
+            DumpMode::Ascii => {
+                dump::write_ascii(&mut self.buf, dump::network_bytes(p.frame, p.decoded))?
+            }
+            DumpMode::HexAscii => {
+                dump::write_hex_ascii(&mut self.buf, dump::network_bytes(p.frame, p.decoded))?
+            }
+        }
+        self.buf.push(b'\n');
+        self.out.write_all(&self.buf)?;
+        if self.opts.line_buffered {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn notice(&mut self, n: &Notice, _ts: Option<i64>) -> io::Result<()> {
+        writeln!(self.out, "-- netpeek: {n}")?;
+        if self.opts.line_buffered {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn interfaces(&mut self, _all: &[InterfaceInfo]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, _stats: &crate::event::RunStats) -> io::Result<()> {
+        self.out.flush()
+    }
+}

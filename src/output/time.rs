@@ -1,0 +1,219 @@
+//! Timestamp formatting: tcpdump's styles (-t … -ttttt) and RFC 3339.
+
+use std::io::Write;
+
+/// tcpdump's timestamp styles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimeStyle {
+    /// Local wall-clock time of day, `HH:MM:SS.ffffff` (tcpdump's default).
+    #[default]
+    Absolute,
+    /// No timestamp (`-t`).
+    None,
+    /// Seconds since the epoch (`-tt`).
+    Epoch,
+    /// Time since the previous packet (`-ttt`).
+    DeltaPrevious,
+    /// Local date and time (`-tttt`).
+    DateTime,
+    /// Time since the first packet (`-ttttt`).
+    DeltaFirst,
+}
+
+/// Civil date from days since 1970-01-01 (proleptic Gregorian).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Writes `2013-03-07T21:42:06.869344000Z`.
+pub fn write_rfc3339<W: Write>(w: &mut W, ts_ns: i64) -> std::io::Result<()> {
+    let secs = ts_ns.div_euclid(1_000_000_000);
+    let nanos = ts_ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    write!(
+        w,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+pub fn rfc3339(ts_ns: i64) -> String {
+    let mut v = Vec::with_capacity(32);
+    let _ = write_rfc3339(&mut v, ts_ns);
+    String::from_utf8(v).unwrap_or_default()
+}
+
+/// Converts seconds to local broken-down time, caching the UTC offset per
+/// distinct second (localtime is costly, and packets come many per second).
+#[derive(Default)]
+pub struct LocalClock {
+    cached_sec: Option<i64>,
+    cached: (i64, u32, u32, u32, u32, u32),
+}
+
+impl LocalClock {
+    /// (year, month, day, hour, minute, second) in local time.
+    pub fn local(&mut self, secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+        if self.cached_sec == Some(secs) {
+            return self.cached;
+        }
+        let t = secs as libc::time_t;
+        // SAFETY: localtime_r writes into the zeroed struct we own.
+        let tm = unsafe {
+            let mut tm: libc::tm = std::mem::zeroed();
+            if libc::localtime_r(&t, &mut tm).is_null() {
+                None
+            } else {
+                Some(tm)
+            }
+        };
+        let v = match tm {
+            Some(tm) => (
+                i64::from(tm.tm_year) + 1900,
+                (tm.tm_mon + 1) as u32,
+                tm.tm_mday as u32,
+                tm.tm_hour as u32,
+                tm.tm_min as u32,
+                tm.tm_sec as u32,
+            ),
+            None => {
+                let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+                let sod = secs.rem_euclid(86_400);
+                (
+                    y,
+                    m,
+                    d,
+                    (sod / 3600) as u32,
+                    ((sod / 60) % 60) as u32,
+                    (sod % 60) as u32,
+                )
+            }
+        };
+        self.cached_sec = Some(secs);
+        self.cached = v;
+        v
+    }
+}
+
+/// Formats a packet timestamp in one of tcpdump's styles.
+#[derive(Default)]
+pub struct TimeFormatter {
+    pub style: TimeStyle,
+    /// Print nanoseconds instead of microseconds.
+    pub nanos: bool,
+    clock: LocalClock,
+    first: Option<i64>,
+    prev: Option<i64>,
+}
+
+impl TimeFormatter {
+    pub fn new(style: TimeStyle, nanos: bool) -> Self {
+        Self {
+            style,
+            nanos,
+            ..Default::default()
+        }
+    }
+
+    fn frac<W: Write>(&self, w: &mut W, ns: i64) -> std::io::Result<()> {
+        if self.nanos {
+            write!(w, ".{:09}", ns)
+        } else {
+            write!(w, ".{:06}", ns / 1000)
+        }
+    }
+
+    fn delta<W: Write>(&self, w: &mut W, d: i64) -> std::io::Result<()> {
+        let (sign, d) = if d < 0 { ("-", -d) } else { ("", d) };
+        let secs = d / 1_000_000_000;
+        write!(
+            w,
+            "{sign}{:02}:{:02}:{:02}",
+            secs / 3600,
+            (secs / 60) % 60,
+            secs % 60
+        )?;
+        self.frac(w, d % 1_000_000_000)
+    }
+
+    /// Writes the timestamp followed by a space (nothing for `-t`).
+    pub fn write<W: Write>(&mut self, w: &mut W, ts_ns: i64) -> std::io::Result<()> {
+        let secs = ts_ns.div_euclid(1_000_000_000);
+        let ns = ts_ns.rem_euclid(1_000_000_000);
+        match self.style {
+            TimeStyle::None => return Ok(()),
+            TimeStyle::Absolute => {
+                let (_, _, _, h, m, s) = self.clock.local(secs);
+                write!(w, "{h:02}:{m:02}:{s:02}")?;
+                self.frac(w, ns)?;
+            }
+            TimeStyle::Epoch => {
+                write!(w, "{secs}")?;
+                self.frac(w, ns)?;
+            }
+            TimeStyle::DateTime => {
+                let (y, mo, d, h, m, s) = self.clock.local(secs);
+                write!(w, "{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}")?;
+                self.frac(w, ns)?;
+            }
+            TimeStyle::DeltaPrevious => {
+                let prev = self.prev.unwrap_or(ts_ns);
+                self.delta(w, ts_ns - prev)?;
+            }
+            TimeStyle::DeltaFirst => {
+                let first = *self.first.get_or_insert(ts_ns);
+                self.delta(w, ts_ns - first)?;
+            }
+        }
+        self.prev = Some(ts_ns);
+        w.write_all(b" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_with_nanoseconds() {
+        assert_eq!(
+            rfc3339(1_362_692_526_869_344_000),
+            "2013-03-07T21:42:06.869344000Z"
+        );
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(951_782_400_000_000_001),
+            "2000-02-29T00:00:00.000000001Z"
+        );
+    }
+
+    #[test]
+    fn epoch_and_deltas() {
+        let mut f = TimeFormatter::new(TimeStyle::Epoch, false);
+        let mut v = Vec::new();
+        f.write(&mut v, 1_362_692_526_869_344_123).unwrap();
+        assert_eq!(v, b"1362692526.869344 ");
+        let mut f = TimeFormatter::new(TimeStyle::DeltaPrevious, false);
+        let mut v = Vec::new();
+        f.write(&mut v, 1_000_000_000).unwrap();
+        f.write(&mut v, 3_661_500_000_000).unwrap();
+        assert_eq!(v, b"00:00:00.000000 01:01:00.500000 ");
+        let mut f = TimeFormatter::new(TimeStyle::Epoch, true);
+        let mut v = Vec::new();
+        f.write(&mut v, 1_418_145_369_999_999_000).unwrap();
+        assert_eq!(v, b"1418145369.999999000 ");
+    }
+}

@@ -1,0 +1,286 @@
+//! The run: source → filter → decode → track → sinks, one frame at a time,
+//! in capture order, on one thread (a live capture adds its own capture
+//! thread behind the source).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::cli::config::{Config, Format, Input};
+use crate::decode::decode;
+use crate::error::Error;
+use crate::event::{Notice, PacketEvent, RunStats, Sink};
+use crate::output::json::{JsonInput, JsonSink};
+use crate::output::pcapng::PcapngSink;
+use crate::output::text::{TextOptions, TextSink};
+use crate::source::file::FileSource;
+use crate::source::filter::FrameFilter;
+use crate::source::live::LiveSource;
+use crate::source::{Next, PacketSource};
+use crate::track::{NoConsumer, TrackEvent, Tracker};
+
+/// What happened, for `main` to report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub stats: RunStats,
+    /// Live captures print tcpdump's counters at the end.
+    pub live: bool,
+}
+
+/// Signals that stop a run cleanly (SIGINT, SIGTERM).
+pub fn install_signal_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    }
+    flag
+}
+
+/// Where an output error happened, so the message names the file.
+enum OutErr {
+    Stdout(io::Error),
+    File(PathBuf, io::Error),
+}
+
+impl OutErr {
+    fn into_error(self) -> Error {
+        match self {
+            OutErr::Stdout(source) => Error::Output {
+                path: PathBuf::from("-"),
+                source,
+            },
+            OutErr::File(path, source) => Error::Output { path, source },
+        }
+    }
+}
+
+struct Outputs {
+    primary: Option<Box<dyn Sink>>,
+    pcapng: Option<(PathBuf, PcapngSink<Box<dyn Write>>)>,
+}
+
+impl Outputs {
+    fn each<F>(&mut self, mut f: F) -> Result<(), OutErr>
+    where
+        F: FnMut(&mut dyn Sink) -> io::Result<()>,
+    {
+        if let Some(p) = self.primary.as_mut() {
+            f(p.as_mut()).map_err(OutErr::Stdout)?;
+        }
+        if let Some((path, w)) = self.pcapng.as_mut() {
+            f(w).map_err(|e| OutErr::File(path.clone(), e))?;
+        }
+        Ok(())
+    }
+}
+
+fn open_output(path: &Path) -> Result<Box<dyn Write>, Error> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::with_capacity(1 << 20, io::stdout())));
+    }
+    let file = File::create(path).map_err(|source| Error::Output {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
+}
+
+/// Runs netpeek with a resolved configuration.
+pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
+    let mut source: Box<dyn PacketSource> = match &cfg.input {
+        Input::File(path) => {
+            let src = FileSource::open(path)?;
+            if let Some(first) = src.first_interface() {
+                eprintln!(
+                    "reading from file {}, link-type {} ({}), snapshot length {}",
+                    path.display(),
+                    first.linktype.name(),
+                    first.linktype.description(),
+                    first.snaplen
+                );
+            }
+            Box::new(src)
+        }
+        Input::Live(opts) => {
+            let mut src = LiveSource::open(opts)?;
+            src.set_interrupt(Arc::clone(&interrupt));
+            if let Some(i) = src.interfaces().first() {
+                eprintln!(
+                    "listening on {}, link-type {} ({}), snapshot length {} bytes",
+                    i.name.as_deref().unwrap_or("?"),
+                    i.linktype.name(),
+                    i.linktype.description(),
+                    opts.snaplen
+                );
+            }
+            Box::new(src)
+        }
+    };
+    let live = matches!(cfg.input, Input::Live(_));
+
+    // The filter: live captures apply it in the kernel; files here.
+    let mut filter = match (&cfg.input, &cfg.filter) {
+        (Input::File(_), Some(expr)) => {
+            let first = source
+                .interfaces()
+                .first()
+                .map(|i| i.linktype)
+                .unwrap_or(crate::source::LinkType::ETHERNET);
+            Some(FrameFilter::new(expr, first)?)
+        }
+        _ => None,
+    };
+
+    // Outputs. The pcapng file is created only after the input opened and
+    // the filter compiled, so a failed start leaves nothing behind that
+    // looks like a capture.
+    let stdout_used_by_pcapng = cfg.write.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    let pcapng = match &cfg.write {
+        Some(path) => {
+            let w = open_output(path)?;
+            let sink =
+                PcapngSink::new(w, cfg.filter.clone(), live).map_err(|source| Error::Output {
+                    path: path.clone(),
+                    source,
+                })?;
+            Some((path.clone(), sink))
+        }
+        None => None,
+    };
+    let primary: Option<Box<dyn Sink>> = match cfg.format {
+        Format::Quiet => None,
+        _ if stdout_used_by_pcapng => None,
+        Format::Text => Some(Box::new(TextSink::new(
+            BufWriter::with_capacity(1 << 16, io::stdout()),
+            TextOptions {
+                time: cfg.time,
+                nanos: cfg.nanos,
+                line: cfg.line,
+                dump: cfg.dump,
+                line_buffered: cfg.line_buffered,
+                local_ifindex_names: live,
+            },
+        ))),
+        Format::Json => {
+            let (file, interface) = match &cfg.input {
+                Input::File(p) => (Some(p.to_string_lossy().into_owned()), None),
+                Input::Live(_) => (
+                    None,
+                    source.interfaces().first().and_then(|i| i.name.clone()),
+                ),
+            };
+            let sink = JsonSink::new(
+                BufWriter::with_capacity(1 << 16, io::stdout()),
+                &JsonInput {
+                    file: file.as_deref(),
+                    interface: interface.as_deref(),
+                    filter: cfg.filter.as_deref(),
+                },
+                cfg.line_buffered,
+            )
+            .map_err(|source| Error::Output {
+                path: PathBuf::from("-"),
+                source,
+            })?;
+            Some(Box::new(sink))
+        }
+    };
+    let mut outputs = Outputs { primary, pcapng };
+
+    let mut tracker = Tracker::new(cfg.limits);
+    let mut consumer = NoConsumer;
+    let mut stats = RunStats::default();
+    let mut known_interfaces = 0usize;
+    let mut read_error = None;
+
+    let result: Result<(), OutErr> = (|| {
+        loop {
+            if !live && interrupt.load(Ordering::Relaxed) {
+                break;
+            }
+            let next = match source.next() {
+                Ok(n) => n,
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            };
+            let frame = match next {
+                Next::End => break,
+                Next::Notice(n) => {
+                    let notice = match n {
+                        crate::source::SourceNotice::KernelDropped { new, total } => {
+                            Notice::KernelDropped { new, total }
+                        }
+                    };
+                    outputs.each(|s| s.notice(&notice, None))?;
+                    continue;
+                }
+                Next::Frame(f, interfaces) => (f, interfaces),
+            };
+            let (frame, interfaces) = frame;
+            stats.frames_read += 1;
+            if let Some(filt) = filter.as_mut() {
+                let keep = filt.matches(&frame);
+                for (linktype, msg) in filt.take_rejected() {
+                    let notice = Notice::FilterNotApplicable { linktype, msg };
+                    outputs.each(|s| s.notice(&notice, Some(frame.ts_ns)))?;
+                }
+                if !keep {
+                    continue;
+                }
+            }
+            if interfaces.len() != known_interfaces {
+                known_interfaces = interfaces.len();
+                outputs.each(|s| s.interfaces(interfaces))?;
+            }
+            stats.frames_shown += 1;
+            let decoded = decode(&frame);
+            let tcp = decoded
+                .tcp_meta()
+                .map(|m| tracker.process(frame.number, frame.ts_ns, &m, &mut consumer));
+            let iface = interfaces.get(frame.interface as usize);
+            let event = PacketEvent {
+                frame: &frame,
+                decoded: &decoded,
+                tcp: tcp.as_ref(),
+                interface: iface.and_then(|i| i.name.as_deref()),
+                interface_id: iface.map_or(0, |i| i.index_in_section),
+            };
+            outputs.each(|s| s.packet(&event))?;
+            for ev in tracker.drain_events() {
+                match ev {
+                    TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
+                    TrackEvent::Notice(n) => {
+                        let notice = Notice::Track(n);
+                        outputs.each(|s| s.notice(&notice, Some(frame.ts_ns)))?;
+                    }
+                }
+            }
+            if cfg.count.is_some_and(|c| stats.frames_shown >= c) {
+                break;
+            }
+        }
+        tracker.finish(&mut consumer);
+        for ev in tracker.drain_events() {
+            match ev {
+                TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
+                TrackEvent::Notice(n) => {
+                    let notice = Notice::Track(n);
+                    outputs.each(|s| s.notice(&notice, None))?;
+                }
+            }
+        }
+        Ok(())
+    })();
+
+    stats.capture = source.stats();
+    let finish = outputs.each(|s| s.finish(&stats));
+    result.and(finish).map_err(OutErr::into_error)?;
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    Ok(Outcome { stats, live })
+}

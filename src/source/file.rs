@@ -1,0 +1,333 @@
+//! Offline input: pcap (µs or ns, either byte order) and pcapng (several
+//! sections and interfaces, each with its own link type and timestamp
+//! resolution), from a file or standard input.
+//!
+//! The readers are our own rather than libpcap's, for three reasons: libpcap
+//! stops at the first pcapng interface whose link type differs from the
+//! first; a damaged file must yield every frame before the damage and then
+//! say exactly where it broke; and reading in large blocks with borrowed
+//! frames keeps the hot path free of copies and allocation.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use super::pcap_format::PcapReader;
+use super::pcapng_format::PcapNgReader;
+use super::{InterfaceInfo, Next, PacketSource};
+use crate::error::Error;
+
+/// Largest record or block accepted. Real packets are at most 256 KiB
+/// (libpcap's largest snaplen); anything near this is corruption, and the
+/// cap keeps a hostile length from making us allocate gigabytes.
+pub(crate) const MAX_RECORD: usize = 16 * 1024 * 1024;
+
+const READ_CHUNK: usize = 1 << 20;
+
+/// A growable window over a byte stream, refilled in large reads.
+pub(crate) struct ByteReader {
+    inner: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Absolute offset of `buf[start]` in the stream.
+    offset: u64,
+    eof: bool,
+}
+
+impl ByteReader {
+    pub(crate) fn new(inner: Box<dyn Read + Send>) -> Self {
+        Self {
+            inner,
+            buf: vec![0; 4 * READ_CHUNK],
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    /// Makes at least `n` bytes available. Returns `false` when the stream
+    /// ends first; `available()` then tells how many there are.
+    pub(crate) fn ensure(&mut self, n: usize) -> io::Result<bool> {
+        while self.end - self.start < n {
+            if self.eof {
+                return Ok(false);
+            }
+            if self.start + n > self.buf.len() {
+                // Slide what is left to the front; grow only for a record
+                // larger than the whole buffer.
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+                if n > self.buf.len() {
+                    self.buf.resize(n.next_power_of_two(), 0);
+                }
+            }
+            let want = (self.buf.len() - self.end).min(READ_CHUNK.max(n));
+            let got = match self.inner.read(&mut self.buf[self.end..self.end + want]) {
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if got == 0 {
+                self.eof = true;
+            }
+            self.end += got;
+        }
+        Ok(true)
+    }
+
+    pub(crate) fn available(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// The next `n` bytes; call `ensure(n)` first.
+    pub(crate) fn peek(&self, n: usize) -> &[u8] {
+        &self.buf[self.start..self.start + n]
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.end - self.start);
+        self.start += n;
+        self.offset += n as u64;
+    }
+
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// True when the stream has no more bytes.
+    pub(crate) fn at_eof(&mut self) -> io::Result<bool> {
+        Ok(!self.ensure(1)?)
+    }
+}
+
+enum Format {
+    Pcap(PcapReader),
+    PcapNg(PcapNgReader),
+}
+
+/// A capture file (or standard input) as a [`PacketSource`].
+pub struct FileSource {
+    path: PathBuf,
+    format: Format,
+    reader: ByteReader,
+    total_size: Option<u64>,
+    frames: u64,
+    failed: bool,
+    /// Bytes of the frame handed out last, consumed on the next call.
+    pending: usize,
+}
+
+impl FileSource {
+    /// Opens `path` (`-` for standard input) and reads the file header.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let (inner, total_size): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
+            (Box::new(io::stdin()), None)
+        } else {
+            let file = File::open(path).map_err(|source| Error::OpenInput {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let meta = file.metadata().ok();
+            if meta.as_ref().is_some_and(|m| m.is_dir()) {
+                return Err(Error::NotACapture {
+                    path: path.to_path_buf(),
+                    msg: "is a directory, not a capture file".into(),
+                });
+            }
+            (Box::new(file), meta.map(|m| m.len()))
+        };
+        Self::from_reader(path, inner, total_size)
+    }
+
+    /// Reads a capture from any byte stream; `path` names it in messages.
+    pub fn from_reader(
+        path: &Path,
+        inner: Box<dyn Read + Send>,
+        total_size: Option<u64>,
+    ) -> Result<Self, Error> {
+        let mut reader = ByteReader::new(inner);
+        let read_err = |source| Error::ReadInput {
+            path: path.to_path_buf(),
+            source,
+        };
+        let have4 = reader.ensure(4).map_err(read_err)?;
+        if !have4 {
+            let n = reader.available();
+            return Err(Error::NotACapture {
+                path: path.to_path_buf(),
+                msg: if n == 0 {
+                    "the file is empty, not a pcap or pcapng capture".into()
+                } else {
+                    format!("truncated file header: only {n} bytes, not a pcap or pcapng capture")
+                },
+            });
+        }
+        let magic: [u8; 4] = [
+            reader.peek(4)[0],
+            reader.peek(4)[1],
+            reader.peek(4)[2],
+            reader.peek(4)[3],
+        ];
+        let format = if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
+            Format::PcapNg(PcapNgReader::new())
+        } else if let Some(pcap) = PcapReader::from_magic(magic) {
+            Format::Pcap(pcap)
+        } else {
+            return Err(Error::NotACapture {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "not a pcap or pcapng capture (unknown magic number {:02x}{:02x}{:02x}{:02x})",
+                    magic[0], magic[1], magic[2], magic[3]
+                ),
+            });
+        };
+        let mut source = Self {
+            path: path.to_path_buf(),
+            format,
+            reader,
+            total_size,
+            frames: 0,
+            failed: false,
+            pending: 0,
+        };
+        let result = match &mut source.format {
+            Format::Pcap(p) => p.read_header(&mut source.reader),
+            Format::PcapNg(p) => p.read_first_section(&mut source.reader),
+        };
+        result.map_err(|e| source.describe(e))?;
+        Ok(source)
+    }
+
+    /// The path as given (`-` for standard input).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What `tcpdump -r` prints first: the link type and snapshot length of
+    /// the first interface.
+    pub fn first_interface(&self) -> Option<&InterfaceInfo> {
+        self.interfaces().first()
+    }
+
+    fn describe(&self, e: ReadError) -> Error {
+        match e {
+            ReadError::Io(source) => Error::ReadInput {
+                path: self.path.clone(),
+                source,
+            },
+            ReadError::Header(msg) => Error::NotACapture {
+                path: self.path.clone(),
+                msg,
+            },
+            ReadError::Corrupt { offset, msg } => Error::Corrupt {
+                path: self.path.clone(),
+                offset,
+                frames_read: self.frames,
+                msg,
+            },
+        }
+    }
+}
+
+/// Reader failures before they get the file's name attached.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    Io(io::Error),
+    /// The file header itself is unusable.
+    Header(String),
+    /// A record or block is damaged at `offset`.
+    Corrupt {
+        offset: u64,
+        msg: String,
+    },
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// One record as the format readers return it, before numbering.
+pub(crate) struct RawRecord {
+    /// Where the packet bytes start relative to the reader's window.
+    pub data_offset: usize,
+    pub caplen: u32,
+    pub len: u32,
+    pub ts_ns: i64,
+    pub interface: u32,
+    pub comment: Option<(usize, usize)>,
+    pub record_issue: Option<super::RecordIssue>,
+    /// Bytes to consume after the frame has been handed out.
+    pub total: usize,
+}
+
+impl PacketSource for FileSource {
+    fn next(&mut self) -> Result<Next<'_>, Error> {
+        if self.failed {
+            return Ok(Next::End);
+        }
+        self.reader.consume(std::mem::take(&mut self.pending));
+        let record = match &mut self.format {
+            Format::Pcap(p) => p.next_record(&mut self.reader),
+            Format::PcapNg(p) => p.next_record(&mut self.reader),
+        };
+        let record = match record {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(Next::End),
+            Err(e) => {
+                self.failed = true;
+                return Err(self.describe(e));
+            }
+        };
+        self.frames += 1;
+        let linktype = match &self.format {
+            Format::Pcap(p) => p.interfaces(),
+            Format::PcapNg(p) => p.interfaces(),
+        }
+        .get(record.interface as usize)
+        .map(|i| i.linktype)
+        .unwrap_or(super::LinkType::ETHERNET);
+        // The window holds the whole record; consume it lazily on the next
+        // call so the frame can borrow it now.
+        let window = self.reader.peek(record.total);
+        let data = window
+            .get(record.data_offset..record.data_offset + record.caplen as usize)
+            .unwrap_or(&[]);
+        let comment = record
+            .comment
+            .and_then(|(s, e)| window.get(s..e))
+            .and_then(|b| std::str::from_utf8(b).ok());
+        let frame = super::Frame {
+            number: self.frames,
+            ts_ns: record.ts_ns,
+            interface: record.interface,
+            linktype,
+            caplen: record.caplen,
+            len: record.len,
+            data,
+            comment,
+            record_issue: record.record_issue,
+        };
+        self.pending = record.total;
+        let interfaces = match &self.format {
+            Format::Pcap(p) => p.interfaces(),
+            Format::PcapNg(p) => p.interfaces(),
+        };
+        Ok(Next::Frame(frame, interfaces))
+    }
+
+    fn interfaces(&self) -> &[InterfaceInfo] {
+        match &self.format {
+            Format::Pcap(p) => p.interfaces(),
+            Format::PcapNg(p) => p.interfaces(),
+        }
+    }
+
+    fn progress(&self) -> Option<(u64, Option<u64>)> {
+        Some((self.reader.offset(), self.total_size))
+    }
+}
