@@ -117,6 +117,8 @@ struct Packet<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     decode_issue: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    record_issue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<&'a str>,
 }
 
@@ -342,6 +344,7 @@ impl<W: Write> Sink for JsonSink<W> {
             icmp,
             arp,
             decode_issue: d.issue.as_ref().map(|i| i.to_string()),
+            record_issue: p.frame.record_issue.map(|i| i.to_string()),
             comment: p.frame.comment,
         };
         self.line(&pkt)

@@ -27,13 +27,58 @@ extern "C" {
     fn pcap_offline_filter(prog: *const c_void, h: *const PcapPkthdr, pkt: *const u8) -> c_int;
 }
 
-/// Compiles `expr` for frames of `linktype`; the error is libpcap's message.
+/// Compiles `expr` for frames of `linktype` read from a capture file; the
+/// error is libpcap's message.
+///
+/// The program is compiled on a savefile handle (a bare pcap header fed
+/// through a pipe), not a "dead" one, because libpcap generates different
+/// code for files: on BSD loopback, for example, `ip6` must match all three
+/// BSD values of AF_INET6 (24, 28, 30), not just the running host's.
 pub fn compile(expr: &str, linktype: LinkType) -> Result<BpfProgram, String> {
+    let mut header = Vec::with_capacity(24);
+    header.extend_from_slice(&0xa1b2_c3d4u32.to_ne_bytes());
+    header.extend_from_slice(&2u16.to_ne_bytes());
+    header.extend_from_slice(&4u16.to_ne_bytes());
+    header.extend_from_slice(&[0; 8]);
+    header.extend_from_slice(&262_144u32.to_ne_bytes());
+    header.extend_from_slice(&u32::from(linktype.0).to_ne_bytes());
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: pipe(2) fills two descriptors we then own.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return compile_dead(expr, linktype);
+    }
+    let [rd, wr] = fds;
+    // SAFETY: 24 bytes fit in any pipe buffer, so the write cannot block;
+    // both descriptors are ours.
+    let written = unsafe {
+        let n = libc::write(wr, header.as_ptr().cast(), header.len());
+        libc::close(wr);
+        n
+    };
+    if written != header.len() as isize {
+        // SAFETY: closing our own descriptor.
+        unsafe { libc::close(rd) };
+        return compile_dead(expr, linktype);
+    }
+    // SAFETY: the capture takes ownership of `rd`.
+    let file = match unsafe { Capture::from_raw_fd(rd) } {
+        Ok(c) => c,
+        Err(_) => return compile_dead(expr, linktype),
+    };
+    file.compile(expr, true).map_err(pcap_message)
+}
+
+/// Fallback when no pipe can be made: libpcap's generic ("dead") handle.
+fn compile_dead(expr: &str, linktype: LinkType) -> Result<BpfProgram, String> {
     let dead = Capture::dead(Linktype(linktype.to_dlt())).map_err(|e| e.to_string())?;
-    dead.compile(expr, true).map_err(|e| match e {
+    dead.compile(expr, true).map_err(pcap_message)
+}
+
+fn pcap_message(e: pcap::Error) -> String {
+    match e {
         pcap::Error::PcapError(msg) => msg,
         other => other.to_string(),
-    })
+    }
 }
 
 /// Runs a compiled program over one packet, with its real wire length (so

@@ -117,12 +117,24 @@ pub struct Frame<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordIssue {
     /// pcap: the sub-second field was out of range (µs ≥ 10^6 or ns ≥ 10^9);
-    /// the value is carried into the seconds.
+    /// it is clamped to the largest valid value.
     TimestampFractionOutOfRange { raw: u32 },
     /// pcapng Simple Packet Block: the format stores no timestamp.
     NoTimestamp,
     /// The record claims a captured length larger than its wire length.
     CaplenExceedsLen,
+}
+
+impl std::fmt::Display for RecordIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordIssue::TimestampFractionOutOfRange { raw } => {
+                write!(f, "timestamp fraction out of range (raw {raw}), clamped")
+            }
+            RecordIssue::NoTimestamp => f.write_str("no timestamp (pcapng simple packet block)"),
+            RecordIssue::CaplenExceedsLen => f.write_str("captured length exceeds wire length"),
+        }
+    }
 }
 
 /// Counters a live capture reports at the end (libpcap's `pcap_stats`).

@@ -148,6 +148,9 @@ impl PcapReader {
         } else {
             None
         };
+        // An out-of-range fraction is clamped, not carried: carrying a
+        // garbage field into the seconds would invent a jump in time.
+        let frac = frac.min(limit - 1);
         let ts_ns = i64::from(sec) * 1_000_000_000 + i64::from(frac) * unit;
         Ok(Some(RawRecord {
             data_offset: RECORD_HEADER,
