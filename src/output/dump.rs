@@ -9,30 +9,19 @@ use crate::decode::Decoded;
 use crate::source::Frame;
 
 /// The bytes tcpdump dumps for `-A`/`-X`: the frame minus its link-level
-/// header, limited to the network layer's length.
+/// header, to the end of what was captured (link-layer padding included).
 pub fn network_bytes<'a>(frame: &Frame<'a>, d: &Decoded<'a>) -> &'a [u8] {
     let data = frame.data;
     let Some(pkt) = &d.pkt else {
         return &[];
     };
-    let (start, len) = match &pkt.net {
-        Some(LaxNetSlice::Ipv4(v4)) => {
-            let h = v4.header().slice();
-            (offset_in(data, h), usize::from(v4.header().total_len()))
-        }
-        Some(LaxNetSlice::Ipv6(v6)) => {
-            let h = v6.header().slice();
-            (
-                offset_in(data, h),
-                40 + usize::from(v6.header().payload_length()),
-            )
-        }
-        Some(LaxNetSlice::Arp(a)) => (offset_in(data, a.slice()), a.slice().len()),
-        None => return &[],
+    let start = match &pkt.net {
+        Some(LaxNetSlice::Ipv4(v4)) => offset_in(data, v4.header().slice()),
+        Some(LaxNetSlice::Ipv6(v6)) => offset_in(data, v6.header().slice()),
+        Some(LaxNetSlice::Arp(a)) => offset_in(data, a.slice()),
+        None => None,
     };
-    let Some(start) = start else { return &[] };
-    let end = start.saturating_add(len).min(data.len());
-    data.get(start..end).unwrap_or(&[])
+    start.and_then(|s| data.get(s..)).unwrap_or(&[])
 }
 
 fn offset_in(outer: &[u8], inner: &[u8]) -> Option<usize> {

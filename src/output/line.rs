@@ -125,11 +125,14 @@ pub fn write_line<W: Write>(
             ..
         } => {
             if e {
+                // Cooked v1 right-aligns the packet type; v2 left-aligns it.
+                write!(w, "{:>3} ", sll_packet_type(packet_type).trim_end())?;
+                if !addr.is_empty() {
+                    write!(w, "{} ", Mac(addr))?;
+                }
                 write!(
                     w,
-                    "{} {} ethertype {} (0x{protocol:04x}), length {}: ",
-                    sll_packet_type(packet_type).trim_end(),
-                    Mac(addr),
+                    "ethertype {} (0x{protocol:04x}), length {}: ",
                     ethertype_name(protocol),
                     frame.len
                 )?;

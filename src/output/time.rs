@@ -136,8 +136,19 @@ impl TimeFormatter {
         }
     }
 
+    /// The timestamp at the printed precision: tcpdump subtracts the
+    /// printed (truncated) values, so deltas must too.
+    fn shown(&self, ts_ns: i64) -> i64 {
+        if self.nanos {
+            ts_ns
+        } else {
+            ts_ns.div_euclid(1000) * 1000
+        }
+    }
+
     fn delta<W: Write>(&self, w: &mut W, d: i64) -> std::io::Result<()> {
-        let (sign, d) = if d < 0 { ("-", -d) } else { ("", d) };
+        // tcpdump leaves a column for the sign.
+        let (sign, d) = if d < 0 { ("-", -d) } else { (" ", d) };
         let secs = d / 1_000_000_000;
         write!(
             w,
@@ -171,11 +182,11 @@ impl TimeFormatter {
             }
             TimeStyle::DeltaPrevious => {
                 let prev = self.prev.unwrap_or(ts_ns);
-                self.delta(w, ts_ns - prev)?;
+                self.delta(w, self.shown(ts_ns) - self.shown(prev))?;
             }
             TimeStyle::DeltaFirst => {
                 let first = *self.first.get_or_insert(ts_ns);
-                self.delta(w, ts_ns - first)?;
+                self.delta(w, self.shown(ts_ns) - self.shown(first))?;
             }
         }
         self.prev = Some(ts_ns);
@@ -210,7 +221,7 @@ mod tests {
         let mut v = Vec::new();
         f.write(&mut v, 1_000_000_000).unwrap();
         f.write(&mut v, 3_661_500_000_000).unwrap();
-        assert_eq!(v, b"00:00:00.000000 01:01:00.500000 ");
+        assert_eq!(v, b" 00:00:00.000000  01:01:00.500000 ");
         let mut f = TimeFormatter::new(TimeStyle::Epoch, true);
         let mut v = Vec::new();
         f.write(&mut v, 1_418_145_369_999_999_000).unwrap();
