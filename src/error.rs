@@ -14,10 +14,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    #[error("cannot open {path}: {source}", path = path.display())]
+    #[error("cannot open {path}: {}", io_msg(source), path = path.display())]
     OpenInput { path: PathBuf, source: io::Error },
 
-    #[error("cannot read {path}: {source}", path = display_input(path))]
+    #[error("cannot read {path}: {}", io_msg(source), path = display_input(path))]
     ReadInput { path: PathBuf, source: io::Error },
 
     #[error("{path}: {msg}", path = display_input(path))]
@@ -44,7 +44,7 @@ pub enum Error {
     #[error("live capture on {iface} failed: {msg}")]
     Capture { iface: String, msg: String },
 
-    #[error("cannot write {path}: {source}", path = display_output(path))]
+    #[error("cannot write {path}: {}", io_msg(source), path = display_output(path))]
     Output { path: PathBuf, source: io::Error },
 
     #[error("{0}")]
@@ -70,6 +70,15 @@ impl Error {
             }
             _ => false,
         }
+    }
+}
+
+/// An I/O error in words, without Rust's "(os error N)" suffix.
+pub fn io_msg(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
     }
 }
 
