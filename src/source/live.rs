@@ -329,6 +329,14 @@ fn capture_loop(
             }
         }
         let stats = stats_of(&mut cap).unwrap_or_default();
+        if stats.dropped > dropped_seen {
+            // Drops since the last poll: report them in-band too, so the
+            // notices add up to the final count.
+            let _ = tx.send(Msg::Dropped {
+                new: stats.dropped - dropped_seen,
+                total: stats.dropped,
+            });
+        }
         let _ = tx.send(Msg::Done(stats));
     } else {
         let _ = tx.send(Msg::Done(CaptureStats::default()));
