@@ -412,6 +412,113 @@ fn ip_issue(err: &etherparse::err::ip::LaxHeaderSliceError) -> DecodeIssue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::LinkType;
+
+    fn frame(linktype: LinkType, data: &[u8]) -> Frame<'_> {
+        Frame {
+            number: 1,
+            ts_ns: 0,
+            interface: 0,
+            linktype,
+            caplen: data.len() as u32,
+            len: data.len() as u32,
+            data,
+            comment: None,
+            record_issue: None,
+        }
+    }
+
+    /// IPv6 (with hop-by-hop and destination-options headers) + TCP.
+    fn ipv6_tcp_with_extensions() -> Vec<u8> {
+        let mut tcp = Vec::new();
+        etherparse::TcpHeader::new(40000, 80, 7, 1000)
+            .write(&mut tcp)
+            .unwrap();
+        tcp.extend_from_slice(b"GET");
+        let mut p = vec![0x60, 0, 0, 0];
+        let plen = (8 + 8 + tcp.len()) as u16;
+        p.extend_from_slice(&plen.to_be_bytes());
+        p.push(0); // next: hop-by-hop
+        p.push(64);
+        p.extend_from_slice(&[0; 15]);
+        p.push(1); // ::1
+        p.extend_from_slice(&[0; 15]);
+        p.push(1);
+        p.extend_from_slice(&[60, 0, 1, 4, 0, 0, 0, 0]); // HBH → dest opts, PadN
+        p.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]); // dest opts → TCP
+        p.extend_from_slice(&tcp);
+        p
+    }
+
+    #[test]
+    fn ipv6_extension_headers_are_skipped_on_every_link_type() {
+        let ip = ipv6_tcp_with_extensions();
+        let mut eth = vec![0; 12];
+        eth.extend_from_slice(&[0x86, 0xdd]);
+        eth.extend_from_slice(&ip);
+        let mut vlan2 = vec![0; 12];
+        vlan2.extend_from_slice(&[0x88, 0xa8, 0, 30, 0x81, 0x00, 0, 20, 0x86, 0xdd]);
+        vlan2.extend_from_slice(&ip);
+        let null = |af: u32, le: bool| {
+            let mut v = if le {
+                af.to_le_bytes().to_vec()
+            } else {
+                af.to_be_bytes().to_vec()
+            };
+            v.extend_from_slice(&ip);
+            v
+        };
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x86, 0xdd];
+        sll.extend_from_slice(&ip);
+        let mut sll2 = vec![
+            0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
+        ];
+        sll2.extend_from_slice(&ip);
+        let cases: Vec<(LinkType, Vec<u8>)> = vec![
+            (LinkType::ETHERNET, eth),
+            (LinkType::ETHERNET, vlan2),
+            (LinkType::NULL, null(24, true)),
+            (LinkType::NULL, null(28, false)),
+            (LinkType::NULL, null(30, true)),
+            (LinkType::LOOP, null(24, false)),
+            (LinkType::LINUX_SLL, sll),
+            (LinkType::LINUX_SLL2, sll2),
+            (LinkType::RAW, ip.clone()),
+            (LinkType::IPV6, ip.clone()),
+        ];
+        for (lt, data) in &cases {
+            let d = decode(&frame(*lt, data));
+            assert_eq!(d.issue, None, "{lt:?}");
+            let m = d.tcp_meta().unwrap_or_else(|| panic!("no TCP for {lt:?}"));
+            assert_eq!((m.sport, m.dport, m.seq), (40000, 80, 7), "{lt:?}");
+            assert_eq!(m.payload, b"GET", "{lt:?}");
+            assert_eq!(m.payload_len, 3, "{lt:?}");
+            assert_eq!(m.src, "::1".parse::<IpAddr>().unwrap());
+        }
+    }
+
+    #[test]
+    fn truncated_tcp_header_is_an_issue_not_a_panic() {
+        let mut pkt = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1, 2, 3, 4)
+            .write(&mut pkt, b"payload")
+            .unwrap();
+        for cut in 0..pkt.len() {
+            let d = decode(&frame(LinkType::RAW, &pkt[..cut]));
+            if cut < 40 {
+                assert!(d.tcp_meta().is_none(), "cut {cut}");
+                assert!(d.issue.is_some(), "cut {cut}: no issue");
+            } else {
+                // Payload cut by the snapshot length: wire length still known.
+                let m = d.tcp_meta().unwrap();
+                assert_eq!(m.payload_len, 7);
+                assert_eq!(m.payload.len(), cut - 40);
+            }
+        }
+        let d = decode(&frame(LinkType(4242), &pkt));
+        assert_eq!(d.issue, Some(DecodeIssue::UnknownLinkType(4242)));
+    }
 
     #[test]
     fn options_parse_common_syn() {

@@ -164,3 +164,106 @@ impl PcapReader {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::source::file::FileSource;
+    use crate::source::{Next, PacketSource, RecordIssue};
+
+    fn pcap(big: bool, nanos: bool, records: &[(u32, u32, &[u8], u32)]) -> Vec<u8> {
+        let w32 = |v: &mut Vec<u8>, x: u32| {
+            v.extend_from_slice(&if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
+        };
+        let w16 = |v: &mut Vec<u8>, x: u16| {
+            v.extend_from_slice(&if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
+        };
+        let mut v = Vec::new();
+        w32(&mut v, if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
+        w16(&mut v, 2);
+        w16(&mut v, 4);
+        w32(&mut v, 0);
+        w32(&mut v, 0);
+        w32(&mut v, 65535);
+        w32(&mut v, 1);
+        for &(sec, frac, data, len) in records {
+            w32(&mut v, sec);
+            w32(&mut v, frac);
+            w32(&mut v, data.len() as u32);
+            w32(&mut v, len);
+            v.extend_from_slice(data);
+        }
+        v
+    }
+
+    fn read_all(bytes: Vec<u8>) -> Vec<(u64, i64, u32, u32, Option<RecordIssue>)> {
+        let mut src = FileSource::from_reader(
+            std::path::Path::new("t"),
+            Box::new(std::io::Cursor::new(bytes)),
+            None,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        while let Next::Frame(f, _) = src.next().unwrap() {
+            out.push((f.number, f.ts_ns, f.caplen, f.len, f.record_issue));
+        }
+        out
+    }
+
+    #[test]
+    fn both_byte_orders_and_resolutions() {
+        for big in [false, true] {
+            for nanos in [false, true] {
+                let frac = if nanos { 123_456_789 } else { 123_456 };
+                let got = read_all(pcap(
+                    big,
+                    nanos,
+                    &[(10, frac, &[1, 2, 3], 60), (11, 0, &[], 0)],
+                ));
+                let ns = if nanos { 123_456_789 } else { 123_456_000 };
+                assert_eq!(
+                    got,
+                    vec![
+                        (1, 10_000_000_000 + ns, 3, 60, None),
+                        (2, 11_000_000_000, 0, 0, None)
+                    ],
+                    "big={big} nanos={nanos}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn caplen_above_len_is_kept_and_marked() {
+        let got = read_all(pcap(false, false, &[(1, 0, &[0; 8], 4)]));
+        assert_eq!(got[0].4, Some(RecordIssue::CaplenExceedsLen));
+        assert_eq!((got[0].2, got[0].3), (8, 4));
+    }
+
+    #[test]
+    fn hostile_caplen_is_an_error_not_an_allocation() {
+        let mut v = pcap(false, false, &[]);
+        v.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        v.extend_from_slice(&u32::MAX.to_le_bytes());
+        v.extend_from_slice(&u32::MAX.to_le_bytes());
+        let mut src = FileSource::from_reader(
+            std::path::Path::new("t"),
+            Box::new(std::io::Cursor::new(v)),
+            None,
+        )
+        .unwrap();
+        let err = src.next().unwrap_err().to_string();
+        assert!(
+            err.contains("record claims 4294967295 captured bytes"),
+            "{err}"
+        );
+        assert!(err.contains("at byte offset 24"), "{err}");
+    }
+}
