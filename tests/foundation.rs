@@ -703,3 +703,37 @@ fn live_capture_on_loopback_json_and_pcapng() {
     assert!(info.contains("Number of stat entries = 1"), "{info}");
     std::thread::sleep(Duration::from_millis(1));
 }
+
+#[test]
+fn pcapng_to_stdout_is_read_by_tshark() {
+    // `netpeek -r in -w -` writes pcapng to standard output (and prints
+    // nothing else there); tshark reads it from a pipe.
+    let file = repo().join("captures/lecture-http.pcapng");
+    let out = run(std::process::Command::new("sh").arg("-c").arg(format!(
+        "'{}' -r '{}' -w - | tshark -r - -T fields -e frame.number -e frame.len -e tcp.flags.str 2>&1",
+        netpeek_bin(),
+        file.display()
+    )));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("Running as user"))
+        .collect();
+    assert_eq!(rows.len(), 12, "{text}");
+    assert!(rows[0].starts_with("1\t74\t"), "{}", rows[0]);
+    assert!(rows[0].ends_with("S·"), "{}", rows[0]);
+    // Converting offline keeps every frame byte for byte.
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("copy.pcapng");
+    let o = run(netpeek()
+        .arg("-r")
+        .arg(&file)
+        .arg("-q")
+        .arg("-w")
+        .arg(&copy));
+    assert!(o.status.success());
+    assert!(o.stdout.is_empty(), "-q prints nothing per packet");
+    let a = tcpdump_records(&file, None);
+    let b = tcpdump_records(&copy, None);
+    assert_eq!(a, b);
+}
