@@ -38,8 +38,20 @@ test: deps
 bench: release
 	@echo "benchmarks arrive with the performance issue; nothing to run yet"
 
+# Runs every fuzz target for FUZZ_SECONDS each (cargo-fuzz on the stable
+# toolchain, with RUSTC_BOOTSTRAP for libFuzzer's instrumentation flags).
+# New inputs go to fuzz/corpus/<target>; crashes to fuzz/artifacts/<target>.
+FUZZ_SECONDS ?= 180
+FUZZ_TARGETS ?= decode_frame read_file track_segments
 fuzz:
-	@echo "fuzz targets arrive with the robustness issue; nothing to run yet"
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	@set -e; cd fuzz; for t in $(FUZZ_TARGETS); do \
+		extra=""; [ "$$t" = read_file ] && [ -d ../../shared/corpus ] && extra=../../shared/corpus; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t corpus/$$t $$extra -- \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=262144 -rss_limit_mb=2048 -timeout=10 2>&1 | \
+			grep -E "^(Done|#[0-9]+ *DONE)|SUMMARY|panicked|ERROR" || true; \
+	done
 
 # Re-records the lecture scenario: python3 http.server on 127.0.0.1:8000 and
 # one curl, captured by netpeek itself.

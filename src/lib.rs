@@ -30,6 +30,8 @@ pub mod cli;
 pub mod decode;
 pub mod error;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod output;
 pub mod pipeline;
 pub mod source;
