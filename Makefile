@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libpcap-dev tcpdump tshark
 DEMO_CAPTURE := captures/lecture-http.pcapng
 
-.PHONY: all deps build release demo test bench fuzz clean capture-lecture
+.PHONY: all deps build release demo test bench fuzz clean capture-lecture man completions install
 
 all: build
 
@@ -57,6 +57,26 @@ fuzz:
 # one curl, captured by netpeek itself.
 capture-lecture: release
 	./scripts/record-lecture.sh $(DEMO_CAPTURE)
+
+# The man page and shell completions, generated from the command-line
+# definitions.
+man: release
+	mkdir -p target/man
+	./target/release/netpeek --generate-man > target/man/netpeek.1
+
+completions: release
+	mkdir -p target/completions
+	./target/release/netpeek --completions bash > target/completions/netpeek.bash
+	./target/release/netpeek --completions zsh > target/completions/_netpeek
+	./target/release/netpeek --completions fish > target/completions/netpeek.fish
+
+PREFIX ?= /usr/local
+install: man completions
+	$(CARGO) install --path . --root $(PREFIX) --force
+	install -Dm644 target/man/netpeek.1 $(DESTDIR)$(PREFIX)/share/man/man1/netpeek.1
+	install -Dm644 target/completions/netpeek.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/netpeek
+	install -Dm644 target/completions/_netpeek $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_netpeek
+	install -Dm644 target/completions/netpeek.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/netpeek.fish
 
 clean:
 	$(CARGO) clean

@@ -116,7 +116,7 @@ pub fn read_file(data: &[u8]) {
                     tracker.process(f.number, f.ts_ns, &m, &mut sink);
                 }
             }
-            Ok(Next::Notice(_)) => {}
+            Ok(Next::Notice(_)) | Ok(Next::Idle) => {}
             Ok(Next::End) | Err(_) => break,
         }
     }

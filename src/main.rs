@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use netpeek::cli::args::Args;
 use netpeek::cli::config::Config;
 use netpeek::pipeline;
@@ -26,7 +26,45 @@ fn main() -> ExitCode {
     }
 }
 
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => log::LevelFilter::Warn,
+        1 => log::LevelFilter::Info,
+        2 => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    };
+    let mut b = env_logger::Builder::new();
+    b.filter_level(level).format(|buf, rec| {
+        use std::io::Write;
+        writeln!(
+            buf,
+            "netpeek: {}: {}",
+            rec.level().as_str().to_lowercase(),
+            rec.args()
+        )
+    });
+    if let Ok(spec) = std::env::var("RUST_LOG") {
+        b.parse_filters(&spec);
+    }
+    b.target(env_logger::Target::Stderr).init();
+}
+
 fn run(args: &Args) -> Result<(), netpeek::Error> {
+    init_logging(args.verbose);
+    if let Some(shell) = args.completions {
+        let mut cmd = Args::command();
+        clap_complete::generate(shell, &mut cmd, "netpeek", &mut std::io::stdout());
+        return Ok(());
+    }
+    if args.generate_man {
+        let man = clap_mangen::Man::new(Args::command());
+        man.render(&mut std::io::stdout())
+            .map_err(|source| netpeek::Error::Output {
+                path: "-".into(),
+                source,
+            })?;
+        return Ok(());
+    }
     if args.list_interfaces {
         for line in netpeek::source::live::list_interfaces()? {
             println!("{line}");

@@ -2,18 +2,18 @@
 //! in capture order, on one thread (a live capture adds its own capture
 //! thread behind the source).
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufWriter};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::cli::config::{Config, Format, Input};
+use crate::cli::config::{Config, Format, Input, ProgressMode};
 use crate::decode::decode;
 use crate::error::Error;
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 use crate::output::json::{JsonInput, JsonSink};
-use crate::output::pcapng::PcapngSink;
+use crate::output::progress::Progress;
+use crate::output::rotate::PcapngOutput;
 use crate::output::text::{TextOptions, TextSink};
 use crate::source::file::FileSource;
 use crate::source::filter::FrameFilter;
@@ -58,7 +58,7 @@ impl OutErr {
 
 struct Outputs {
     primary: Option<Box<dyn Sink>>,
-    pcapng: Option<(PathBuf, PcapngSink<Box<dyn Write>>)>,
+    pcapng: Option<(PathBuf, PcapngOutput)>,
 }
 
 impl Outputs {
@@ -76,22 +76,17 @@ impl Outputs {
     }
 }
 
-fn open_output(path: &Path) -> Result<Box<dyn Write>, Error> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(BufWriter::with_capacity(1 << 20, io::stdout())));
-    }
-    let file = File::create(path).map_err(|source| Error::Output {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
-}
-
 /// Runs netpeek with a resolved configuration.
 pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let mut source: Box<dyn PacketSource> = match &cfg.input {
         Input::File(path) => {
             let src = FileSource::open(path)?;
+            log::info!(
+                "opened {} ({:?} compression, {} interface(s) so far)",
+                path.display(),
+                src.compression(),
+                src.interfaces().len()
+            );
             if let Some(first) = src.first_interface() {
                 eprintln!(
                     "reading from file {}, link-type {} ({}), snapshot length {}",
@@ -105,6 +100,12 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         }
         Input::Live(opts) => {
             let mut src = LiveSource::open(opts)?;
+            log::info!(
+                "capturing: snaplen {}, kernel buffer {} KiB, promiscuous {}, immediate delivery",
+                opts.snaplen,
+                opts.buffer_kib,
+                opts.promiscuous
+            );
             src.set_interrupt(Arc::clone(&interrupt));
             if let Some(i) = src.interfaces().first() {
                 eprintln!(
@@ -128,7 +129,9 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 .first()
                 .map(|i| i.linktype)
                 .unwrap_or(crate::source::LinkType::ETHERNET);
-            Some(FrameFilter::new(expr, first)?)
+            let f = FrameFilter::new(expr, first)?;
+            log::info!("filter '{expr}' compiled for link type {}", first.name());
+            Some(f)
         }
         _ => None,
     };
@@ -139,12 +142,12 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let stdout_used_by_pcapng = cfg.write.as_ref().is_some_and(|p| p.as_os_str() == "-");
     let pcapng = match &cfg.write {
         Some(path) => {
-            let w = open_output(path)?;
-            let sink =
-                PcapngSink::new(w, cfg.filter.clone(), live).map_err(|source| Error::Output {
+            let sink = PcapngOutput::create(path, cfg.rotation, cfg.filter.clone(), live).map_err(
+                |source| Error::Output {
                     path: path.clone(),
                     source,
-                })?;
+                },
+            )?;
             Some((path.clone(), sink))
         }
         None => None,
@@ -194,12 +197,23 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let mut stats = RunStats::default();
     let mut known_interfaces = 0usize;
     let mut read_error = None;
+    let mut dropped = 0u64;
+    let mut progress = match cfg.progress {
+        ProgressMode::None => Progress::none(),
+        ProgressMode::File => Progress::file(source.progress().and_then(|p| p.1)),
+        ProgressMode::Live => Progress::live(),
+    };
 
     let result: Result<(), OutErr> = (|| {
         loop {
             if !live && interrupt.load(Ordering::Relaxed) {
                 break;
             }
+            let written = outputs
+                .pcapng
+                .as_ref()
+                .map_or(0, |(_, o)| o.written_total());
+            progress.tick(stats.frames_shown, source.progress(), dropped, written);
             let next = match source.next() {
                 Ok(n) => n,
                 Err(e) => {
@@ -209,9 +223,12 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             };
             let frame = match next {
                 Next::End => break,
+                Next::Idle => continue,
                 Next::Notice(n) => {
                     let notice = match n {
                         crate::source::SourceNotice::KernelDropped { new, total } => {
+                            log::warn!("kernel dropped {new} packets ({total} so far)");
+                            dropped = total;
                             Notice::KernelDropped { new, total }
                         }
                     };
@@ -225,6 +242,10 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             if let Some(filt) = filter.as_mut() {
                 let keep = filt.matches(&frame);
                 for (linktype, msg) in filt.take_rejected() {
+                    log::warn!(
+                        "filter does not apply to link type {}: {msg}",
+                        linktype.name()
+                    );
                     let notice = Notice::FilterNotApplicable { linktype, msg };
                     outputs.each(|s| s.notice(&notice, Some(frame.ts_ns)))?;
                 }
@@ -262,6 +283,14 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             if cfg.count.is_some_and(|c| stats.frames_shown >= c) {
                 break;
             }
+            if outputs
+                .pcapng
+                .as_ref()
+                .is_some_and(|(_, o)| o.limit_reached())
+            {
+                log::info!("the -W file limit is reached; stopping");
+                break;
+            }
         }
         tracker.finish(&mut consumer);
         for ev in tracker.drain_events() {
@@ -276,6 +305,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         Ok(())
     })();
 
+    progress.finish();
     stats.capture = source.stats();
     let finish = outputs.each(|s| s.finish(&stats));
     result.and(finish).map_err(OutErr::into_error)?;

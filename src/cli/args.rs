@@ -116,6 +116,21 @@ pub struct Args {
     #[arg(long = "immediate-mode")]
     pub immediate_mode: bool,
 
+    /// With -w: start a new file once the current one is larger than this
+    /// many millions of bytes (a k, m or g suffix means KiB, MiB, GiB).
+    #[arg(short = 'C', value_name = "FILE_SIZE", value_parser = parse_file_size)]
+    pub file_size: Option<u64>,
+
+    /// With -w: start a new file every this many seconds; the file name may
+    /// hold strftime(3) conversions (e.g. cap-%H%M%S.pcapng).
+    #[arg(short = 'G', value_name = "SECONDS")]
+    pub rotate_seconds: Option<u64>,
+
+    /// With -C: keep this many files, reusing their names in a ring. With
+    /// -G alone: stop after this many files.
+    #[arg(short = 'W', value_name = "FILECOUNT", value_parser = clap::value_parser!(u32).range(1..))]
+    pub file_count: Option<u32>,
+
     /// Print NDJSON objects instead of text lines (schema in README.md).
     #[arg(long = "json")]
     pub json: bool,
@@ -146,7 +161,53 @@ pub struct Args {
     #[arg(long = "idle-timeout", value_name = "SECONDS", default_value_t = 900)]
     pub idle_timeout: u64,
 
+    /// Log netpeek's own diagnostics to stderr: -v informational, -vv
+    /// debugging, -vvv tracing (RUST_LOG overrides).
+    #[arg(short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print a shell completion script for SHELL, then exit.
+    #[arg(long = "completions", value_name = "SHELL")]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff), then exit.
+    #[arg(long = "generate-man", hide = true)]
+    pub generate_man: bool,
+
     /// The filter expression, in tcpdump's (libpcap's) language.
     #[arg(value_name = "EXPRESSION")]
     pub expression: Vec<String>,
+}
+
+/// tcpdump's -C argument: millions of bytes, or a number with a k/m/g
+/// suffix (KiB, MiB, GiB).
+fn parse_file_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.chars().last() {
+        Some('k' | 'K') => (&s[..s.len() - 1], 1024u64),
+        Some('m' | 'M') => (&s[..s.len() - 1], 1024 * 1024),
+        Some('g' | 'G') => (&s[..s.len() - 1], 1024 * 1024 * 1024),
+        _ => (s, 1_000_000),
+    };
+    let n: u64 = num.parse().map_err(|_| {
+        format!("'{s}' is not a file size (a number of millions of bytes, or with a k/m/g suffix)")
+    })?;
+    if n == 0 {
+        return Err("the file size must be at least 1".into());
+    }
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("file size '{s}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_sizes() {
+        assert_eq!(parse_file_size("1"), Ok(1_000_000));
+        assert_eq!(parse_file_size("10k"), Ok(10 * 1024));
+        assert_eq!(parse_file_size("2M"), Ok(2 * 1024 * 1024));
+        assert!(parse_file_size("0").is_err());
+        assert!(parse_file_size("x").is_err());
+    }
 }

@@ -40,6 +40,18 @@ pub struct Config {
     pub line_buffered: bool,
     pub color: bool,
     pub limits: Limits,
+    pub rotation: crate::output::rotate::Rotation,
+    pub progress: ProgressMode,
+}
+
+/// What progress display stderr gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressMode {
+    None,
+    /// A bar while reading a file.
+    File,
+    /// A counter during a quiet live capture to a file.
+    Live,
 }
 
 impl Config {
@@ -133,10 +145,40 @@ impl Config {
         } else {
             DumpMode::None
         };
+        let rotation = crate::output::rotate::Rotation {
+            size_bytes: args.file_size,
+            seconds: args.rotate_seconds,
+            count: args.file_count,
+        };
+        if rotation.is_active() || rotation.count.is_some() {
+            match &args.write {
+                None => return Err(Error::Usage("-C, -G and -W need -w FILE".into())),
+                Some(p) if p.as_os_str() == "-" => {
+                    return Err(Error::Usage(
+                        "-C and -G cannot rotate standard output".into(),
+                    ))
+                }
+                _ => {}
+            }
+            if rotation.count.is_some() && !rotation.is_active() {
+                return Err(Error::Usage("-W needs -C or -G".into()));
+            }
+        }
         if args.max_connections == 0 {
             return Err(Error::Usage("--max-connections must be at least 1".into()));
         }
+        // Progress only for a person watching stderr: a bar when reading a
+        // file (unless -q, or unless packet lines share the terminal), a
+        // counter for a quiet live capture into a file.
+        let stderr_tty = std::io::stderr().is_terminal();
+        let progress = match &input {
+            _ if !stderr_tty => ProgressMode::None,
+            Input::File(_) if !args.quiet && !stdout_tty => ProgressMode::File,
+            Input::Live(_) if args.quiet && args.write.is_some() => ProgressMode::Live,
+            _ => ProgressMode::None,
+        };
         Ok(Self {
+            progress,
             input,
             filter,
             count: args.count,
@@ -159,6 +201,7 @@ impl Config {
                     .unwrap_or(i64::MAX / 1_000_000_000)
                     .saturating_mul(1_000_000_000),
             },
+            rotation,
         })
     }
 }

@@ -2,8 +2,11 @@
 //! a dissector.
 
 pub mod dump;
+pub mod files;
 pub mod json;
 pub mod line;
 pub mod pcapng;
+pub mod progress;
+pub mod rotate;
 pub mod text;
 pub mod time;

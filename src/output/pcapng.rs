@@ -76,6 +76,11 @@ impl<W: Write> PcapngSink<W> {
         self.writer.get_mut()
     }
 
+    /// The underlying writer (call `Sink::finish` first).
+    pub fn into_inner(self) -> io::Result<W> {
+        Ok(self.writer.into_inner())
+    }
+
     fn write_interface(&mut self, info: &InterfaceInfo) -> io::Result<()> {
         let mut options = Vec::new();
         if let Some(name) = &info.name {

@@ -9,8 +9,10 @@
 //! frames keeps the hot path free of copies and allocation.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::pcap_format::PcapReader;
 use super::pcapng_format::PcapNgReader;
@@ -103,6 +105,48 @@ impl ByteReader {
     }
 }
 
+/// How the file on disk is compressed (found by its magic bytes, not its
+/// name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Counts the bytes read from the underlying file (compressed bytes when
+/// the file is compressed), for progress display.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Wraps `inner` in a decompressor when it starts with a gzip or zstd
+/// magic number.
+fn decompressing(inner: Box<dyn Read + Send>) -> io::Result<(Box<dyn Read + Send>, Compression)> {
+    let mut buffered = BufReader::with_capacity(1 << 16, inner);
+    let head = buffered.fill_buf()?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok((
+            Box::new(flate2::read::MultiGzDecoder::new(buffered)),
+            Compression::Gzip,
+        ));
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let dec = zstd::stream::read::Decoder::with_buffer(buffered)?;
+        return Ok((Box::new(dec), Compression::Zstd));
+    }
+    Ok((Box::new(buffered), Compression::None))
+}
+
 enum Format {
     Pcap(PcapReader),
     PcapNg(PcapNgReader),
@@ -118,6 +162,8 @@ pub struct FileSource {
     failed: bool,
     /// Bytes of the frame handed out last, consumed on the next call.
     pending: usize,
+    compression: Compression,
+    raw_read: Arc<AtomicU64>,
 }
 
 impl FileSource {
@@ -148,11 +194,17 @@ impl FileSource {
         inner: Box<dyn Read + Send>,
         total_size: Option<u64>,
     ) -> Result<Self, Error> {
-        let mut reader = ByteReader::new(inner);
         let read_err = |source| Error::ReadInput {
             path: path.to_path_buf(),
             source,
         };
+        let raw_read = Arc::new(AtomicU64::new(0));
+        let counted = Box::new(Counting {
+            inner,
+            count: Arc::clone(&raw_read),
+        });
+        let (inner, compression) = decompressing(counted).map_err(read_err)?;
+        let mut reader = ByteReader::new(inner);
         let have4 = reader.ensure(4).map_err(read_err)?;
         if !have4 {
             let n = reader.available();
@@ -192,6 +244,8 @@ impl FileSource {
             frames: 0,
             failed: false,
             pending: 0,
+            compression,
+            raw_read,
         };
         let result = match &mut source.format {
             Format::Pcap(p) => p.read_header(&mut source.reader),
@@ -199,6 +253,11 @@ impl FileSource {
         };
         result.map_err(|e| source.describe(e))?;
         Ok(source)
+    }
+
+    /// How the input was compressed.
+    pub fn compression(&self) -> Compression {
+        self.compression
     }
 
     /// The path as given (`-` for standard input).
@@ -328,6 +387,6 @@ impl PacketSource for FileSource {
     }
 
     fn progress(&self) -> Option<(u64, Option<u64>)> {
-        Some((self.reader.offset(), self.total_size))
+        Some((self.raw_read.load(Ordering::Relaxed), self.total_size))
     }
 }

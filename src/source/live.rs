@@ -385,7 +385,11 @@ impl PacketSource for LiveSource {
                 Ok(Msg::Done(stats)) => {
                     self.final_stats = Some(stats);
                 }
-                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    if !self.stopping {
+                        return Ok(Next::Idle);
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     self.final_stats.get_or_insert_with(CaptureStats::default);
                 }

@@ -159,6 +159,9 @@ pub enum Next<'a> {
     /// indexes them).
     Frame(Frame<'a>, &'a [InterfaceInfo]),
     Notice(SourceNotice),
+    /// A live source waited a while without a packet (lets the run update
+    /// progress displays and flush output).
+    Idle,
     End,
 }
 

@@ -535,6 +535,7 @@ impl Tracker {
             self.finish_conn(c, kind, consumer);
         }
         self.evicted_total += count as u64;
+        log::debug!("connection table full: evicted {count} connections");
         self.events.push(TrackEvent::Notice(TrackNotice::Evicted {
             count,
             limit: self.limits.max_connections,
