@@ -34,6 +34,7 @@ pub mod event;
 pub mod fuzzing;
 pub mod output;
 pub mod pipeline;
+pub mod privileges;
 pub mod source;
 pub mod track;
 

@@ -191,6 +191,9 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         }
     };
     let mut outputs = Outputs { primary, pcapng };
+    if let Some(user) = &cfg.drop_user {
+        crate::privileges::drop_to(user)?;
+    }
 
     let mut tracker = Tracker::new(cfg.limits);
     let mut consumer = NoConsumer;
@@ -307,7 +310,16 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
 
     progress.finish();
     stats.capture = source.stats();
-    let finish = outputs.each(|s| s.finish(&stats));
+    let finish = match &result {
+        // Do not try to finish after a failed write; repair what is there.
+        Err(OutErr::File(..)) => Ok(()),
+        _ => outputs.each(|s| s.finish(&stats)),
+    };
+    if let Err(OutErr::File(..)) = result.as_ref().and(finish.as_ref()) {
+        if let Some((_, o)) = outputs.pcapng.as_mut() {
+            o.salvage();
+        }
+    }
     result.and(finish).map_err(OutErr::into_error)?;
     if let Some(e) = read_error {
         return Err(e);

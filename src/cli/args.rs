@@ -108,6 +108,11 @@ pub struct Args {
     #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
     pub absolute_seq: bool,
 
+    /// Drop root privileges and run as this user once the capture device
+    /// and output files are open (as tcpdump does).
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    pub user: Option<String>,
+
     /// Read the filter expression from this file.
     #[arg(short = 'F', value_name = "FILE")]
     pub filter_file: Option<PathBuf>,

@@ -42,6 +42,8 @@ pub struct Config {
     pub limits: Limits,
     pub rotation: crate::output::rotate::Rotation,
     pub progress: ProgressMode,
+    /// `-Z`: the user to become once inputs and outputs are open.
+    pub drop_user: Option<String>,
 }
 
 /// What progress display stderr gets.
@@ -178,6 +180,7 @@ impl Config {
             _ => ProgressMode::None,
         };
         Ok(Self {
+            drop_user: args.user.clone(),
             progress,
             input,
             filter,

@@ -102,6 +102,9 @@ struct Packet<'a> {
     interface_id: u32,
     len: u32,
     caplen: u32,
+    /// The snapshot length cut the packet (`caplen < len`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     network: Option<Network>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -337,6 +340,7 @@ impl<W: Write> Sink for JsonSink<W> {
             interface_id: p.interface_id,
             len: p.frame.len,
             caplen: p.frame.caplen,
+            truncated: p.frame.caplen < p.frame.len,
             network: network_of(d),
             source,
             destination,

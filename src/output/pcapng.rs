@@ -201,3 +201,33 @@ impl<W: Write> Sink for PcapngSink<W> {
         self.writer.get_mut().flush()
     }
 }
+
+/// Cuts a pcapng file back to its last complete block, so that a file whose
+/// writing failed midway (a full disk) still opens without complaint.
+/// Returns the new length.
+pub fn truncate_to_whole_blocks(path: &std::path::Path) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let len = f.metadata()?.len();
+    let mut good = 0u64;
+    let mut head = [0u8; 8];
+    loop {
+        if good + 12 > len {
+            break;
+        }
+        f.seek(SeekFrom::Start(good))?;
+        if f.read_exact(&mut head).is_err() {
+            break;
+        }
+        let total = u64::from(u32::from_ne_bytes([head[4], head[5], head[6], head[7]]));
+        if total < 12 || total % 4 != 0 || good + total > len {
+            break;
+        }
+        good += total;
+    }
+    f.set_len(good)?;
+    Ok(good)
+}

@@ -77,6 +77,8 @@ pub struct PcapngOutput {
     current: Option<PcapngSink<OutFile>>,
     current_written: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     interfaces: Vec<InterfaceInfo>,
+    /// The file being written.
+    current_path: Option<PathBuf>,
     /// tcpdump's Cflag_count: the number appended with -C.
     number: u32,
     files_opened: u32,
@@ -103,6 +105,7 @@ impl PcapngOutput {
             live,
             current: None,
             current_written: None,
+            current_path: None,
             interfaces: Vec::new(),
             number: 0,
             files_opened: 0,
@@ -160,6 +163,7 @@ impl PcapngOutput {
             }
         })?;
         self.current_written = Some(file.written_counter());
+        self.current_path = Some(path.clone());
         let mut sink = PcapngSink::new(file, self.filter.clone(), self.live)?;
         if !self.interfaces.is_empty() {
             sink.interfaces(&self.interfaces)?;
@@ -192,6 +196,27 @@ impl PcapngOutput {
             }
         }
         Ok(())
+    }
+
+    /// After a write error: gives up the current file and cuts it back to
+    /// its last complete block, so what was written stays readable.
+    pub fn salvage(&mut self) {
+        let Some(path) = self.current_path.take() else {
+            return;
+        };
+        // Dropping the sink tries one last flush; it may fail again.
+        self.current = None;
+        let compressed = path.extension().is_some_and(|e| e == "gz");
+        let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+        if !compressed && regular {
+            match super::pcapng::truncate_to_whole_blocks(&path) {
+                Ok(n) => log::info!(
+                    "kept the first {n} bytes of {} (whole blocks)",
+                    path.display()
+                ),
+                Err(e) => log::warn!("could not repair {}: {e}", path.display()),
+            }
+        }
     }
 
     /// True once `-G` with `-W` has produced its last file: stop capturing.
