@@ -28,6 +28,7 @@
 
 pub mod cli;
 pub mod decode;
+pub mod dissect;
 pub mod error;
 pub mod event;
 pub mod output;
