@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::args::{Args, ColorWhen, TsPrecision};
+use crate::dissect::http::head::HeadLimits;
+use crate::dissect::http::HttpOptions;
 use crate::error::Error;
 use crate::output::line::LineOptions;
 use crate::output::text::DumpMode;
@@ -40,6 +42,10 @@ pub struct Config {
     pub line_buffered: bool,
     pub color: bool,
     pub limits: Limits,
+    /// The HTTP dissector's options (`--body`, `--show-secrets`, limits).
+    pub http: HttpOptions,
+    /// Print summary tables at the end (`--stats`).
+    pub stats: bool,
 }
 
 impl Config {
@@ -133,6 +139,16 @@ impl Config {
         } else {
             DumpMode::None
         };
+        if args.http_max_head < 64 {
+            return Err(Error::Usage(
+                "--http-max-head must be at least 64 bytes".into(),
+            ));
+        }
+        if args.http_max_headers == 0 || args.http_max_headers > 10_000 {
+            return Err(Error::Usage(
+                "--http-max-headers must be between 1 and 10000".into(),
+            ));
+        }
         if args.max_connections == 0 {
             return Err(Error::Usage("--max-connections must be at least 1".into()));
         }
@@ -159,6 +175,17 @@ impl Config {
                     .unwrap_or(i64::MAX / 1_000_000_000)
                     .saturating_mul(1_000_000_000),
             },
+            http: HttpOptions {
+                show_secrets: args.show_secrets,
+                keep_body: args.body,
+                body_limit: args.body_limit,
+                head: HeadLimits {
+                    max_bytes: args.http_max_head,
+                    max_headers: args.http_max_headers,
+                },
+                ..HttpOptions::default()
+            },
+            stats: args.stats,
         })
     }
 }

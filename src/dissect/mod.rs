@@ -25,9 +25,7 @@ pub const SECRET_HEADERS: [&str; 4] = [
 /// True for a header field name whose value must not be shown by default.
 pub fn is_secret_header(name: &str) -> bool {
     let name = name.trim();
-    SECRET_HEADERS
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(name))
+    SECRET_HEADERS.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
 /// The text that replaces a secret value of `len` bytes.
@@ -53,7 +51,7 @@ pub fn redact<'a>(name: &str, value: &'a str, show_secrets: bool) -> Cow<'a, str
 ///
 /// Returns the input unchanged (borrowed) when it holds no secret line.
 pub fn redact_payload(payload: &[u8], show_secrets: bool) -> Cow<'_, [u8]> {
-    if show_secrets || !payload.iter().any(|&b| b == b':') {
+    if show_secrets || !payload.contains(&b':') {
         return Cow::Borrowed(payload);
     }
     let mut out: Option<Vec<u8>> = None;
@@ -133,7 +131,8 @@ mod tests {
 
     #[test]
     fn redact_payload_rewrites_only_secret_lines() {
-        let p = b"GET / HTTP/1.1\r\nHost: a\r\nCookie: sid=42; x=1\r\nAuthorization:Bearer t\r\n\r\n";
+        let p =
+            b"GET / HTTP/1.1\r\nHost: a\r\nCookie: sid=42; x=1\r\nAuthorization:Bearer t\r\n\r\n";
         let r = redact_payload(p, false);
         assert_eq!(
             std::str::from_utf8(&r).unwrap(),
@@ -144,6 +143,9 @@ mod tests {
         assert!(matches!(redact_payload(plain, false), Cow::Borrowed(_)));
         // A value cut by the end of the packet is still redacted.
         let cut = b"Set-Cookie: abc";
-        assert_eq!(&*redact_payload(cut, false), b"Set-Cookie: <redacted 3 bytes>");
+        assert_eq!(
+            &*redact_payload(cut, false),
+            b"Set-Cookie: <redacted 3 bytes>"
+        );
     }
 }

@@ -28,15 +28,25 @@ pub enum Framing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Chunk {
     /// Reading the hex size.
-    Size { value: u64, digits: u32 },
+    Size {
+        value: u64,
+        digits: u32,
+    },
     /// After the size: blanks and extensions up to the line end.
-    Ext { value: u64, len: usize },
-    Data { left: u64 },
+    Ext {
+        value: u64,
+        len: usize,
+    },
+    Data {
+        left: u64,
+    },
     /// Expecting the CRLF after a chunk's data.
     DataCr,
     DataLf,
     /// After the last chunk: trailer fields up to an empty line.
-    Trailer { line_nonempty: bool },
+    Trailer {
+        line_nonempty: bool,
+    },
     Done,
 }
 
@@ -211,14 +221,12 @@ impl BodyReader {
                         },
                         None => return err("chunk size too large".into(), i, self),
                     },
-                    (None, b';' | b' ' | b'\t' | b'\r') if digits > 0 => Chunk::Ext { value, len: 0 },
+                    (None, b';' | b' ' | b'\t' | b'\r') if digits > 0 => {
+                        Chunk::Ext { value, len: 0 }
+                    }
                     (None, b'\n') if digits > 0 => self.size_done(value),
                     (None, _) => {
-                        return err(
-                            format!("invalid chunk size (byte 0x{b:02x})"),
-                            i,
-                            self,
-                        )
+                        return err(format!("invalid chunk size (byte 0x{b:02x})"), i, self)
                     }
                 },
                 Chunk::Ext { value, len } => {
@@ -651,9 +659,15 @@ mod tests {
         let (_, step, _) = run(Framing::Chunked, &[b"10000000000000000\r\n"]);
         assert_eq!(step, Step::Error(17, "chunk size too large".into()));
         let (_, step, _) = run(Framing::Chunked, &[b"zz\r\n"]);
-        assert_eq!(step, Step::Error(1, "invalid chunk size (byte 0x7a)".into()));
+        assert_eq!(
+            step,
+            Step::Error(1, "invalid chunk size (byte 0x7a)".into())
+        );
         let (_, step, _) = run(Framing::Chunked, &[b"2\r\nabX"]);
-        assert_eq!(step, Step::Error(6, "chunk data not followed by CRLF".into()));
+        assert_eq!(
+            step,
+            Step::Error(6, "chunk data not followed by CRLF".into())
+        );
         let long = [b'a'; 5000];
         let (_, step, _) = run(Framing::Chunked, &[b"1;", &long]);
         assert!(matches!(step, Step::Error(_, ref m) if m == "chunk extension too long"));
@@ -696,11 +710,13 @@ mod tests {
 
         for zlib in [true, false] {
             let data = if zlib {
-                let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
                 e.write_all(&text).unwrap();
                 e.finish().unwrap()
             } else {
-                let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut e =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
                 e.write_all(&text).unwrap();
                 e.finish().unwrap()
             };
@@ -730,7 +746,10 @@ mod tests {
         s.data(b"not gzip at all");
         let r = s.finish(true);
         assert_eq!(r.decoded_bytes, None);
-        assert!(r.note.unwrap().starts_with("gzip content could not be decoded"));
+        assert!(r
+            .note
+            .unwrap()
+            .starts_with("gzip content could not be decoded"));
         assert_eq!(r.shown, b"not gzip");
         assert!(!r.shown_decoded);
     }

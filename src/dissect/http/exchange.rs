@@ -55,6 +55,25 @@ pub struct Body {
     pub truncated: bool,
 }
 
+impl Body {
+    /// The body as text, when it is text: valid UTF-8 (a character cut by
+    /// the display limit is dropped) without control characters other
+    /// than tab, CR, LF and form feed. `None` for binary content.
+    pub fn as_text(&self) -> Option<&str> {
+        let s = match std::str::from_utf8(&self.bytes) {
+            Ok(s) => s,
+            Err(e) if self.truncated && e.error_len().is_none() => {
+                std::str::from_utf8(self.bytes.get(..e.valid_up_to())?).ok()?
+            }
+            Err(_) => return None,
+        };
+        let binary = s
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\x0c'));
+        (!binary).then_some(s)
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
     pub method: String,
@@ -285,6 +304,22 @@ mod tests {
             resp.to_string(),
             "← 200 OK  text/html  2.3 KB  ttfb 1.1 ms  total 1.3 ms"
         );
+    }
+
+    #[test]
+    fn text_or_binary_bodies() {
+        let b = |bytes: &[u8], truncated| Body {
+            bytes: bytes.to_vec(),
+            decoded: false,
+            truncated,
+        };
+        assert_eq!(b(b"<p>hi</p>\r\n", false).as_text(), Some("<p>hi</p>\r\n"));
+        assert_eq!(b("é".as_bytes(), false).as_text(), Some("é"));
+        // "é" cut in half by the display limit.
+        assert_eq!(b(b"ab\xc3", true).as_text(), Some("ab"));
+        assert_eq!(b(b"ab\xc3", false).as_text(), None);
+        assert_eq!(b(b"\x89PNG\r\n\x1a\n\0\0", false).as_text(), None);
+        assert_eq!(b(b"a\0b", false).as_text(), None);
     }
 
     #[test]

@@ -541,7 +541,10 @@ fn parse_lenient(
             }
             let (uri, version) = match toks.len() {
                 0 | 1 => (String::new(), String::new()),
-                2 => (text(toks.get(1).copied().unwrap_or_default()), String::new()),
+                2 => (
+                    text(toks.get(1).copied().unwrap_or_default()),
+                    String::new(),
+                ),
                 n => {
                     let last = toks.get(n - 1).copied().unwrap_or_default();
                     if last.starts_with(b"HTTP/") {
@@ -665,7 +668,10 @@ fn facts_of(headers: &[(String, String)], notes: &mut Vec<String>) -> Facts {
                 (None, p) => {
                     cl_seen = Some(p);
                     if p.is_none() {
-                        notes.push(format!("invalid Content-Length: `{}`", snippet(value.as_bytes(), 40)));
+                        notes.push(format!(
+                            "invalid Content-Length: `{}`",
+                            snippet(value.as_bytes(), 40)
+                        ));
                     }
                 }
                 (Some(Some(a)), Some(b)) if a == b => {}
@@ -832,7 +838,10 @@ mod tests {
         assert_eq!(parse_content_length("42, 42"), Some(42));
         assert_eq!(parse_content_length("42, 43"), None);
         assert_eq!(parse_content_length("-1"), None);
-        assert_eq!(parse_content_length("1000000000000000000"), Some(1_000_000_000_000_000_000));
+        assert_eq!(
+            parse_content_length("1000000000000000000"),
+            Some(1_000_000_000_000_000_000)
+        );
         assert_eq!(parse_content_length("99999999999999999999"), None);
         let h = parse_head(
             b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
@@ -842,7 +851,10 @@ mod tests {
         .unwrap();
         assert!(h.facts.content_length_bad);
         assert_eq!(h.facts.content_length, None);
-        assert_eq!(h.notes, vec!["conflicting Content-Length fields".to_string()]);
+        assert_eq!(
+            h.notes,
+            vec!["conflicting Content-Length fields".to_string()]
+        );
     }
 
     #[test]
@@ -857,10 +869,15 @@ mod tests {
                 version: String::new()
             }
         );
-        assert_eq!(h.notes, vec!["malformed request line: `OPTIONS HTTP/1.1`".to_string()]);
+        assert_eq!(
+            h.notes,
+            vec!["malformed request line: `OPTIONS HTTP/1.1`".to_string()]
+        );
         assert_eq!(h.facts.host.as_deref(), Some("x"));
         let h = parse_head(b"OPTIONS\r\nHost: x\r\n\r\n", Kind::Request, l).unwrap();
-        assert!(matches!(&h.start, StartLine::Request { method, uri, .. } if method == "OPTIONS" && uri.is_empty()));
+        assert!(
+            matches!(&h.start, StartLine::Request { method, uri, .. } if method == "OPTIONS" && uri.is_empty())
+        );
         assert!(parse_head(b"\x01\x02 / HTTP/1.1\r\n\r\n", Kind::Request, l).is_err());
         assert!(parse_head(b"HTTP/1.1 abc\r\n\r\n", Kind::Response, l).is_err());
     }
@@ -907,11 +924,23 @@ mod tests {
 
     #[test]
     fn finding_a_message_start_after_a_gap() {
-        assert_eq!(find_start(b"xx\r\nGET / HTTP/1.1\r\n", None), Some((4, true)));
-        assert_eq!(find_start(b"AAAAGET / HTTP/1.1\r\n", Some(Kind::Request)), Some((4, true)));
-        assert_eq!(find_start(b"AAAA HTTP/1.1 200 OK\r\n", Some(Kind::Response)), Some((5, true)));
+        assert_eq!(
+            find_start(b"xx\r\nGET / HTTP/1.1\r\n", None),
+            Some((4, true))
+        );
+        assert_eq!(
+            find_start(b"AAAAGET / HTTP/1.1\r\n", Some(Kind::Request)),
+            Some((4, true))
+        );
+        assert_eq!(
+            find_start(b"AAAA HTTP/1.1 200 OK\r\n", Some(Kind::Response)),
+            Some((5, true))
+        );
         assert_eq!(find_start(b"GET nonsense\r\nmore", None), None);
         assert_eq!(find_start(b"abc GE", None), Some((4, false)));
-        assert_eq!(find_start(b"HTTP/1.1 200 OK\r\n", Some(Kind::Request)), None);
+        assert_eq!(
+            find_start(b"HTTP/1.1 200 OK\r\n", Some(Kind::Request)),
+            None
+        );
     }
 }

@@ -37,7 +37,9 @@ pub use exchange::{
 };
 
 use body::{BodyReader, BodySink, Coding, Framing, GapOutcome, Step};
-use head::{find_start, parse_head, sniff, snippet, Head, HeadBuf, HeadLimits, Kind, Push, Sniff, StartLine};
+use head::{
+    find_start, parse_head, sniff, snippet, Head, HeadBuf, HeadLimits, Kind, Push, Sniff, StartLine,
+};
 
 use crate::dissect::redact;
 use crate::track::{Direction, Endpoint, StreamConsumer, StreamCtx};
@@ -443,7 +445,8 @@ impl Conn {
                     let cand = data.get(p..).unwrap_or_default();
                     let keep = cand.len().saturating_sub(MAX_CARRY);
                     side.skip(cand.get(..keep).unwrap_or_default());
-                    side.carry.extend_from_slice(cand.get(keep..).unwrap_or_default());
+                    side.carry
+                        .extend_from_slice(cand.get(keep..).unwrap_or_default());
                     side.carry_at = At::of(ctx);
                     Act::Consumed(data.len())
                 }
@@ -487,7 +490,13 @@ impl Conn {
         }
     }
 
-    fn head_step(&mut self, out: &mut Out<'_>, ctx: &StreamCtx, dir: Direction, data: &[u8]) -> Act {
+    fn head_step(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        data: &[u8],
+    ) -> Act {
         let max = out.opts.head.max_bytes;
         let side = self.side(dir);
         let was_empty = side.head.is_empty();
@@ -549,7 +558,8 @@ impl Conn {
                         let sample = self.side(dir).skipped_sample.take();
                         if skipped > 0 {
                             let what = dir_name(dir, self.swapped);
-                            let mut t = format!("{skipped} bytes ({what}) were not HTTP and were skipped");
+                            let mut t =
+                                format!("{skipped} bytes ({what}) were not HTTP and were skipped");
                             if let Some(s) = sample {
                                 t.push_str(&format!(": `{s}`"));
                             }
@@ -557,7 +567,9 @@ impl Conn {
                         }
                         match kind {
                             Kind::Request => self.on_request(out, ctx, dir, head, at, bytes.len()),
-                            Kind::Response => self.on_response(out, ctx, dir, head, at, bytes.len()),
+                            Kind::Response => {
+                                self.on_response(out, ctx, dir, head, at, bytes.len())
+                            }
                         }
                         Act::Consumed(n)
                     }
@@ -611,7 +623,14 @@ impl Conn {
         }
     }
 
-    fn message(&self, head: &Head, at: At, ctx: &StreamCtx, head_len: usize, show: bool) -> Message {
+    fn message(
+        &self,
+        head: &Head,
+        at: At,
+        ctx: &StreamCtx,
+        head_len: usize,
+        show: bool,
+    ) -> Message {
         let version = match &head.start {
             StartLine::Request { version, .. } | StartLine::Response { version, .. } => {
                 version.clone()
@@ -648,7 +667,12 @@ impl Conn {
         head_len: usize,
     ) {
         let at = if at == At::default() { At::of(ctx) } else { at };
-        let StartLine::Request { method, uri, version } = &head.start else {
+        let StartLine::Request {
+            method,
+            uri,
+            version,
+        } = &head.start
+        else {
             return;
         };
         let msg = self.message(&head, at, ctx, head_len, out.opts.show_secrets);
@@ -671,7 +695,9 @@ impl Conn {
         let framing = if f.chunked {
             Framing::Chunked
         } else if let Some(te) = &f.transfer_encoding {
-            let t = format!("request Transfer-Encoding `{te}` does not end in chunked: body read until close");
+            let t = format!(
+                "request Transfer-Encoding `{te}` does not end in chunked: body read until close"
+            );
             out.notes.push(HttpNote::Notice {
                 stream: self.stream,
                 text: t.clone(),
@@ -713,12 +739,28 @@ impl Conn {
             resp_done: false,
         });
         self.bound_queue(out);
-        let keep = if out.opts.keep_body { out.opts.body_limit } else { 0 };
+        let keep = if out.opts.keep_body {
+            out.opts.body_limit
+        } else {
+            0
+        };
         let reader = BodyReader::new(framing);
         let side = self.side(dir);
         if reader.is_done() {
-            side.state = if upgrade_like { State::Hold } else { State::Head };
-            self.finish_message(out, id, Kind::Request, reader, BodySink::new(0, None, 0), At::of(ctx), true);
+            side.state = if upgrade_like {
+                State::Hold
+            } else {
+                State::Head
+            };
+            self.finish_message(
+                out,
+                id,
+                Kind::Request,
+                reader,
+                BodySink::new(0, None, 0),
+                At::of(ctx),
+                true,
+            );
         } else {
             side.state = State::Body;
             side.cur = Some(Cur {
@@ -736,8 +778,12 @@ impl Conn {
     fn bound_queue(&mut self, out: &mut Out<'_>) {
         let max = out.opts.max_pending.max(1);
         while self.queue.len() > max {
-            let Some(mut s) = self.queue.pop_front() else { break };
-            let t = format!("more than {max} requests awaiting a response: stopped waiting for this one");
+            let Some(mut s) = self.queue.pop_front() else {
+                break;
+            };
+            let t = format!(
+                "more than {max} requests awaiting a response: stopped waiting for this one"
+            );
             out.notes.push(HttpNote::Notice {
                 stream: self.stream,
                 text: t.clone(),
@@ -776,7 +822,9 @@ impl Conn {
             if !(before && later_after) {
                 return;
             }
-            let Some(s) = self.queue.get_mut(idx) else { return };
+            let Some(s) = self.queue.get_mut(idx) else {
+                return;
+            };
             s.resp_started = true;
             s.resp_done = true;
             let t = "response lost in a capture gap".to_string();
@@ -838,7 +886,9 @@ impl Conn {
                     s.x.notes.extend(head_notes);
                 }
                 None => {
-                    self.carry.push(format!("interim response {status} {reason} without a request"));
+                    self.carry.push(format!(
+                        "interim response {status} {reason} without a request"
+                    ));
                     self.carry.extend(head_notes);
                 }
             }
@@ -895,7 +945,12 @@ impl Conn {
                 s.x.notes.extend(head_notes);
                 s.x.response = Some(response);
                 let m = s.x.request.as_ref().map(|r| r.method.to_ascii_uppercase());
-                (m, s.x.request.as_ref().and_then(|r| header(&r.msg.headers, "upgrade")))
+                (
+                    m,
+                    s.x.request
+                        .as_ref()
+                        .and_then(|r| header(&r.msg.headers, "upgrade")),
+                )
             }
             None => (None, None),
         };
@@ -905,11 +960,18 @@ impl Conn {
         let framing = if method.as_deref() == Some("HEAD") || status == 204 || status == 304 {
             Framing::None
         } else if status == 101 {
-            let to = f.upgrade.clone().or(req_upgrade).unwrap_or_else(|| "another protocol".into());
-            tunnel = Some(format!("101 Switching Protocols to {to}: HTTP parsing stopped on this connection"));
+            let to = f
+                .upgrade
+                .clone()
+                .or(req_upgrade)
+                .unwrap_or_else(|| "another protocol".into());
+            tunnel = Some(format!(
+                "101 Switching Protocols to {to}: HTTP parsing stopped on this connection"
+            ));
             Framing::None
         } else if connect && (200..300).contains(&status) {
-            tunnel = Some("CONNECT tunnel established: HTTP parsing stopped on this connection".into());
+            tunnel =
+                Some("CONNECT tunnel established: HTTP parsing stopped on this connection".into());
             Framing::None
         } else if f.chunked {
             Framing::Chunked
@@ -932,7 +994,11 @@ impl Conn {
                 }
             }
         }
-        let keep = if out.opts.keep_body { out.opts.body_limit } else { 0 };
+        let keep = if out.opts.keep_body {
+            out.opts.body_limit
+        } else {
+            0
+        };
         let coding = f.content_encoding.as_deref().and_then(Coding::from_header);
         let reader = BodyReader::new(framing);
         if let Some(t) = tunnel {
@@ -942,7 +1008,15 @@ impl Conn {
             if !self.tunnel {
                 self.side(dir).state = State::Head;
             }
-            self.finish_message(out, id, Kind::Response, reader, BodySink::new(0, None, 0), At::of(ctx), true);
+            self.finish_message(
+                out,
+                id,
+                Kind::Response,
+                reader,
+                BodySink::new(0, None, 0),
+                At::of(ctx),
+                true,
+            );
         } else {
             let side = self.side(dir);
             side.state = State::Body;
@@ -972,7 +1046,13 @@ impl Conn {
         self.emit_ready(out);
     }
 
-    fn body_step(&mut self, out: &mut Out<'_>, ctx: &StreamCtx, dir: Direction, data: &[u8]) -> Act {
+    fn body_step(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        data: &[u8],
+    ) -> Act {
         let side = self.side(dir);
         let Some(cur) = side.cur.as_mut() else {
             side.state = State::Head;
@@ -1017,7 +1097,10 @@ impl Conn {
             self.note(
                 out,
                 cur.id,
-                format!("{what} body: {} bytes missing (capture gap)", cur.reader.missing),
+                format!(
+                    "{what} body: {} bytes missing (capture gap)",
+                    cur.reader.missing
+                ),
             );
         }
         let upgrade_req = cur.kind == Kind::Request
@@ -1025,15 +1108,16 @@ impl Conn {
                 .slot(cur.id)
                 .and_then(|s| s.x.request.as_ref())
                 .is_some_and(|r| {
-                    r.method.eq_ignore_ascii_case("CONNECT") || header(&r.msg.headers, "upgrade").is_some()
+                    r.method.eq_ignore_ascii_case("CONNECT")
+                        || header(&r.msg.headers, "upgrade").is_some()
                 });
-        let resp_pending = self
-            .slot(cur.id)
-            .is_some_and(|s| !s.resp_done);
+        let resp_pending = self.slot(cur.id).is_some_and(|s| !s.resp_done);
         if upgrade_req && resp_pending && complete {
             self.side(dir).state = State::Hold;
         }
-        self.finish_message(out, cur.id, cur.kind, cur.reader, cur.sink, cur.last, complete);
+        self.finish_message(
+            out, cur.id, cur.kind, cur.reader, cur.sink, cur.last, complete,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1106,8 +1190,12 @@ impl Conn {
                     reason: r.reason.clone(),
                     content_type: r.msg.content_type.clone(),
                     body_bytes: r.msg.body_bytes,
-                    ttfb_ns: x.ttfb_ns().filter(|_| x.request.as_ref().is_some_and(|q| q.msg.complete)),
-                    duration_ns: x.duration_ns().filter(|_| x.request.as_ref().is_some_and(|q| q.msg.complete)),
+                    ttfb_ns: x
+                        .ttfb_ns()
+                        .filter(|_| x.request.as_ref().is_some_and(|q| q.msg.complete)),
+                    duration_ns: x
+                        .duration_ns()
+                        .filter(|_| x.request.as_ref().is_some_and(|q| q.msg.complete)),
                     complete,
                 });
             }
@@ -1120,14 +1208,17 @@ impl Conn {
         while let Some(front) = self.queue.front() {
             let answered = front.resp_done || (self.tunnel && front.resp_started);
             let tunnelled_unanswered = self.tunnel && !front.resp_started && front.req_done;
-            if !(front.req_done && answered) && !tunnelled_unanswered {
+            if !(tunnelled_unanswered || front.req_done && answered) {
                 // A request whose body is still in flight may already
                 // have its answer: wait for the request.
                 break;
             }
-            let Some(mut s) = self.queue.pop_front() else { break };
+            let Some(mut s) = self.queue.pop_front() else {
+                break;
+            };
             if tunnelled_unanswered {
-                s.x.notes.push("request without response (connection switched protocols)".into());
+                s.x.notes
+                    .push("request without response (connection switched protocols)".into());
             }
             out.done.push(s.x);
         }
@@ -1218,13 +1309,23 @@ impl Conn {
             }
             State::Start | State::Head if !side.head.is_empty() && http => {
                 let n = side.head.len();
-                let line = snippet(side.head.bytes().split(|&b| b == b'\n').next().unwrap_or_default(), 60);
+                let line = snippet(
+                    side.head
+                        .bytes()
+                        .split(|&b| b == b'\n')
+                        .next()
+                        .unwrap_or_default(),
+                    60,
+                );
                 side.head.clear();
                 let what = match kind {
                     Kind::Request => "request",
                     Kind::Response => "response",
                 };
-                self.carry_note(out, format!("incomplete {what} head at end of stream ({n} bytes): `{line}`"));
+                self.carry_note(
+                    out,
+                    format!("incomplete {what} head at end of stream ({n} bytes): `{line}`"),
+                );
             }
             _ => {}
         }
@@ -1249,7 +1350,8 @@ impl Conn {
                 });
                 s.x.notes.push(t);
             } else if s.x.request.is_some() && !s.resp_started && self.tunnel {
-                s.x.notes.push("request without response (connection switched protocols)".into());
+                s.x.notes
+                    .push("request without response (connection switched protocols)".into());
             }
             if i + 1 == last {
                 s.x.notes.extend(carry.iter().cloned());
@@ -1280,7 +1382,9 @@ fn parse_trailers(raw: &[u8]) -> Vec<(String, String)> {
         .filter_map(|l| {
             let colon = l.iter().position(|&b| b == b':')?;
             let name = String::from_utf8_lossy(l.get(..colon)?).trim().to_string();
-            let value = String::from_utf8_lossy(l.get(colon + 1..)?).trim().to_string();
+            let value = String::from_utf8_lossy(l.get(colon + 1..)?)
+                .trim()
+                .to_string();
             (!name.is_empty()).then_some((name, value))
         })
         .collect()

@@ -94,7 +94,12 @@ fn summary(x: &Exchange) -> String {
     let req = x
         .request
         .as_ref()
-        .map(|r| format!("{} {} [{}-{}]", r.method, r.uri, r.msg.first_frame, r.msg.last_frame))
+        .map(|r| {
+            format!(
+                "{} {} [{}-{}]",
+                r.method, r.uri, r.msg.first_frame, r.msg.last_frame
+            )
+        })
         .unwrap_or_else(|| "-".into());
     let resp = x
         .response
@@ -118,8 +123,14 @@ fn summaries(xs: &[Exchange]) -> Vec<String> {
 #[test]
 fn one_get_with_content_length() {
     let mut s = Script::new(HttpOptions::default());
-    s.send(C, b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: t\r\n\r\n");
-    s.send(S, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10\r\n\r\n0123");
+    s.send(
+        C,
+        b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: t\r\n\r\n",
+    );
+    s.send(
+        S,
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10\r\n\r\n0123",
+    );
     assert!(s.out.is_empty(), "not finished yet");
     s.send(S, b"456789");
     assert_eq!(s.out.len(), 1, "emitted when complete, before the close");
@@ -128,7 +139,10 @@ fn one_get_with_content_length() {
     let x = &xs[0];
     let req = x.request.as_ref().unwrap();
     let resp = x.response.as_ref().unwrap();
-    assert_eq!((req.method.as_str(), req.uri.as_str()), ("GET", "/index.html"));
+    assert_eq!(
+        (req.method.as_str(), req.uri.as_str()),
+        ("GET", "/index.html")
+    );
     assert_eq!(req.msg.version, "HTTP/1.1");
     assert_eq!(req.host.as_deref(), Some("127.0.0.1:8000"));
     assert_eq!((req.msg.first_frame, req.msg.last_frame), (1, 1));
@@ -147,8 +161,14 @@ fn one_get_with_content_length() {
     assert_eq!(
         texts,
         vec![
-            (1, "→ GET /index.html HTTP/1.1  Host: 127.0.0.1:8000".to_string()),
-            (3, "← 200 OK  text/html  10 B  ttfb 1.0 ms  total 2.0 ms".to_string()),
+            (
+                1,
+                "→ GET /index.html HTTP/1.1  Host: 127.0.0.1:8000".to_string()
+            ),
+            (
+                3,
+                "← 200 OK  text/html  10 B  ttfb 1.0 ms  total 2.0 ms".to_string()
+            ),
         ]
     );
 }
@@ -161,7 +181,10 @@ fn keep_alive_several_exchanges() {
         (C, b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n"),
         (S, b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno"),
         (C, b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n"),
-        (S, b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n"),
+        (
+            S,
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
+        ),
     ]);
     assert_eq!(
         summaries(&xs),
@@ -246,7 +269,10 @@ fn expect_100_continue_with_interim_response() {
     assert_eq!((x.interim[0].status, x.interim[0].first_frame), (100, 2));
     assert_eq!(x.ttfb_ns(), Some(1_000_000));
     assert_eq!(x.duration_ns(), Some(4_000_000));
-    assert!(s.notes.iter().any(|(f, n)| *f == 2 && n.to_string() == "← 100 Continue"));
+    assert!(s
+        .notes
+        .iter()
+        .any(|(f, n)| *f == 2 && n.to_string() == "← 100 Continue"));
 }
 
 #[test]
@@ -275,12 +301,18 @@ fn upgrade_stops_parsing_and_says_so() {
 #[test]
 fn connect_tunnel_and_refused_connect() {
     let xs = run(&[
-        (C, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"),
+        (
+            C,
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+        ),
         (S, b"HTTP/1.1 200 Connection established\r\n\r\n"),
         (C, b"\x16\x03\x01\x00\x05hello"),
         (S, b"\x16\x03\x03\x00\x02hi"),
     ]);
-    assert_eq!(summaries(&xs), vec!["CONNECT example.com:443 [1-1] => 200 0B [2-2]"]);
+    assert_eq!(
+        summaries(&xs),
+        vec!["CONNECT example.com:443 [1-1] => 200 0B [2-2]"]
+    );
     assert_eq!(
         xs[0].notes,
         vec!["CONNECT tunnel established: HTTP parsing stopped on this connection"]
@@ -290,7 +322,10 @@ fn connect_tunnel_and_refused_connect() {
     let xs = run(&[
         (C, b"CONNECT example.com:443 HTTP/1.1\r\n\r\n"),
         (C, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-        (S, b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"),
+        (
+            S,
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+        ),
         (S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
     ]);
     assert_eq!(
@@ -334,7 +369,10 @@ fn gzip_chunked_body_decoded_and_kept() {
     assert_eq!(r.msg.body_decoded_bytes, Some(text.len() as u64));
     assert_eq!(r.msg.content_encoding.as_deref(), Some("gzip"));
     assert_eq!(r.msg.transfer_encoding.as_deref(), Some("chunked"));
-    assert_eq!(r.msg.trailers, vec![("X-Checksum".to_string(), "42".to_string())]);
+    assert_eq!(
+        r.msg.trailers,
+        vec![("X-Checksum".to_string(), "42".to_string())]
+    );
     let b = r.msg.body.as_ref().unwrap();
     assert_eq!(b.bytes, b"<html>hello ");
     assert!(b.decoded && b.truncated);
@@ -355,7 +393,10 @@ fn truncated_response_and_request_without_response() {
         summaries(&xs),
         vec!["GET /big [1-1] => 200 812B [2-3]", "GET /again [5-5] => -"]
     );
-    assert_eq!(xs[0].notes, vec!["response truncated: 812 of 1000 body bytes"]);
+    assert_eq!(
+        xs[0].notes,
+        vec!["response truncated: 812 of 1000 body bytes"]
+    );
     assert!(!xs[0].response.as_ref().unwrap().msg.complete);
     assert_eq!(xs[1].notes, vec!["request without response"]);
 }
@@ -370,7 +411,10 @@ fn malformed_request_line_is_annotated_and_tracking_continues() {
     ]);
     assert_eq!(
         summaries(&xs),
-        vec!["GET /a b c [1-1] => 400 0B [2-2]", "GET /ok [3-3] => 200 0B [4-4]"]
+        vec![
+            "GET /a b c [1-1] => 400 0B [2-2]",
+            "GET /ok [3-3] => 200 0B [4-4]"
+        ]
     );
     assert_eq!(xs[0].notes, vec!["malformed request line: `GET /a b c`"]);
 }
@@ -385,7 +429,10 @@ fn junk_between_messages_is_skipped_with_a_note() {
     ]);
     assert_eq!(
         summaries(&xs),
-        vec!["GET /a [1-1] => 200 0B [2-2]", "GET /b [3-3] => 200 0B [4-4]"]
+        vec![
+            "GET /a [1-1] => 200 0B [2-2]",
+            "GET /b [3-3] => 200 0B [4-4]"
+        ]
     );
     assert_eq!(
         xs[1].notes,
@@ -411,7 +458,10 @@ fn not_http_at_all_gives_nothing() {
 fn response_only_when_the_request_is_not_http() {
     let xs = run(&[
         (C, b"OPTIONSHTTP/1.1\r\nHost: www.google.com\r\n\r\n"),
-        (S, b"HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad"),
+        (
+            S,
+            b"HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad",
+        ),
     ]);
     assert_eq!(summaries(&xs), vec!["- => 400 3B [2-2]"]);
     assert_eq!(xs[0].notes, vec!["response without a request"]);
@@ -453,7 +503,10 @@ fn gap_inside_a_body_is_absorbed() {
     let r = xs[0].response.as_ref().unwrap();
     assert_eq!(r.msg.body_missing_bytes, 14);
     assert!(r.msg.complete);
-    assert_eq!(xs[0].notes, vec!["response body: 14 bytes missing (capture gap)"]);
+    assert_eq!(
+        xs[0].notes,
+        vec!["response body: 14 bytes missing (capture gap)"]
+    );
 }
 
 #[test]
@@ -475,7 +528,10 @@ fn gap_over_a_head_resynchronises() {
     let xs = s.close();
     assert_eq!(
         summaries(&xs),
-        vec!["GET /1 [1-1] => 200 3B [2-2]", "GET /3 [5-5] => 200 0B [6-6]"]
+        vec![
+            "GET /1 [1-1] => 200 3B [2-2]",
+            "GET /3 [5-5] => 200 0B [6-6]"
+        ]
     );
     assert_eq!(
         xs[1].notes,
@@ -518,7 +574,10 @@ fn response_lost_in_a_gap_does_not_shift_the_pairs() {
     let xs = s.close();
     assert_eq!(
         summaries(&xs),
-        vec!["GET /1 [1-1] => 200 5B [3-3]", "GET /2 [1-1] => 200 5B [4-4]"]
+        vec![
+            "GET /1 [1-1] => 200 5B [3-3]",
+            "GET /2 [1-1] => 200 5B [4-4]"
+        ]
     );
 }
 
@@ -541,7 +600,10 @@ fn secrets_are_redacted_unless_asked() {
     assert_eq!(
         req,
         &vec![
-            ("Authorization".to_string(), "<redacted 18 bytes>".to_string()),
+            (
+                "Authorization".to_string(),
+                "<redacted 18 bytes>".to_string()
+            ),
             ("Cookie".to_string(), "<redacted 3 bytes>".to_string()),
         ]
     );
@@ -568,7 +630,10 @@ fn secrets_are_redacted_unless_asked() {
 fn huge_lengths_are_counted_not_buffered() {
     let mut s = Script::new(HttpOptions::default());
     s.send(C, b"GET / HTTP/1.1\r\n\r\n");
-    s.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000000\r\n\r\n");
+    s.send(
+        S,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000000\r\n\r\n",
+    );
     s.send(S, &[0u8; 1000]);
     let xs = s.close();
     assert_eq!(
@@ -577,7 +642,10 @@ fn huge_lengths_are_counted_not_buffered() {
     );
     let mut s = Script::new(HttpOptions::default());
     s.send(C, b"GET / HTTP/1.1\r\n\r\n");
-    s.send(S, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8000000000000000\r\nabc");
+    s.send(
+        S,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8000000000000000\r\nabc",
+    );
     s.send(C, b"GET /2 HTTP/1.1\r\n\r\n");
     let xs = s.close();
     assert_eq!(
@@ -587,7 +655,10 @@ fn huge_lengths_are_counted_not_buffered() {
     assert_eq!(xs[1].notes, vec!["request without response"]);
     let mut s = Script::new(HttpOptions::default());
     s.send(C, b"GET / HTTP/1.1\r\n\r\n");
-    s.send(S, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n");
+    s.send(
+        S,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
+    );
     let xs = s.close();
     assert_eq!(
         xs[0].notes,
@@ -606,7 +677,10 @@ fn endless_head_and_header_floods_are_notices() {
     for _ in 0..100_000 / 10 {
         s.send(C, &line.repeat(10));
     }
-    s.send(S, b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n");
+    s.send(
+        S,
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n",
+    );
     let xs = s.close();
     assert_eq!(summaries(&xs), vec!["- => 431 0B [10002-10002]"]);
     assert_eq!(
