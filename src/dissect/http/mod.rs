@@ -274,14 +274,14 @@ impl StreamConsumer for HttpDissector {
     fn end(&mut self, ctx: &StreamCtx, dir: Direction) {
         let (conns, mut out) = self.split();
         if let Some(conn) = conns.get_mut(&ctx.stream) {
-            conn.end(&mut out, dir);
+            conn.end(&mut out, ctx, dir);
         }
     }
 
     fn closed(&mut self, ctx: &StreamCtx) {
         let (conns, mut out) = self.split();
         if let Some(mut conn) = conns.remove(&ctx.stream) {
-            conn.close(&mut out);
+            conn.close(&mut out, ctx);
         }
     }
 }
@@ -1298,13 +1298,21 @@ impl Conn {
         }
     }
 
-    fn end(&mut self, out: &mut Out<'_>, dir: Direction) {
+    fn end(&mut self, out: &mut Out<'_>, ctx: &StreamCtx, dir: Direction) {
         let kind = self.kind_of(dir);
         let http = self.http;
         let side = self.side(dir);
         match side.state {
             State::Body => {
-                let complete = side.cur.as_mut().is_some_and(|c| c.reader.end_of_stream());
+                let complete = side.cur.as_mut().is_some_and(|c| {
+                    let close_delimited = c.reader.framing() == Framing::UntilClose;
+                    if close_delimited {
+                        // The close is the end of such a message (as in
+                        // tshark): its frame ends the message.
+                        c.last = At::of(ctx);
+                    }
+                    c.reader.end_of_stream()
+                });
                 self.end_body(out, dir, complete, None);
             }
             State::Start | State::Head if !side.head.is_empty() && http => {
@@ -1332,10 +1340,10 @@ impl Conn {
         self.side(dir).state = State::Ended;
     }
 
-    fn close(&mut self, out: &mut Out<'_>) {
+    fn close(&mut self, out: &mut Out<'_>, ctx: &StreamCtx) {
         for dir in [Direction::ToServer, Direction::ToClient] {
             if self.side(dir).state != State::Ended {
-                self.end(out, dir);
+                self.end(out, ctx, dir);
             }
         }
         let stream = self.stream;

@@ -241,8 +241,8 @@ fn request_split_into_single_bytes() {
     let resp = x.response.as_ref().unwrap();
     assert_eq!(resp.msg.body_bytes, 15);
     assert!(resp.msg.complete, "a close-delimited body ends at FIN");
-    // The last byte came in the data frame, not the FIN frame.
-    assert_eq!(resp.msg.last_frame, req.len() as u64 + 1);
+    // The FIN delimits the message: its frame ends it (as in tshark).
+    assert_eq!(resp.msg.last_frame, req.len() as u64 + 2);
     // The request note appears where its head was complete.
     let (f, n) = &s.notes[0];
     assert_eq!(*f, (req.len() - 5) as u64);
