@@ -754,3 +754,71 @@ mod tests {
         assert!(!r.shown_decoded);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encode(body: &[u8], sizes: &[usize], ext: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rest = body;
+        let mut i = 0;
+        while !rest.is_empty() {
+            let n = sizes[i % sizes.len()].clamp(1, rest.len());
+            let (a, b) = rest.split_at(n);
+            out.extend_from_slice(format!("{n:x}").as_bytes());
+            if ext {
+                out.extend_from_slice(b" ; a=b;c");
+            }
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+            rest = b;
+            i += 1;
+        }
+        out.extend_from_slice(b"0\r\n");
+        if ext {
+            out.extend_from_slice(b"Trailer-A: 1\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn chunked_decoding_is_independent_of_segmentation(
+            body in prop::collection::vec(any::<u8>(), 0..2000),
+            sizes in prop::collection::vec(1usize..300, 1..8),
+            ext in any::<bool>(),
+            cuts in prop::collection::vec(1usize..50, 1..10),
+            tail in prop::collection::vec(any::<u8>(), 0..20),
+        ) {
+            let enc = encode(&body, &sizes, ext);
+            let mut stream = enc.clone();
+            stream.extend_from_slice(&tail);
+            let mut r = BodyReader::new(Framing::Chunked);
+            let mut out = Vec::new();
+            let mut pos = 0;
+            let mut i = 0;
+            let mut end = None;
+            while pos < stream.len() {
+                let n = cuts[i % cuts.len()].min(stream.len() - pos);
+                match r.feed(&stream[pos..pos + n], &mut |b| out.extend_from_slice(b)) {
+                    Step::More => {}
+                    Step::Done(k) => {
+                        end = Some(pos + k);
+                        break;
+                    }
+                    Step::Error(_, m) => prop_assert!(false, "error {m}"),
+                }
+                pos += n;
+                i += 1;
+            }
+            prop_assert_eq!(end, Some(enc.len()));
+            prop_assert_eq!(out, body.clone());
+            prop_assert_eq!(r.wire, enc.len() as u64);
+            prop_assert_eq!(r.payload, body.len() as u64);
+        }
+    }
+}

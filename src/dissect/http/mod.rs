@@ -911,7 +911,18 @@ impl Conn {
                 } else {
                     (self.client, self.server)
                 };
-                let t = "response without a request".to_string();
+                let mut t = "response without a request".to_string();
+                let req_side = self.side(self.dir_of(Kind::Request));
+                let skipped = std::mem::take(&mut req_side.skipped);
+                if skipped > 0 {
+                    t.push_str(&format!(
+                        " (the client sent {skipped} bytes that are not HTTP"
+                    ));
+                    if let Some(sample) = req_side.skipped_sample.take() {
+                        t.push_str(&format!(": `{sample}`"));
+                    }
+                    t.push(')');
+                }
                 out.notes.push(HttpNote::Notice {
                     stream: self.stream,
                     text: t.clone(),
