@@ -3,14 +3,15 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libpcap-dev tcpdump tshark
+APT_PACKAGES := libpcap-dev tcpdump tshark nginx curl python3
 DEMO_CAPTURE := captures/lecture-http.pcapng
 
 .PHONY: all deps build release demo test bench fuzz clean capture-lecture
 
 all: build
 
-# Installs libpcap's headers and the test oracles (tcpdump, tshark) when missing.
+# Installs libpcap's headers, the test oracles (tcpdump, tshark) and the live
+# HTTP tests' peers (nginx, curl, python3) when missing.
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
