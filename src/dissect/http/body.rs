@@ -52,6 +52,8 @@ enum Chunk {
 
 /// Longest chunk-size line (extensions included) accepted.
 const MAX_CHUNK_LINE: usize = 4096;
+/// Most hex digits (leading zeros included) in a chunk size.
+const MAX_SIZE_DIGITS: u32 = 64;
 /// Largest trailer section kept and accepted.
 const MAX_TRAILER: usize = 16 * 1024;
 
@@ -214,6 +216,9 @@ impl BodyReader {
             };
             self.chunk = match self.chunk {
                 Chunk::Size { value, digits } => match (hex(b), b) {
+                    (Some(_), _) if digits >= MAX_SIZE_DIGITS => {
+                        return err("chunk size line too long".into(), i, self)
+                    }
                     (Some(d), _) => match value.checked_mul(16).and_then(|v| v.checked_add(d)) {
                         Some(v) => Chunk::Size {
                             value: v,
@@ -668,6 +673,9 @@ mod tests {
             step,
             Step::Error(6, "chunk data not followed by CRLF".into())
         );
+        let zeros = [b'0'; 100];
+        let (_, step, _) = run(Framing::Chunked, &[&zeros]);
+        assert_eq!(step, Step::Error(65, "chunk size line too long".into()));
         let long = [b'a'; 5000];
         let (_, step, _) = run(Framing::Chunked, &[b"1;", &long]);
         assert!(matches!(step, Step::Error(_, ref m) if m == "chunk extension too long"));

@@ -122,14 +122,14 @@ impl Exchange {
     pub fn ttfb_ns(&self) -> Option<i64> {
         let req = self.request.as_ref()?;
         let resp = self.response.as_ref()?;
-        Some(resp.msg.first_ts_ns - req.msg.last_ts_ns)
+        Some(resp.msg.first_ts_ns.saturating_sub(req.msg.last_ts_ns))
     }
 
     /// Duration: first byte of the request → last byte of the response.
     pub fn duration_ns(&self) -> Option<i64> {
         let req = self.request.as_ref()?;
         let resp = self.response.as_ref()?;
-        Some(resp.msg.last_ts_ns - req.msg.first_ts_ns)
+        Some(resp.msg.last_ts_ns.saturating_sub(req.msg.first_ts_ns))
     }
 }
 

@@ -115,6 +115,8 @@ struct Cur {
     sink: BodySink,
     last: At,
     gap_noted: bool,
+    /// A request that asked `Expect: 100-continue`.
+    expect_continue: bool,
 }
 
 /// One direction's parser.
@@ -770,6 +772,7 @@ impl Conn {
                 sink: BodySink::new(keep, coding, out.opts.max_decoded),
                 last: At::of(ctx),
                 gap_noted: false,
+                expect_continue: f.expect_continue,
             });
         }
     }
@@ -1038,6 +1041,7 @@ impl Conn {
                 sink: BodySink::new(keep, coding, out.opts.max_decoded),
                 last: At::of(ctx),
                 gap_noted: false,
+                expect_continue: false,
             });
         }
     }
@@ -1064,6 +1068,9 @@ impl Conn {
         dir: Direction,
         data: &[u8],
     ) -> Act {
+        if self.body_withheld(out, dir, data) {
+            return Act::Consumed(0);
+        }
         let side = self.side(dir);
         let Some(cur) = side.cur.as_mut() else {
             side.state = State::Head;
@@ -1090,6 +1097,47 @@ impl Conn {
                 Act::Consumed(n)
             }
         }
+    }
+
+    /// A client that sent `Expect: 100-continue` and got a final answer
+    /// instead may skip the body and send its next request: when the bytes
+    /// where the body would start are a request line, the body was not
+    /// sent. Returns true when the request was ended that way.
+    fn body_withheld(&mut self, out: &mut Out<'_>, dir: Direction, data: &[u8]) -> bool {
+        let Some(cur) = self.side(dir).cur.as_ref() else {
+            return false;
+        };
+        if cur.kind != Kind::Request || !cur.expect_continue || cur.reader.wire > 0 {
+            return false;
+        }
+        let id = cur.id;
+        let status = match self.slot(id) {
+            Some(s) if s.resp_started => s.x.response.as_ref().map(|r| r.status),
+            _ => None,
+        };
+        let Some(status) = status else { return false };
+        if sniff(data) != Sniff::Http(Kind::Request) {
+            return false;
+        }
+        self.note(
+            out,
+            id,
+            format!("request body not sent: the server answered {status} instead of 100 Continue"),
+        );
+        if let Some(cur) = self.side(dir).cur.take() {
+            self.side(dir).state = State::Head;
+            let last = cur.last;
+            self.finish_message(
+                out,
+                cur.id,
+                cur.kind,
+                BodyReader::new(Framing::None),
+                cur.sink,
+                last,
+                true,
+            );
+        }
+        true
     }
 
     /// Ends the body being read in `dir`.

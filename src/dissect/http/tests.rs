@@ -276,6 +276,43 @@ fn expect_100_continue_with_interim_response() {
 }
 
 #[test]
+fn expect_100_continue_answered_with_a_final_status() {
+    // The server refuses at once; the client skips the body and sends
+    // its next request on the same connection.
+    let xs = run(&[
+        (
+            C,
+            b"POST /big HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n",
+        ),
+        (S, b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n"),
+        (C, b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n"),
+        (S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    ]);
+    assert_eq!(
+        summaries(&xs),
+        vec![
+            "POST /big [1-1] => 417 0B [2-2]",
+            "GET /next [3-3] => 200 2B [4-4]"
+        ]
+    );
+    assert_eq!(
+        xs[0].notes,
+        vec!["request body not sent: the server answered 417 instead of 100 Continue"]
+    );
+    // Sending the body after all is fine too.
+    let xs = run(&[
+        (
+            C,
+            b"POST /big HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+        ),
+        (S, b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"),
+        (C, b"body"),
+    ]);
+    assert_eq!(summaries(&xs), vec!["POST /big [1-3] => 401 0B [2-2]"]);
+    assert!(xs[0].notes.is_empty());
+}
+
+#[test]
 fn upgrade_stops_parsing_and_says_so() {
     let mut s = Script::new(HttpOptions::default());
     s.send(
