@@ -129,6 +129,17 @@ struct Messages {
     interim: BTreeMap<u64, Vec<String>>,
     /// response frame → request frame
     pairs: BTreeMap<u64, u64>,
+    /// response frame → request-to-response time in ns (tshark's
+    /// `http.time`; for netpeek the duration, kept only when the request
+    /// fit in one frame, where the two mean the same).
+    times: BTreeMap<u64, i64>,
+}
+
+/// "0.070248000" → 70248000.
+fn seconds_to_ns(s: &str) -> Option<i64> {
+    let (whole, frac) = s.split_once('.')?;
+    let frac = format!("{frac:0<9}");
+    Some(whole.parse::<i64>().ok()? * 1_000_000_000 + frac.get(..9)?.parse::<i64>().ok()?)
 }
 
 fn is_interim(code: u16) -> bool {
@@ -160,7 +171,13 @@ fn tshark_messages(oracle: &str) -> Messages {
                     .push(format!("request @{frame} {meth} {uri}"));
             }
         }
-        for code in split_values(field(row, 4)) {
+        let codes = split_values(field(row, 4));
+        if codes.len() == 1 {
+            if let Some(ns) = seconds_to_ns(field(row, 5)) {
+                m.times.insert(frame, ns);
+            }
+        }
+        for code in codes {
             let c: u16 = code.parse().expect("status code");
             let list = if is_interim(c) {
                 m.interim.entry(stream).or_default()
@@ -222,6 +239,11 @@ fn netpeek_messages(capture: &Path) -> Messages {
                 .push(format!("response @{last} {}", resp["status_code"]));
             if let Some(rf) = req["last_frame"].as_u64() {
                 m.pairs.insert(last, rf);
+                if req["first_frame"].as_u64() == Some(rf) {
+                    if let Some(d) = v["duration_ns"].as_i64() {
+                        m.times.insert(last, d);
+                    }
+                }
             }
         }
     }
@@ -282,6 +304,15 @@ fn compare(t: &Messages, n: &Messages) -> Vec<String> {
             );
         }
     }
+    for (resp, ns) in &t.times {
+        match n.times.get(resp) {
+            Some(d) if d == ns => {}
+            Some(d) => out.push(format!(
+                "latency: response @{resp}: tshark http.time {ns} ns, netpeek duration {d} ns"
+            )),
+            None => {}
+        }
+    }
     for (resp, req) in &t.pairs {
         match n.pairs.get(resp) {
             Some(r) if r == req => {}
@@ -322,6 +353,7 @@ fn http_exchanges_match_tshark_on_the_corpus() {
         let t = tshark_messages(&oracle);
         let n = netpeek_messages(f);
         let diffs = compare(&t, &n);
+        let timed = t.times.keys().filter(|k| n.times.contains_key(k)).count();
         let total: usize = t
             .requests
             .values()
@@ -340,8 +372,9 @@ fn http_exchanges_match_tshark_on_the_corpus() {
         }
         matched_total += total;
         println!(
-            "{name}: tshark {} messages, {} differences ({} explained)",
+            "{name}: tshark {} messages, {} latencies compared, {} differences ({} explained)",
             total,
+            timed,
             diffs.len(),
             diffs.len() - unexplained
         );
@@ -360,4 +393,138 @@ fn http_exchanges_match_tshark_on_the_corpus() {
         "differences from tshark:\n{}",
         failures.join("\n")
     );
+}
+
+/// Runs netpeek on a corpus capture; `None` when the corpus is absent.
+fn run_on(capture: &str, args: &[&str]) -> Option<String> {
+    let path = corpus_dir().join(capture);
+    if !path.exists() {
+        println!("note: no {}: skipped", path.display());
+        return None;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_netpeek"))
+        .arg("-r")
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("run netpeek");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).expect("UTF-8 output"))
+}
+
+#[test]
+fn timeline_shows_requests_and_responses_beside_their_packets() {
+    let Some(text) = run_on("zeek-http-get.pcap", &[]) else {
+        return;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    // Frame 4 carries the request, frame 9 ends the response.
+    assert!(
+        lines[3]
+            .ends_with("length 136  → GET /download/CHANGES.bro-aux.txt HTTP/1.1  Host: bro.org"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        lines[8].ends_with("length 663  ← 200 OK  text/plain  4.7 KB  ttfb 70.0 ms  total 70.2 ms"),
+        "{}",
+        lines[8]
+    );
+    let annotated = lines
+        .iter()
+        .filter(|l| l.contains("  → ") || l.contains("  ← "))
+        .count();
+    assert_eq!(annotated, 2);
+}
+
+#[test]
+fn bodies_are_decoded_and_shown_under_their_exchange() {
+    let Some(text) = run_on("zeek-http-get-gzip.pcap", &["--body", "--body-limit", "60"]) else {
+        return;
+    };
+    let at = text.find("← 200 OK: body").expect("body block");
+    let block: Vec<&str> = text[at..].lines().take(6).collect();
+    assert_eq!(
+        block,
+        vec![
+            "← 200 OK: body application/json, 165 B (gzip, 197 B decoded):",
+            "    | {",
+            "    |   \"origin\": \"10.224.189.238\",",
+            "    |   \"headers\": {",
+            "    |     \"Host\": \"",
+            "    | … (first 60 bytes shown)",
+        ]
+    );
+    // JSON: the decoded text, marked as decoded and truncated.
+    let json = run_on(
+        "zeek-http-get-gzip.pcap",
+        &["--json", "--body", "--body-limit", "12"],
+    )
+    .unwrap();
+    let x: Value = json
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "http")
+        .unwrap();
+    assert_eq!(x["response"]["body"]["text"], "{\n  \"origin\"");
+    assert_eq!(x["response"]["body"]["decoded"], true);
+    assert_eq!(x["response"]["body"]["truncated"], true);
+    assert_eq!(x["response"]["body_bytes"], 165);
+    assert_eq!(x["response"]["body_decoded_bytes"], 197);
+    assert_eq!(x["response"]["content_encoding"], "gzip");
+    // Binary content is summarised, not shown.
+    let png = run_on("sv-http-vlan-keepalive-gzip-8000.pcap", &["--body"]).unwrap();
+    assert!(png.contains("    ← 200 OK: body image/png, 1.5 KB, binary (not shown)\n"));
+}
+
+#[test]
+fn secrets_are_redacted_in_every_output_unless_asked() {
+    let file = "zeek-http-basic-auth-with-colon-ipv4linktype.pcap";
+    let Some(json) = run_on(file, &["--json"]) else {
+        return;
+    };
+    assert!(json.contains(r#"["Authorization","<redacted 19 bytes>"]"#));
+    assert!(!json.contains("dGVzdDoxOjM0"));
+    let shown = run_on(file, &["--json", "--show-secrets"]).unwrap();
+    assert!(shown.contains(r#"["Authorization","Basic  dGVzdDoxOjM0"]"#));
+    // The pcapng comments carry the notes, which hold no header values.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.pcapng");
+    run_on(file, &["-q", "-w", out.to_str().unwrap()]).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let hay = String::from_utf8_lossy(&bytes);
+    assert!(hay.contains("→ GET / HTTP/1.1  Host: 172.24.133.205:8000"));
+    // The secret is in the captured packet itself, once, and in no comment.
+    assert_eq!(hay.matches("dGVzdDoxOjM0").count(), 1);
+}
+
+#[test]
+fn stats_table_counts_methods_statuses_and_latencies() {
+    let Some(text) = run_on("sv-http-protocol-nodup.pcap", &["-q", "--stats"]) else {
+        return;
+    };
+    assert!(text.starts_with(
+        "HTTP requests by method and status:\n  method  status  requests\n  GET        404        40\n"
+    ), "{text}");
+    let json = run_on("zeek-workshop_2011_browse.pcap", &["--json", "--stats"]).unwrap();
+    let last: Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "http_stats");
+    assert_eq!(last["by_method_status"][0]["method"], "GET");
+    assert_eq!(last["by_method_status"][0]["status_code"], 304);
+    assert_eq!(last["by_method_status"][0]["requests"], 17);
+    let rows = last["latency"].as_array().unwrap();
+    assert_eq!(rows.len(), 17);
+    for r in rows {
+        let (min, med, p95, max) = (
+            r["min_ns"].as_i64().unwrap(),
+            r["median_ns"].as_i64().unwrap(),
+            r["p95_ns"].as_i64().unwrap(),
+            r["max_ns"].as_i64().unwrap(),
+        );
+        assert!(0 < min && min <= med && med <= p95 && p95 <= max, "{r}");
+    }
 }
