@@ -196,6 +196,8 @@ struct HttpMsg<'a> {
     last_frame: u64,
     #[serde(rename = "@timestamp")]
     timestamp: String,
+    /// When the last byte was seen.
+    last_timestamp: String,
     version: &'a str,
     headers: Vec<(&'a str, &'a str)>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -280,6 +282,7 @@ fn http_msg(m: &Message) -> HttpMsg<'_> {
         first_frame: m.first_frame,
         last_frame: m.last_frame,
         timestamp: rfc3339(m.first_ts_ns),
+        last_timestamp: rfc3339(m.last_ts_ns),
         version: &m.version,
         headers: pairs(&m.headers),
         trailers: pairs(&m.trailers),
