@@ -157,7 +157,7 @@ pub struct Args {
     pub body_limit: usize,
 
     /// Show the values of Authorization, Proxy-Authorization, Cookie and
-    /// Set-Cookie (by default they are replaced by "<redacted N bytes>").
+    /// Set-Cookie (by default they are replaced by `<redacted N bytes>`).
     #[arg(long = "show-secrets")]
     pub show_secrets: bool,
 

@@ -20,7 +20,7 @@
 //! Responses pair with requests in order (FIFO), which is right for
 //! keep-alive and pipelining. Interim 1xx responses attach to the request
 //! they precede. A response lost in a capture gap is detected with a
-//! heuristic (see [`Conn::skip_lost_responses`]) so later pairs stay right.
+//! heuristic (see `Conn::skip_lost_responses`) so later pairs stay right.
 //!
 //! Memory is bounded: heads are gathered up to `max_head_bytes`, bodies are
 //! never held beyond the display limit, and each connection keeps at most
@@ -114,7 +114,6 @@ struct Cur {
     reader: BodyReader,
     sink: BodySink,
     last: At,
-    gap_noted: bool,
     /// A request that asked `Expect: 100-continue`.
     expect_continue: bool,
 }
@@ -468,7 +467,6 @@ impl Conn {
                     if p < carried {
                         // The message began in an earlier segment.
                         side.head_at = side.carry_at;
-                        side.state = State::Start;
                     }
                     let rest = scan.get(p..).unwrap_or_default().to_vec();
                     Act::Replay(rest, data.len())
@@ -771,7 +769,6 @@ impl Conn {
                 reader,
                 sink: BodySink::new(keep, coding, out.opts.max_decoded),
                 last: At::of(ctx),
-                gap_noted: false,
                 expect_continue: f.expect_continue,
             });
         }
@@ -1040,7 +1037,6 @@ impl Conn {
                 reader,
                 sink: BodySink::new(keep, coding, out.opts.max_decoded),
                 last: At::of(ctx),
-                gap_noted: false,
                 expect_continue: false,
             });
         }
@@ -1324,11 +1320,8 @@ impl Conn {
                 let outcome = cur.reader.gap(missing);
                 cur.sink.gap();
                 match outcome {
-                    GapOutcome::Absorbed => {
-                        if !cur.gap_noted {
-                            cur.gap_noted = true;
-                        }
-                    }
+                    // Counted; the note comes when the body ends.
+                    GapOutcome::Absorbed => {}
                     GapOutcome::Ended { leftover } => {
                         self.end_body(out, dir, true, None);
                         if leftover > 0 {
