@@ -23,8 +23,10 @@
 //! heuristic (see `Conn::skip_lost_responses`) so later pairs stay right.
 //!
 //! Memory is bounded: heads are gathered up to `max_head_bytes`, bodies are
-//! never held beyond the display limit, and each connection keeps at most
-//! `max_pending` unanswered exchanges.
+//! never held beyond the display limit, each connection keeps at most
+//! `max_pending` unanswered exchanges, and the records of unanswered
+//! exchanges take at most `max_pending_bytes` across all connections (the
+//! oldest of the connection that grew are emitted early, with a note).
 
 pub mod body;
 pub mod exchange;
@@ -55,6 +57,8 @@ pub struct HttpOptions {
     pub head: HeadLimits,
     /// Exchanges per connection waiting for their response.
     pub max_pending: usize,
+    /// Bytes (approximate) held in unanswered exchanges, all connections.
+    pub max_pending_bytes: usize,
     /// Decoded (gunzipped) bytes counted per body at most.
     pub max_decoded: u64,
     /// Bytes of a direction searched for a first message start before it
@@ -70,6 +74,7 @@ impl Default for HttpOptions {
             body_limit: 4096,
             head: HeadLimits::default(),
             max_pending: 1024,
+            max_pending_bytes: 64 << 20,
             max_decoded: 256 << 20,
             max_sniff: 64 << 10,
         }
@@ -192,6 +197,8 @@ struct Conn {
     /// The response direction lost bytes at this frame, outside a body.
     resp_gap: Option<u64>,
     tunnel: bool,
+    /// `pending_size()` after the last callback.
+    pending_bytes: usize,
 }
 
 /// Where results go while a connection is processed.
@@ -215,6 +222,8 @@ pub struct HttpDissector {
     conns: HashMap<u64, Conn>,
     done: Vec<Exchange>,
     notes: Vec<HttpNote>,
+    /// Sum of the connections' `pending_bytes`.
+    pending_bytes: usize,
 }
 
 impl HttpDissector {
@@ -224,7 +233,45 @@ impl HttpDissector {
             conns: HashMap::new(),
             done: Vec::new(),
             notes: Vec::new(),
+            pending_bytes: 0,
         }
+    }
+
+    /// Approximate bytes held by unanswered exchanges.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Runs `f` on the stream's connection (created if `create`), then
+    /// keeps the memory held by unanswered exchanges within its budget.
+    fn with_conn<F>(&mut self, ctx: &StreamCtx, create: bool, f: F)
+    where
+        F: FnOnce(&mut Conn, &mut Out<'_>),
+    {
+        let max_total = self.opts.max_pending_bytes;
+        let (conns, mut out) = (
+            &mut self.conns,
+            Out {
+                opts: &self.opts,
+                notes: &mut self.notes,
+                done: &mut self.done,
+            },
+        );
+        if create {
+            conns.entry(ctx.stream).or_insert_with(|| Conn::new(ctx));
+        }
+        let Some(conn) = conns.get_mut(&ctx.stream) else {
+            return;
+        };
+        let before = conn.pending_bytes;
+        f(conn, &mut out);
+        conn.pending_bytes = conn.pending_size();
+        let others = self.pending_bytes.saturating_sub(before);
+        if others + conn.pending_bytes > max_total {
+            conn.shed(&mut out, max_total.saturating_sub(others));
+            conn.pending_bytes = conn.pending_size();
+        }
+        self.pending_bytes = others + conn.pending_bytes;
     }
 
     pub fn options(&self) -> &HttpOptions {
@@ -246,45 +293,48 @@ impl HttpDissector {
     pub fn connections(&self) -> usize {
         self.conns.len()
     }
-
-    fn split(&mut self) -> (&mut HashMap<u64, Conn>, Out<'_>) {
-        (
-            &mut self.conns,
-            Out {
-                opts: &self.opts,
-                notes: &mut self.notes,
-                done: &mut self.done,
-            },
-        )
-    }
 }
 
 impl StreamConsumer for HttpDissector {
     fn data(&mut self, ctx: &StreamCtx, dir: Direction, bytes: &[u8]) {
-        let (conns, mut out) = self.split();
-        let conn = conns.entry(ctx.stream).or_insert_with(|| Conn::new(ctx));
-        conn.process(&mut out, ctx, dir, bytes);
+        self.with_conn(ctx, true, |c, out| c.process(out, ctx, dir, bytes));
     }
 
     fn gap(&mut self, ctx: &StreamCtx, dir: Direction, missing: u64) {
-        let (conns, mut out) = self.split();
-        let conn = conns.entry(ctx.stream).or_insert_with(|| Conn::new(ctx));
-        conn.gap(&mut out, ctx, dir, missing);
+        self.with_conn(ctx, true, |c, out| c.gap(out, ctx, dir, missing));
     }
 
     fn end(&mut self, ctx: &StreamCtx, dir: Direction) {
-        let (conns, mut out) = self.split();
-        if let Some(conn) = conns.get_mut(&ctx.stream) {
-            conn.end(&mut out, ctx, dir);
-        }
+        self.with_conn(ctx, false, |c, out| c.end(out, ctx, dir));
     }
 
     fn closed(&mut self, ctx: &StreamCtx) {
-        let (conns, mut out) = self.split();
-        if let Some(mut conn) = conns.remove(&ctx.stream) {
-            conn.close(&mut out, ctx);
+        self.with_conn(ctx, false, |c, out| c.close(out, ctx));
+        if let Some(conn) = self.conns.remove(&ctx.stream) {
+            self.pending_bytes = self.pending_bytes.saturating_sub(conn.pending_bytes);
         }
     }
+}
+
+/// Rough bytes an exchange record holds.
+fn approx_size(x: &Exchange) -> usize {
+    let msg = |m: &Message| {
+        m.headers
+            .iter()
+            .chain(m.trailers.iter())
+            .map(|(n, v)| n.len() + v.len() + 48)
+            .sum::<usize>()
+            + m.body.as_ref().map_or(0, |b| b.bytes.len())
+            + m.version.len()
+    };
+    256 + x.notes.iter().map(|n| n.len() + 24).sum::<usize>()
+        + x.request
+            .as_ref()
+            .map_or(0, |r| r.method.len() + r.uri.len() + msg(&r.msg))
+        + x.response
+            .as_ref()
+            .map_or(0, |r| r.reason.len() + msg(&r.msg))
+        + x.interim.len() * 64
 }
 
 fn redact_all(fields: &[(String, String)], show: bool) -> Vec<(String, String)> {
@@ -315,6 +365,31 @@ impl Conn {
             carry: Vec::new(),
             resp_gap: None,
             tunnel: false,
+            pending_bytes: 0,
+        }
+    }
+
+    fn pending_size(&self) -> usize {
+        self.queue.iter().map(|s| approx_size(&s.x)).sum()
+    }
+
+    /// Emits the oldest unanswered exchanges early until this connection
+    /// holds at most `budget` bytes of them (the newest one stays).
+    fn shed(&mut self, out: &mut Out<'_>, budget: usize) {
+        let max = out.opts.max_pending_bytes;
+        while self.queue.len() > 1 && self.pending_size() > budget {
+            let Some(mut s) = self.queue.pop_front() else {
+                break;
+            };
+            let t = format!(
+                "unanswered HTTP requests hold more than {max} bytes: stopped waiting for this one"
+            );
+            out.notes.push(HttpNote::Notice {
+                stream: self.stream,
+                text: t.clone(),
+            });
+            s.x.notes.push(t);
+            out.done.push(s.x);
         }
     }
 

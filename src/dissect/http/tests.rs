@@ -741,6 +741,44 @@ fn endless_head_and_header_floods_are_notices() {
 }
 
 #[test]
+fn unanswered_requests_are_bounded_in_number_and_bytes() {
+    let mut s = Script::new(HttpOptions {
+        max_pending: 50,
+        ..HttpOptions::default()
+    });
+    for i in 0..120 {
+        s.send(
+            C,
+            format!("GET /{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes(),
+        );
+    }
+    assert_eq!(s.out.len(), 70, "the oldest are emitted beyond 50");
+    assert_eq!(
+        s.out[0].notes,
+        vec!["more than 50 requests awaiting a response: stopped waiting for this one"]
+    );
+    let mut s = Script::new(HttpOptions {
+        max_pending_bytes: 8 * 1024,
+        ..HttpOptions::default()
+    });
+    let big = "x".repeat(1000);
+    for i in 0..100 {
+        s.send(
+            C,
+            format!("GET /{i} HTTP/1.1\r\nX-Big: {big}\r\n\r\n").as_bytes(),
+        );
+        assert!(s.d.pending_bytes() <= 8 * 1024, "{}", s.d.pending_bytes());
+    }
+    assert!(s.out.len() >= 90);
+    assert!(s.out[0].notes[0].starts_with("unanswered HTTP requests hold more than 8192 bytes"));
+    // The budget is released when connections close.
+    let xs = s.close();
+    assert_eq!(xs.len(), 100);
+    assert_eq!(s.d.pending_bytes(), 0);
+    assert_eq!(s.d.connections(), 0);
+}
+
+#[test]
 fn hundred_thousand_headers_within_the_head_limit_are_capped() {
     let mut s = Script::new(HttpOptions {
         head: HeadLimits {
