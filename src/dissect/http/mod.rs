@@ -237,6 +237,15 @@ impl HttpDissector {
         }
     }
 
+    /// Bytes held in head, resync and hold buffers, all connections.
+    pub fn buffered_bytes(&self) -> usize {
+        self.conns
+            .values()
+            .flat_map(|c| c.sides.iter())
+            .map(|s| s.head.len() + s.carry.len() + s.held.len())
+            .sum()
+    }
+
     /// Approximate bytes held by unanswered exchanges.
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes

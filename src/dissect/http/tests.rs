@@ -978,6 +978,32 @@ mod proptests {
         }
     }
 
+    /// Pieces of HTTP messages; `{n}` becomes a number, `{x}` the same in hex.
+    const PIECES: [&str; 22] = [
+        "GET /{n} HTTP/1.1\r\n",
+        "HEAD / HTTP/1.0\r\n",
+        "POST /p HTTP/1.1\r\n",
+        "CONNECT h:{n} HTTP/1.1\r\n",
+        "HTTP/1.1 200 OK\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\n",
+        "HTTP/1.0 304 Not Modified\r\n",
+        "Content-Length: {n}\r\n",
+        "Content-Length: 99999999999999999999\r\n",
+        "Transfer-Encoding: chunked\r\n",
+        "Expect: 100-continue\r\n",
+        "Upgrade: websocket\r\n",
+        "Content-Encoding: gzip\r\n",
+        "Host: h\r\n",
+        "\r\n",
+        "{x}\r\n",
+        "{x};e=1\r\n",
+        "0\r\n\r\n",
+        "abcdefghij",
+        "\x1f\u{8b}\x08\x00garbage",
+        "X: y\r\n Folded: z\r\n",
+    ];
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -1025,13 +1051,60 @@ mod proptests {
             prop_assert_eq!(got, want);
         }
 
+        /// HTTP-shaped garbage (pieces of real messages in random order,
+        /// cut anywhere) never panics, and memory stays bounded.
+        #[test]
+        fn http_shaped_garbage_never_panics(
+            pieces in prop::collection::vec((any::<bool>(), 0usize..PIECES.len(), 0u64..99_999), 0..60),
+            cut in 1usize..40,
+        ) {
+            let opts = HttpOptions {
+                head: HeadLimits { max_bytes: 1024, max_headers: 4 },
+                max_pending: 8,
+                ..HttpOptions::default()
+            };
+            let mut s = Script::new(opts);
+            let mut streams: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+            for (to_server, i, n) in &pieces {
+                let p = PIECES[*i].replace("{n}", &n.to_string()).replace("{x}", &format!("{n:x}"));
+                streams[usize::from(!*to_server)].extend_from_slice(p.as_bytes());
+            }
+            let [c, sv] = streams;
+            let mut ci = c.chunks(cut);
+            let mut si = sv.chunks(cut + 3);
+            loop {
+                let a = ci.next();
+                let b = si.next();
+                if a.is_none() && b.is_none() {
+                    break;
+                }
+                if let Some(a) = a {
+                    s.send(C, a);
+                }
+                if let Some(b) = b {
+                    s.send(S, b);
+                }
+                prop_assert!(s.d.buffered_bytes() <= 2 * (1024 + MAX_CARRY));
+            }
+            let xs = s.close();
+            for x in &xs {
+                if let (Some(t), Some(d)) = (x.ttfb_ns(), x.duration_ns()) {
+                    prop_assert!(d >= 0 && t <= d);
+                }
+            }
+        }
+
         /// Arbitrary bytes never panic, and memory stays bounded.
         #[test]
         fn hostile_bytes_never_panic(
             chunks in prop::collection::vec((any::<bool>(), prop::collection::vec(any::<u8>(), 0..300)), 0..30),
             gaps in prop::collection::vec(0u64..5000, 0..3),
         ) {
-            let mut s = Script::new(HttpOptions::default());
+            let opts = HttpOptions {
+                head: HeadLimits { max_bytes: 512, max_headers: 8 },
+                ..HttpOptions::default()
+            };
+            let mut s = Script::new(opts);
             s.send(C, b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
             for (i, (to_server, bytes)) in chunks.iter().enumerate() {
                 let dir = if *to_server { C } else { S };
@@ -1039,8 +1112,13 @@ mod proptests {
                 if let Some(g) = gaps.get(i) {
                     s.gap(dir, *g);
                 }
+                // Two directions, each: a head (512) or a resync carry
+                // (8 KiB) or held bytes (512).
+                prop_assert!(s.d.buffered_bytes() <= 2 * (512 + MAX_CARRY));
             }
             let _ = s.close();
+            prop_assert_eq!(s.d.connections(), 0);
+            prop_assert_eq!(s.d.pending_bytes(), 0);
         }
     }
 }
