@@ -3,14 +3,15 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libpcap-dev tcpdump tshark
+APT_PACKAGES := libpcap-dev tcpdump tshark nginx curl python3
 DEMO_CAPTURE := captures/lecture-http.pcapng
 
 .PHONY: all deps build release demo test bench fuzz clean capture-lecture man completions install
 
 all: build
 
-# Installs libpcap's headers and the test oracles (tcpdump, tshark) when missing.
+# Installs libpcap's headers, the test oracles (tcpdump, tshark) and the live
+# HTTP tests' peers (nginx, curl, python3) when missing.
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -42,7 +43,7 @@ bench: release
 # toolchain, with RUSTC_BOOTSTRAP for libFuzzer's instrumentation flags).
 # New inputs go to fuzz/corpus/<target>; crashes to fuzz/artifacts/<target>.
 FUZZ_SECONDS ?= 180
-FUZZ_TARGETS ?= decode_frame read_file track_segments
+FUZZ_TARGETS ?= decode_frame read_file track_segments http_stream
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 	@set -e; cd fuzz; for t in $(FUZZ_TARGETS); do \

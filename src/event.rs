@@ -3,6 +3,7 @@
 //! how a person reads them.
 
 use crate::decode::Decoded;
+pub use crate::dissect::http::{Exchange, HttpNote};
 use crate::source::{CaptureStats, Frame, LinkType};
 use crate::track::{ConnRecord, TcpInfo, TrackNotice};
 
@@ -15,6 +16,9 @@ pub struct PacketEvent<'a, 'f> {
     pub interface: Option<&'a str>,
     /// The interface's index within its pcapng section.
     pub interface_id: u32,
+    /// HTTP notes that became known at this frame (a request head ended,
+    /// a response ended, something was malformed), for the timeline.
+    pub http: &'a [HttpNote],
 }
 
 /// Things worth telling that are not packets.
@@ -32,6 +36,9 @@ pub enum Notice {
         msg: String,
     },
     Track(TrackNotice),
+    /// An HTTP note that became known outside any packet (when the input
+    /// ended). The exchange records carry the same text.
+    Http(HttpNote),
 }
 
 impl std::fmt::Display for Notice {
@@ -60,6 +67,8 @@ impl std::fmt::Display for Notice {
                     crate::track::Direction::ToClient => "server→client",
                 }
             ),
+            Notice::Http(HttpNote::Notice { stream, text }) => write!(f, "http #{stream}: {text}"),
+            Notice::Http(n) => write!(f, "http #{}: {n}", n.stream()),
         }
     }
 }
@@ -82,6 +91,11 @@ pub trait Sink {
         Ok(())
     }
     fn notice(&mut self, _n: &Notice, _ts_ns: Option<i64>) -> std::io::Result<()> {
+        Ok(())
+    }
+    /// An HTTP exchange ended (its response ended, or the connection or
+    /// the input did).
+    fn http(&mut self, _x: &Exchange) -> std::io::Result<()> {
         Ok(())
     }
     /// Interfaces are known (or grew): called before the first packet of a

@@ -62,6 +62,7 @@ fn render(frame: &Frame<'_>) {
             tcp: None,
             interface: None,
             interface_id: 0,
+            http: &[],
         };
         let _ = json.packet(&ev);
     }
@@ -210,4 +211,66 @@ pub fn track_segments(data: &[u8]) {
         sink.delivered,
         given
     );
+}
+
+/// Arbitrary stream chunks, gaps and ends fed to the HTTP dissector, on
+/// a few streams: it must never panic, and its buffers must stay within
+/// their limits.
+pub fn http_stream(data: &[u8]) {
+    use crate::dissect::http::{HttpDissector, HttpOptions};
+    let opts = HttpOptions {
+        keep_body: data.first().is_some_and(|b| b & 1 == 1),
+        body_limit: 512,
+        ..HttpOptions::default()
+    };
+    let mut d = HttpDissector::new(opts);
+    let ep = |ip: [u8; 4], port| crate::track::Endpoint {
+        ip: IpAddr::V4(Ipv4Addr::from(ip)),
+        port,
+    };
+    let mut rest = data;
+    let mut frame = 0u64;
+    while rest.len() >= 3 {
+        let ctl = rest[0];
+        let len = usize::from(u16::from_be_bytes([rest[1], rest[2]]) & 0x0fff);
+        rest = &rest[3..];
+        frame += 1;
+        let ctx = StreamCtx {
+            stream: u64::from(ctl >> 5 & 3),
+            frame,
+            ts_ns: frame as i64 * 1_000_000,
+            client: ep([10, 0, 0, 1], 40000),
+            server: ep([10, 0, 0, 2], 80),
+        };
+        let dir = if ctl & 0x80 == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        match ctl & 3 {
+            0 | 1 => {
+                let take = len.min(rest.len());
+                if take > 0 {
+                    d.data(&ctx, dir, &rest[..take]);
+                }
+                rest = &rest[take..];
+            }
+            2 => d.gap(&ctx, dir, len as u64 + 1),
+            _ => {
+                if ctl & 4 == 0 {
+                    d.end(&ctx, dir);
+                } else {
+                    d.closed(&ctx);
+                }
+            }
+        }
+        let _ = d.drain_exchanges().count();
+        let _ = d.take_notes();
+        // Heads, carries and holds are bounded per direction.
+        assert!(
+            d.buffered_bytes() <= 4 * 3 * 2 * (opts.head.max_bytes + 16 * 1024),
+            "{}",
+            d.buffered_bytes()
+        );
+    }
 }

@@ -4,9 +4,9 @@
 //! # Pipeline
 //!
 //! ```text
-//!  source ──► decode ──► track ──► (dissectors) ──► events ──► sinks
-//!  frames     views      conns,                                 text, JSON,
-//!                        streams                                pcapng
+//!  source ──► decode ──► track ──► dissect ──► events ──► sinks
+//!  frames     views      conns,     HTTP                       text, JSON,
+//!                        streams    exchanges                  pcapng
 //! ```
 //!
 //! * [`source`]: frames from libpcap (live) or a pcap/pcapng file, numbered
@@ -15,6 +15,9 @@
 //!   problems become [`decode::DecodeIssue`] values.
 //! * [`track`]: TCP connections, relative sequence numbers, Wireshark's
 //!   `tcp.analysis.*`, reassembly into byte streams.
+//! * [`dissect`]: application protocols over the reassembled streams:
+//!   HTTP/1.x exchanges (request, response, latencies), recognised by
+//!   content on any port; the secret-redaction policy.
 //! * [`event`]: the vocabulary the outputs consume.
 //! * [`output`]: tcpdump-style lines, NDJSON, pcapng.
 //!
@@ -28,6 +31,7 @@
 
 pub mod cli;
 pub mod decode;
+pub mod dissect;
 pub mod error;
 pub mod event;
 #[doc(hidden)]

@@ -9,17 +9,19 @@ use std::sync::Arc;
 
 use crate::cli::config::{Config, Format, Input, ProgressMode};
 use crate::decode::decode;
+use crate::dissect::http::HttpDissector;
 use crate::error::Error;
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 use crate::output::json::{JsonInput, JsonSink};
 use crate::output::progress::Progress;
 use crate::output::rotate::PcapngOutput;
+use crate::output::stats::StatsSink;
 use crate::output::text::{TextOptions, TextSink};
 use crate::source::file::FileSource;
 use crate::source::filter::FrameFilter;
 use crate::source::live::LiveSource;
 use crate::source::{Next, PacketSource};
-use crate::track::{NoConsumer, TrackEvent, Tracker};
+use crate::track::{TrackEvent, Tracker};
 
 /// What happened, for `main` to report.
 #[derive(Debug, Default)]
@@ -59,6 +61,8 @@ impl OutErr {
 struct Outputs {
     primary: Option<Box<dyn Sink>>,
     pcapng: Option<(PathBuf, PcapngOutput)>,
+    /// `--stats`: last, so its tables follow the primary output.
+    stats: Option<Box<dyn Sink>>,
 }
 
 impl Outputs {
@@ -71,6 +75,9 @@ impl Outputs {
         }
         if let Some((path, w)) = self.pcapng.as_mut() {
             f(w).map_err(|e| OutErr::File(path.clone(), e))?;
+        }
+        if let Some(s) = self.stats.as_mut() {
+            f(s.as_mut()).map_err(OutErr::Stdout)?;
         }
         Ok(())
     }
@@ -163,7 +170,9 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 line: cfg.line,
                 dump: cfg.dump,
                 line_buffered: cfg.line_buffered,
+                http_body: cfg.http.keep_body,
                 local_ifindex_names: live,
+                plain: cfg.plain,
             },
         ))),
         Format::Json => {
@@ -190,13 +199,27 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             Some(Box::new(sink))
         }
     };
-    let mut outputs = Outputs { primary, pcapng };
+    // Tables go to stdout after the primary output, or to stderr when
+    // stdout carries the capture itself.
+    let stats: Option<Box<dyn Sink>> = match (cfg.stats, stdout_used_by_pcapng) {
+        (false, _) => None,
+        (true, true) => Some(Box::new(StatsSink::new(io::stderr(), false))),
+        (true, false) => Some(Box::new(StatsSink::new(
+            io::stdout(),
+            cfg.format == Format::Json,
+        ))),
+    };
+    let mut outputs = Outputs {
+        primary,
+        pcapng,
+        stats,
+    };
     if let Some(user) = &cfg.drop_user {
         crate::privileges::drop_to(user)?;
     }
 
     let mut tracker = Tracker::new(cfg.limits);
-    let mut consumer = NoConsumer;
+    let mut consumer = HttpDissector::new(cfg.http);
     let mut stats = RunStats::default();
     let mut known_interfaces = 0usize;
     let mut read_error = None;
@@ -266,14 +289,19 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 .tcp_meta()
                 .map(|m| tracker.process(frame.number, frame.ts_ns, &m, &mut consumer));
             let iface = interfaces.get(frame.interface as usize);
+            let http_notes = consumer.take_notes();
             let event = PacketEvent {
                 frame: &frame,
                 decoded: &decoded,
                 tcp: tcp.as_ref(),
                 interface: iface.and_then(|i| i.name.as_deref()),
                 interface_id: iface.map_or(0, |i| i.index_in_section),
+                http: &http_notes,
             };
             outputs.each(|s| s.packet(&event))?;
+            for x in consumer.drain_exchanges() {
+                outputs.each(|s| s.http(&x))?;
+            }
             for ev in tracker.drain_events() {
                 match ev {
                     TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
@@ -296,6 +324,15 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             }
         }
         tracker.finish(&mut consumer);
+        // What the end of the input finished: notes with no packet to
+        // stand beside, then the exchanges.
+        for n in consumer.take_notes() {
+            let notice = Notice::Http(n);
+            outputs.each(|s| s.notice(&notice, None))?;
+        }
+        for x in consumer.drain_exchanges() {
+            outputs.each(|s| s.http(&x))?;
+        }
         for ev in tracker.drain_events() {
             match ev {
                 TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,

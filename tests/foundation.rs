@@ -402,9 +402,9 @@ fn json_tcp_fields_equal_tshark() {
 #[test]
 fn reads_standard_input_like_a_file() {
     let file = repo().join("captures/lecture-http.pcapng");
-    let direct = run(netpeek().arg("-r").arg(&file));
+    let direct = run(netpeek().arg("--plain").arg("-r").arg(&file));
     let piped = run(std::process::Command::new("sh").arg("-c").arg(format!(
-        "cat '{}' | TZ=UTC '{}' -r -",
+        "cat '{}' | TZ=UTC '{}' --plain -r -",
         file.display(),
         netpeek_bin()
     )));
@@ -413,7 +413,7 @@ fn reads_standard_input_like_a_file() {
     assert!(!direct.stdout.is_empty());
     // tcpdump -w - | netpeek -r - (pcap through a pipe).
     let via_tcpdump = run(std::process::Command::new("sh").arg("-c").arg(format!(
-        "tcpdump -r '{}' -w - 2>/dev/null | TZ=UTC '{}' -r -",
+        "tcpdump -r '{}' -w - 2>/dev/null | TZ=UTC '{}' --plain -r -",
         file.display(),
         netpeek_bin()
     )));
@@ -464,7 +464,7 @@ fn lines_match_tcpdump_on_the_corpus() {
                 .args(*flags)
                 .arg("-r")
                 .arg(file));
-            let np = run(netpeek().args(*flags).arg("-r").arg(file));
+            let np = run(netpeek().arg("--plain").args(*flags).arg("-r").arg(file));
             let td_lines: Vec<String> = String::from_utf8_lossy(&td.stdout)
                 .lines()
                 .map(str::to_string)

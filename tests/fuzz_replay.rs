@@ -47,3 +47,8 @@ fn read_file_corpus() {
 fn track_segments_corpus() {
     assert!(replay("track_segments", netpeek::fuzzing::track_segments) > 0);
 }
+
+#[test]
+fn http_stream_corpus() {
+    assert!(replay("http_stream", netpeek::fuzzing::http_stream) > 5);
+}

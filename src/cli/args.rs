@@ -136,6 +136,11 @@ pub struct Args {
     #[arg(short = 'W', value_name = "FILECOUNT", value_parser = clap::value_parser!(u32).range(1..))]
     pub file_count: Option<u32>,
 
+    /// Print bare tcpdump-style lines, without netpeek's annotations (for
+    /// scripts written for tcpdump's output).
+    #[arg(long = "plain", conflicts_with = "json")]
+    pub plain: bool,
+
     /// Print NDJSON objects instead of text lines (schema in README.md).
     #[arg(long = "json")]
     pub json: bool,
@@ -178,6 +183,36 @@ pub struct Args {
     /// Print the man page (roff), then exit.
     #[arg(long = "generate-man", hide = true)]
     pub generate_man: bool,
+
+    /// Show HTTP message bodies under their exchange: chunked bodies
+    /// de-chunked, gzip and deflate decoded; text up to --body-limit bytes,
+    /// binary summarised by type and size.
+    #[arg(long = "body")]
+    pub body: bool,
+
+    /// Bytes of each HTTP body kept and shown with --body.
+    #[arg(long = "body-limit", value_name = "BYTES", default_value_t = 4096)]
+    pub body_limit: usize,
+
+    /// Show the values of Authorization, Proxy-Authorization, Cookie and
+    /// Set-Cookie (by default they are replaced by `<redacted N bytes>`).
+    #[arg(long = "show-secrets")]
+    pub show_secrets: bool,
+
+    /// At the end, print summary tables: HTTP requests by method and
+    /// status, and latency (min, median, p95, max) by host and path.
+    #[arg(long = "stats")]
+    pub stats: bool,
+
+    /// Largest HTTP head (start line and header fields) parsed, in bytes;
+    /// a longer one is reported and skipped.
+    #[arg(long = "http-max-head", value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub http_max_head: usize,
+
+    /// Header fields kept per HTTP message (the rest are counted, and still
+    /// used to frame the body).
+    #[arg(long = "http-max-headers", value_name = "N", default_value_t = 128)]
+    pub http_max_headers: usize,
 
     /// The filter expression, in tcpdump's (libpcap's) language.
     #[arg(value_name = "EXPRESSION")]

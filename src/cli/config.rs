@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::args::{Args, ColorWhen, TsPrecision};
+use crate::dissect::http::head::HeadLimits;
+use crate::dissect::http::HttpOptions;
 use crate::error::Error;
 use crate::output::line::LineOptions;
 use crate::output::text::DumpMode;
@@ -44,6 +46,12 @@ pub struct Config {
     pub progress: ProgressMode,
     /// `-Z`: the user to become once inputs and outputs are open.
     pub drop_user: Option<String>,
+    /// The HTTP dissector's options (`--body`, `--show-secrets`, limits).
+    pub http: HttpOptions,
+    /// Print summary tables at the end (`--stats`).
+    pub stats: bool,
+    /// `--plain`: tcpdump lines without annotations.
+    pub plain: bool,
 }
 
 /// What progress display stderr gets.
@@ -166,6 +174,16 @@ impl Config {
                 return Err(Error::Usage("-W needs -C or -G".into()));
             }
         }
+        if args.http_max_head < 64 {
+            return Err(Error::Usage(
+                "--http-max-head must be at least 64 bytes".into(),
+            ));
+        }
+        if args.http_max_headers == 0 || args.http_max_headers > 10_000 {
+            return Err(Error::Usage(
+                "--http-max-headers must be between 1 and 10000".into(),
+            ));
+        }
         if args.max_connections == 0 {
             return Err(Error::Usage("--max-connections must be at least 1".into()));
         }
@@ -180,6 +198,7 @@ impl Config {
             _ => ProgressMode::None,
         };
         Ok(Self {
+            plain: args.plain,
             drop_user: args.user.clone(),
             progress,
             input,
@@ -205,6 +224,17 @@ impl Config {
                     .saturating_mul(1_000_000_000),
             },
             rotation,
+            http: HttpOptions {
+                show_secrets: args.show_secrets,
+                keep_body: args.body,
+                body_limit: args.body_limit,
+                head: HeadLimits {
+                    max_bytes: args.http_max_head,
+                    max_headers: args.http_max_headers,
+                },
+                ..HttpOptions::default()
+            },
+            stats: args.stats,
         })
     }
 }

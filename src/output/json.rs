@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::time::rfc3339;
 use crate::decode::{Decoded, TcpFlags};
+use crate::dissect::http::{Exchange, Message};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 use crate::track::{ConnRecord, Direction};
 
@@ -177,6 +178,137 @@ struct NoticeLine<'a> {
     timestamp: Option<String>,
     code: &'static str,
     message: &'a str,
+}
+
+/// A kept body: text as text, anything else summarised.
+#[derive(Serialize)]
+struct HttpBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    /// Binary content is not shown; its type and size are.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    binary: bool,
+    /// The text was gzip/deflate-decoded.
+    decoded: bool,
+    /// Only the first part is shown (`--body-limit`).
+    truncated: bool,
+}
+
+/// What requests and responses share.
+#[derive(Serialize)]
+struct HttpMsg<'a> {
+    first_frame: u64,
+    last_frame: u64,
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    /// When the last byte was seen.
+    last_timestamp: String,
+    version: &'a str,
+    headers: Vec<(&'a str, &'a str)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    trailers: Vec<(&'a str, &'a str)>,
+    body_bytes: u64,
+    body_wire_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_decoded_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "is_zero")]
+    body_missing_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_encoding: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfer_encoding: Option<&'a str>,
+    complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<HttpBody<'a>>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Serialize)]
+struct HttpRequest<'a> {
+    method: &'a str,
+    uri: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
+    #[serde(flatten)]
+    msg: HttpMsg<'a>,
+}
+
+#[derive(Serialize)]
+struct HttpResponse<'a> {
+    status_code: u16,
+    reason: &'a str,
+    #[serde(flatten)]
+    msg: HttpMsg<'a>,
+}
+
+#[derive(Serialize)]
+struct HttpInterim<'a> {
+    status_code: u16,
+    reason: &'a str,
+    first_frame: u64,
+    last_frame: u64,
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+}
+
+#[derive(Serialize)]
+struct HttpLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    stream: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<Endpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<Endpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<HttpRequest<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<HttpResponse<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    interim: Vec<HttpInterim<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttfb_ns: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ns: Option<i64>,
+    notes: &'a [String],
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+}
+
+fn http_msg(m: &Message) -> HttpMsg<'_> {
+    HttpMsg {
+        first_frame: m.first_frame,
+        last_frame: m.last_frame,
+        timestamp: rfc3339(m.first_ts_ns),
+        last_timestamp: rfc3339(m.last_ts_ns),
+        version: &m.version,
+        headers: pairs(&m.headers),
+        trailers: pairs(&m.trailers),
+        body_bytes: m.body_bytes,
+        body_wire_bytes: m.body_wire_bytes,
+        body_decoded_bytes: m.body_decoded_bytes,
+        body_missing_bytes: m.body_missing_bytes,
+        content_type: m.content_type.as_deref(),
+        content_encoding: m.content_encoding.as_deref(),
+        transfer_encoding: m.transfer_encoding.as_deref(),
+        complete: m.complete,
+        body: m.body.as_ref().map(|b| {
+            let text = b.as_text();
+            HttpBody {
+                text,
+                binary: text.is_none(),
+                decoded: b.decoded,
+                truncated: b.truncated,
+            }
+        }),
+    }
 }
 
 pub struct JsonSink<W: Write> {
@@ -403,8 +535,51 @@ impl<W: Write> Sink for JsonSink<W> {
         self.line(&rec)
     }
 
+    fn http(&mut self, x: &Exchange) -> io::Result<()> {
+        let line = HttpLine {
+            kind: "http",
+            stream: x.stream,
+            client: x.client.map(|e| Endpoint {
+                ip: e.ip,
+                port: Some(e.port),
+            }),
+            server: x.server.map(|e| Endpoint {
+                ip: e.ip,
+                port: Some(e.port),
+            }),
+            request: x.request.as_ref().map(|r| HttpRequest {
+                method: &r.method,
+                uri: &r.uri,
+                host: r.host.as_deref(),
+                msg: http_msg(&r.msg),
+            }),
+            response: x.response.as_ref().map(|r| HttpResponse {
+                status_code: r.status,
+                reason: &r.reason,
+                msg: http_msg(&r.msg),
+            }),
+            interim: x
+                .interim
+                .iter()
+                .map(|i| HttpInterim {
+                    status_code: i.status,
+                    reason: &i.reason,
+                    first_frame: i.first_frame,
+                    last_frame: i.last_frame,
+                    timestamp: rfc3339(i.ts_ns),
+                })
+                .collect(),
+            ttfb_ns: x.ttfb_ns(),
+            duration_ns: x.duration_ns(),
+            notes: &x.notes,
+        };
+        self.line(&line)
+    }
+
     fn notice(&mut self, n: &Notice, ts_ns: Option<i64>) -> io::Result<()> {
         let code = match n {
+            // The exchange records carry HTTP notes.
+            Notice::Http(_) => return Ok(()),
             Notice::KernelDropped { .. } => "kernel_dropped",
             Notice::FilterNotApplicable { .. } => "filter_not_applicable",
             Notice::Track(crate::track::TrackNotice::Evicted { .. }) => "connections_evicted",

@@ -8,5 +8,6 @@ pub mod line;
 pub mod pcapng;
 pub mod progress;
 pub mod rotate;
+pub mod stats;
 pub mod text;
 pub mod time;

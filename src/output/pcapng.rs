@@ -164,7 +164,10 @@ impl<W: Write> Sink for PcapngSink<W> {
     }
 
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
-        self.write_frame(p, None)
+        // HTTP notes (already free of secrets) become the frame's comment.
+        let notes: Vec<String> = p.http.iter().map(|n| n.to_string()).collect();
+        let comment = (!notes.is_empty()).then(|| notes.join("; "));
+        self.write_frame(p, comment.as_deref())
     }
 
     fn finish(&mut self, stats: &RunStats) -> io::Result<()> {

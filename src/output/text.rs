@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use super::dump;
 use super::line::{self, LineOptions};
 use super::time::{TimeFormatter, TimeStyle};
+use crate::dissect::http::{human_bytes, Exchange, Message};
 use crate::event::{Notice, PacketEvent, Sink};
 use crate::source::InterfaceInfo;
 
@@ -26,10 +27,14 @@ pub struct TextOptions {
     pub dump: DumpMode,
     /// Flush after every packet (`-l`, or a terminal).
     pub line_buffered: bool,
+    /// Show HTTP bodies under their exchange (`--body`).
+    pub http_body: bool,
     /// Resolve Linux cooked v2 interface indexes to this machine's names:
     /// right for a live capture, wrong for a file from another machine
     /// (where tcpdump would name the local interface with that index).
     pub local_ifindex_names: bool,
+    /// `--plain`: bare tcpdump lines on stdout; notices go to stderr.
+    pub plain: bool,
 }
 
 pub struct TextSink<W: Write> {
@@ -104,6 +109,11 @@ impl<W: Write> Sink for TextSink<W> {
             &self.opts.line,
             &lookup,
         )?;
+        if !self.opts.plain {
+            for note in p.http {
+                write!(self.buf, "  {note}")?;
+            }
+        }
         match self.opts.dump {
             DumpMode::None => {}
             DumpMode::Ascii => {
@@ -121,7 +131,35 @@ impl<W: Write> Sink for TextSink<W> {
         Ok(())
     }
 
+    fn http(&mut self, x: &Exchange) -> io::Result<()> {
+        if !self.opts.http_body || self.opts.plain {
+            return Ok(());
+        }
+        self.buf.clear();
+        if let Some(r) = &x.request {
+            let label = format!("→ {} {}", r.method, r.uri);
+            write_body(&mut self.buf, &label, &r.msg)?;
+        }
+        if let Some(r) = &x.response {
+            let label = format!("← {} {}", r.status, r.reason);
+            write_body(&mut self.buf, label.trim_end(), &r.msg)?;
+        }
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            if self.opts.line_buffered {
+                self.out.flush()?;
+            }
+        }
+        Ok(())
+    }
+
     fn notice(&mut self, n: &Notice, _ts: Option<i64>) -> io::Result<()> {
+        if self.opts.plain {
+            // Keep stdout tcpdump's; the gap is still told, on stderr.
+            self.out.flush()?;
+            eprintln!("netpeek: {n}");
+            return Ok(());
+        }
         writeln!(self.out, "-- netpeek: {n}")?;
         if self.opts.line_buffered {
             self.out.flush()?;
@@ -136,4 +174,35 @@ impl<W: Write> Sink for TextSink<W> {
     fn finish(&mut self, _stats: &crate::event::RunStats) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// A kept body under its exchange: a summary line, then the text (each
+/// line prefixed) or a note that binary content is not shown.
+fn write_body<W: Write>(w: &mut W, label: &str, m: &Message) -> io::Result<()> {
+    let Some(b) = &m.body else { return Ok(()) };
+    let ct = m
+        .content_type
+        .as_deref()
+        .map(|c| c.split(';').next().unwrap_or(c).trim())
+        .unwrap_or("no content type");
+    write!(w, "    {label}: body {ct}, {}", human_bytes(m.body_bytes))?;
+    if let (Some(enc), Some(dec)) = (&m.content_encoding, m.body_decoded_bytes) {
+        write!(w, " ({enc}, {} decoded)", human_bytes(dec))?;
+    }
+    if !m.complete {
+        write!(w, ", incomplete")?;
+    }
+    match b.as_text() {
+        Some(text) => {
+            writeln!(w, ":")?;
+            for line in text.lines() {
+                writeln!(w, "    | {line}")?;
+            }
+            if b.truncated {
+                writeln!(w, "    | … (first {} bytes shown)", b.bytes.len())?;
+            }
+        }
+        None => writeln!(w, ", binary (not shown)")?,
+    }
+    Ok(())
 }

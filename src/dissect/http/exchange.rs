@@ -1,0 +1,337 @@
+//! The record of one HTTP exchange (a request and its response) and the
+//! short per-packet notes for the timeline.
+//!
+//! Secrets are already redacted in these records unless `--show-secrets`
+//! was given, so no output can leak them by accident.
+
+use std::fmt;
+
+use crate::track::Endpoint;
+
+/// Where and when a message was seen, and what its body held.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    /// Frame that delivered the first byte of the message.
+    pub first_frame: u64,
+    /// Frame that delivered the last byte (the end of the body).
+    pub last_frame: u64,
+    pub first_ts_ns: i64,
+    pub last_ts_ns: i64,
+    /// `HTTP/1.1`, or what the message said when it was malformed.
+    pub version: String,
+    /// Header fields in order (secrets redacted).
+    pub headers: Vec<(String, String)>,
+    /// Trailer fields of a chunked body (secrets redacted).
+    pub trailers: Vec<(String, String)>,
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub transfer_encoding: Option<String>,
+    /// Head bytes (start line through the blank line).
+    pub head_bytes: u64,
+    /// Body size as framed: Content-Length bytes, or de-chunked payload,
+    /// including bytes lost in capture gaps.
+    pub body_bytes: u64,
+    /// Bytes the body took on the wire (chunk framing and trailers
+    /// included).
+    pub body_wire_bytes: u64,
+    /// Size after undoing gzip/deflate content coding, when that worked.
+    pub body_decoded_bytes: Option<u64>,
+    /// Body bytes never captured (gaps).
+    pub body_missing_bytes: u64,
+    /// The body was kept for display (`--body`).
+    pub body: Option<Body>,
+    /// The whole message was seen (the body ended as framed).
+    pub complete: bool,
+}
+
+/// A body kept for display.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Body {
+    /// Up to the display limit: decoded when `decoded`, else as received
+    /// (de-chunked).
+    pub bytes: Vec<u8>,
+    pub decoded: bool,
+    /// The body is longer than `bytes`.
+    pub truncated: bool,
+}
+
+impl Body {
+    /// The body as text, when it is text: valid UTF-8 (a character cut by
+    /// the display limit is dropped) without control characters other
+    /// than tab, CR, LF and form feed. `None` for binary content.
+    pub fn as_text(&self) -> Option<&str> {
+        let s = match std::str::from_utf8(&self.bytes) {
+            Ok(s) => s,
+            Err(e) if self.truncated && e.error_len().is_none() => {
+                std::str::from_utf8(self.bytes.get(..e.valid_up_to())?).ok()?
+            }
+            Err(_) => return None,
+        };
+        let binary = s
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\x0c'));
+        (!binary).then_some(s)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    pub uri: String,
+    pub host: Option<String>,
+    pub msg: Message,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub reason: String,
+    pub msg: Message,
+}
+
+/// An interim (1xx) response before the final one, e.g. `100 Continue`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Interim {
+    pub status: u16,
+    pub reason: String,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub ts_ns: i64,
+}
+
+/// One request and its response, as far as they were seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exchange {
+    /// The TCP stream (tshark's `tcp.stream`).
+    pub stream: u64,
+    pub client: Option<Endpoint>,
+    pub server: Option<Endpoint>,
+    /// Absent when only a response was seen (capture started late, or the
+    /// request was not HTTP).
+    pub request: Option<Request>,
+    /// Absent for a request without response.
+    pub response: Option<Response>,
+    pub interim: Vec<Interim>,
+    /// What went wrong or is worth knowing, in order.
+    pub notes: Vec<String>,
+}
+
+impl Exchange {
+    /// Time to first byte: last byte of the request → first byte of the
+    /// (final) response.
+    pub fn ttfb_ns(&self) -> Option<i64> {
+        let req = self.request.as_ref()?;
+        let resp = self.response.as_ref()?;
+        Some(resp.msg.first_ts_ns.saturating_sub(req.msg.last_ts_ns))
+    }
+
+    /// Duration: first byte of the request → last byte of the response.
+    pub fn duration_ns(&self) -> Option<i64> {
+        let req = self.request.as_ref()?;
+        let resp = self.response.as_ref()?;
+        Some(resp.msg.last_ts_ns.saturating_sub(req.msg.first_ts_ns))
+    }
+}
+
+/// A short note for the timeline, attached to the frame being shown when
+/// it became known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HttpNote {
+    /// A request head was complete.
+    Request {
+        stream: u64,
+        method: String,
+        uri: String,
+        version: String,
+        host: Option<String>,
+    },
+    /// A response ended (or was cut off).
+    Response {
+        stream: u64,
+        status: u16,
+        reason: String,
+        content_type: Option<String>,
+        body_bytes: u64,
+        ttfb_ns: Option<i64>,
+        duration_ns: Option<i64>,
+        complete: bool,
+    },
+    /// An interim response (1xx other than 101).
+    Interim {
+        stream: u64,
+        status: u16,
+        reason: String,
+    },
+    /// Anything else worth a word: malformed messages, gaps, upgrades.
+    Notice { stream: u64, text: String },
+}
+
+impl HttpNote {
+    pub fn stream(&self) -> u64 {
+        match self {
+            HttpNote::Request { stream, .. }
+            | HttpNote::Response { stream, .. }
+            | HttpNote::Interim { stream, .. }
+            | HttpNote::Notice { stream, .. } => *stream,
+        }
+    }
+}
+
+/// `2.3 KB`, `612 B`, `1.4 MB` (decimal units).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    let u = UNITS.get(unit).copied().unwrap_or("TB");
+    if v < 10.0 {
+        format!("{v:.1} {u}")
+    } else {
+        format!("{v:.0} {u}")
+    }
+}
+
+/// `1.1 ms`, `850 µs`, `2.04 s`.
+pub fn human_duration(ns: i64) -> String {
+    let a = ns.unsigned_abs();
+    let sign = if ns < 0 { "-" } else { "" };
+    if a < 1_000 {
+        format!("{sign}{a} ns")
+    } else if a < 1_000_000 {
+        format!("{sign}{} µs", a / 1_000)
+    } else if a < 1_000_000_000 {
+        format!("{sign}{:.1} ms", a as f64 / 1e6)
+    } else {
+        format!("{sign}{:.2} s", a as f64 / 1e9)
+    }
+}
+
+impl fmt::Display for HttpNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpNote::Request {
+                method,
+                uri,
+                version,
+                host,
+                ..
+            } => {
+                write!(f, "→ {method} {uri}")?;
+                if !version.is_empty() {
+                    write!(f, " {version}")?;
+                }
+                if let Some(h) = host {
+                    write!(f, "  Host: {h}")?;
+                }
+                Ok(())
+            }
+            HttpNote::Response {
+                status,
+                reason,
+                content_type,
+                body_bytes,
+                ttfb_ns,
+                duration_ns,
+                complete,
+                ..
+            } => {
+                write!(f, "← {status}")?;
+                if !reason.is_empty() {
+                    write!(f, " {reason}")?;
+                }
+                if let Some(ct) = content_type {
+                    let short = ct.split(';').next().unwrap_or(ct).trim();
+                    write!(f, "  {short}")?;
+                }
+                write!(f, "  {}", human_bytes(*body_bytes))?;
+                if !complete {
+                    write!(f, " (incomplete)")?;
+                }
+                if let Some(t) = ttfb_ns {
+                    write!(f, "  ttfb {}", human_duration(*t))?;
+                }
+                if let Some(d) = duration_ns {
+                    write!(f, "  total {}", human_duration(*d))?;
+                }
+                Ok(())
+            }
+            HttpNote::Interim { status, reason, .. } => {
+                write!(f, "← {status}")?;
+                if !reason.is_empty() {
+                    write!(f, " {reason}")?;
+                }
+                Ok(())
+            }
+            HttpNote::Notice { text, .. } => write!(f, "! http: {text}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_read_like_the_issue() {
+        let req = HttpNote::Request {
+            stream: 0,
+            method: "GET".into(),
+            uri: "/index.html".into(),
+            version: "HTTP/1.1".into(),
+            host: Some("127.0.0.1:8000".into()),
+        };
+        assert_eq!(
+            req.to_string(),
+            "→ GET /index.html HTTP/1.1  Host: 127.0.0.1:8000"
+        );
+        let resp = HttpNote::Response {
+            stream: 0,
+            status: 200,
+            reason: "OK".into(),
+            content_type: Some("text/html; charset=utf-8".into()),
+            body_bytes: 2300,
+            ttfb_ns: Some(1_100_000),
+            duration_ns: Some(1_300_000),
+            complete: true,
+        };
+        assert_eq!(
+            resp.to_string(),
+            "← 200 OK  text/html  2.3 KB  ttfb 1.1 ms  total 1.3 ms"
+        );
+    }
+
+    #[test]
+    fn text_or_binary_bodies() {
+        let b = |bytes: &[u8], truncated| Body {
+            bytes: bytes.to_vec(),
+            decoded: false,
+            truncated,
+        };
+        assert_eq!(b(b"<p>hi</p>\r\n", false).as_text(), Some("<p>hi</p>\r\n"));
+        assert_eq!(b("é".as_bytes(), false).as_text(), Some("é"));
+        // "é" cut in half by the display limit.
+        assert_eq!(b(b"ab\xc3", true).as_text(), Some("ab"));
+        assert_eq!(b(b"ab\xc3", false).as_text(), None);
+        assert_eq!(b(b"\x89PNG\r\n\x1a\n\0\0", false).as_text(), None);
+        assert_eq!(b(b"a\0b", false).as_text(), None);
+    }
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1000), "1.0 KB");
+        assert_eq!(human_bytes(23_372), "23 KB");
+        assert_eq!(human_bytes(1_415_201), "1.4 MB");
+        assert_eq!(human_bytes(u64::MAX), "18446744 TB");
+        assert_eq!(human_duration(850_000), "850 µs");
+        assert_eq!(human_duration(2_040_000_000), "2.04 s");
+        assert_eq!(human_duration(-5), "-5 ns");
+    }
+}

@@ -1,0 +1,946 @@
+//! HTTP/1.x message heads: the start line and the header fields up to the
+//! blank line.
+//!
+//! [`HeadBuf`] gathers a head from a byte stream split anywhere (a request
+//! line spread over six segments parses like one in a single segment), up
+//! to a size limit. [`parse_head`] turns the finished head into a [`Head`]
+//! with `httparse`; when httparse rejects it, a lenient line parser takes
+//! over, so a slightly broken message is still reported (with a note saying
+//! what was wrong) instead of being lost. [`classify_line`] and
+//! [`sniff`] decide whether bytes at the start of a direction, or after a
+//! gap, begin an HTTP message at all.
+
+/// Methods recognised even when the rest of the request line is broken
+/// (the list Wireshark's HTTP dissector accepts, so broken requests are
+/// recognised alike).
+pub const KNOWN_METHODS: [&str; 44] = [
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "CONNECT",
+    "OPTIONS",
+    "TRACE",
+    "PATCH",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "SEARCH",
+    "REPORT",
+    "CHECKOUT",
+    "CHECKIN",
+    "UNCHECKOUT",
+    "MKWORKSPACE",
+    "UPDATE",
+    "LABEL",
+    "MERGE",
+    "BASELINE-CONTROL",
+    "MKACTIVITY",
+    "ORDERPATCH",
+    "ACL",
+    "MKCALENDAR",
+    "MKREDIRECTREF",
+    "UPDATEREDIRECTREF",
+    "VERSION-CONTROL",
+    "NOTIFY",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "POLL",
+    "BMOVE",
+    "BCOPY",
+    "BDELETE",
+    "BPROPFIND",
+    "BPROPPATCH",
+    "CCM_POST",
+    "M-SEARCH",
+];
+
+/// Longest token accepted as a method while sniffing a direction.
+const MAX_METHOD_LEN: usize = 32;
+
+/// Which kind of message a start line begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Response,
+}
+
+/// What the first bytes of a direction say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sniff {
+    Http(Kind),
+    /// Could still be HTTP: the first line is not complete yet.
+    Maybe,
+    NotHttp,
+}
+
+/// How a head was gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Push {
+    /// The head ends after this many bytes of the input.
+    Complete(usize),
+    /// All input consumed; the head goes on.
+    More,
+    /// The head grew past the limit (after this many bytes of the input).
+    TooLarge(usize),
+}
+
+/// A head being gathered from a stream. Empty lines before the start line
+/// are skipped (RFC 9112 §2.2).
+#[derive(Debug, Default)]
+pub struct HeadBuf {
+    buf: Vec<u8>,
+    /// The current line has a byte other than CR.
+    line_nonempty: bool,
+}
+
+impl HeadBuf {
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Forgets the head (keeping a modest allocation for the next one).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        if self.buf.capacity() > 16 * 1024 {
+            self.buf.shrink_to(4096);
+        }
+        self.line_nonempty = false;
+    }
+
+    /// The first line so far, without its line end; `None` until it ends.
+    pub fn first_line(&self) -> Option<&[u8]> {
+        let lf = self.buf.iter().position(|&b| b == b'\n')?;
+        let line = self.buf.get(..lf)?;
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    }
+
+    /// Appends bytes up to the end of the head. `max` bounds the head.
+    pub fn push(&mut self, input: &[u8], max: usize) -> Push {
+        let mut start = 0;
+        if self.buf.is_empty() {
+            // Leading blank lines are not part of the message.
+            start = input
+                .iter()
+                .position(|&b| b != b'\r' && b != b'\n')
+                .unwrap_or(input.len());
+        }
+        let rest = input.get(start..).unwrap_or_default();
+        let room = max.saturating_sub(self.buf.len());
+        for (i, &b) in rest.iter().enumerate() {
+            if i >= room {
+                let take = rest.get(..i).unwrap_or_default();
+                self.buf.extend_from_slice(take);
+                return Push::TooLarge(start + i);
+            }
+            if b == b'\n' {
+                if !self.line_nonempty {
+                    let take = rest.get(..=i).unwrap_or_default();
+                    self.buf.extend_from_slice(take);
+                    return Push::Complete(start + i + 1);
+                }
+                self.line_nonempty = false;
+            } else if b != b'\r' {
+                self.line_nonempty = true;
+            }
+        }
+        self.buf.extend_from_slice(rest);
+        Push::More
+    }
+}
+
+/// A parsed start line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartLine {
+    Request {
+        method: String,
+        uri: String,
+        version: String,
+    },
+    Response {
+        version: String,
+        status: u16,
+        reason: String,
+    },
+}
+
+/// What the header fields say about framing and content (computed over
+/// every field, including those beyond the kept limit).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// A usable Content-Length.
+    pub content_length: Option<u64>,
+    /// Content-Length was present but unusable (invalid or conflicting).
+    pub content_length_bad: bool,
+    /// Transfer-Encoding as sent (all fields joined).
+    pub transfer_encoding: Option<String>,
+    /// The final transfer coding is chunked.
+    pub chunked: bool,
+    /// `Connection: close`.
+    pub close: bool,
+    pub upgrade: Option<String>,
+    /// `Expect: 100-continue`.
+    pub expect_continue: bool,
+    pub host: Option<String>,
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+}
+
+/// A parsed head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub start: StartLine,
+    /// Header fields in order, at most the configured number; values as
+    /// text (invalid UTF-8 replaced).
+    pub headers: Vec<(String, String)>,
+    pub facts: Facts,
+    /// What was wrong with the head, if anything.
+    pub notes: Vec<String>,
+}
+
+/// Limits applied to a head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Bytes of a head, start line included.
+    pub max_bytes: usize,
+    /// Header fields kept per head.
+    pub max_headers: usize,
+}
+
+impl Default for HeadLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024,
+            max_headers: 128,
+        }
+    }
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Shows up to `max` bytes of a line for a note: printable ASCII as is,
+/// other bytes escaped.
+pub fn snippet(bytes: &[u8], max: usize) -> String {
+    let mut s = String::new();
+    for &b in bytes.iter().take(max) {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b'\t' => s.push_str("\\t"),
+            0x20..=0x7e => s.push(char::from(b)),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if bytes.len() > max {
+        s.push('…');
+    }
+    s
+}
+
+fn known_method(token: &[u8]) -> bool {
+    KNOWN_METHODS.iter().any(|m| m.as_bytes() == token)
+}
+
+/// `HTTP/d.d SP ddd` followed by the end of the line or a space.
+fn status_line_ok(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"HTTP/") else {
+        return false;
+    };
+    let mut it = rest.iter().copied().peekable();
+    let (Some(a), Some(b'.'), Some(c)) = (it.next(), it.next(), it.next()) else {
+        return false;
+    };
+    if !a.is_ascii_digit() || !c.is_ascii_digit() {
+        return false;
+    }
+    let mut spaces = 0;
+    while it.peek() == Some(&b' ') {
+        it.next();
+        spaces += 1;
+    }
+    if spaces == 0 {
+        return false;
+    }
+    for _ in 0..3 {
+        match it.next() {
+            Some(d) if d.is_ascii_digit() => {}
+            _ => return false,
+        }
+    }
+    matches!(it.next(), None | Some(b' ') | Some(b'\t'))
+}
+
+/// A request line httparse accepts as is.
+fn request_line_strict(line: &[u8]) -> bool {
+    let mut probe = Vec::with_capacity(line.len() + 4);
+    probe.extend_from_slice(line);
+    probe.extend_from_slice(b"\r\n\r\n");
+    let mut headers = [httparse::EMPTY_HEADER; 0];
+    let mut req = httparse::Request::new(&mut headers);
+    matches!(
+        parser_config().parse_request(&mut req, &probe),
+        Ok(httparse::Status::Complete(_))
+    )
+}
+
+/// A request line that starts with a known method, followed by a space or
+/// nothing (what Wireshark still calls a request).
+fn request_line_lenient(line: &[u8]) -> bool {
+    let end = line
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(line.len());
+    line.get(..end).is_some_and(known_method)
+}
+
+/// Classifies a complete first line (without its line end). `lenient`
+/// also accepts broken request lines that start with a known method.
+pub fn classify_line(line: &[u8], lenient: bool) -> Option<Kind> {
+    if line.starts_with(b"HTTP/") {
+        return status_line_ok(line).then_some(Kind::Response);
+    }
+    if request_line_strict(line) || (lenient && request_line_lenient(line)) {
+        Some(Kind::Request)
+    } else {
+        None
+    }
+}
+
+/// Judges the first bytes of a direction (the start of a head).
+pub fn sniff(bytes: &[u8]) -> Sniff {
+    if let Some(lf) = bytes.iter().position(|&b| b == b'\n') {
+        let line = bytes.get(..lf).unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        return match classify_line(line, true) {
+            Some(k) => Sniff::Http(k),
+            None => Sniff::NotHttp,
+        };
+    }
+    // No complete line yet: is it still a plausible beginning?
+    let n = bytes.len().min(5);
+    if bytes.get(..n) == b"HTTP/".get(..n) {
+        return Sniff::Maybe;
+    }
+    let tok = bytes.iter().take_while(|&&b| is_tchar(b)).count();
+    if tok == 0 || tok > MAX_METHOD_LEN {
+        return Sniff::NotHttp;
+    }
+    match bytes.get(tok) {
+        None => Sniff::Maybe,
+        Some(b' ' | b'\t' | b'\r') => {
+            let ctl = bytes
+                .get(tok..)
+                .unwrap_or_default()
+                .iter()
+                .any(|&b| b < 0x20 && b != b'\t' && b != b'\r' || b == 0x7f);
+            if ctl {
+                Sniff::NotHttp
+            } else {
+                Sniff::Maybe
+            }
+        }
+        Some(_) => Sniff::NotHttp,
+    }
+}
+
+/// Where a message may start inside `buf` (used to resynchronise after a
+/// gap): the offset of a known method followed by a space, or of `HTTP/1.`,
+/// whose line is complete and valid (strictly), or which runs to the end
+/// of `buf` (`complete == false`: more bytes are needed to decide).
+pub fn find_start(buf: &[u8], want: Option<Kind>) -> Option<(usize, bool)> {
+    let mut p = 0;
+    while p < buf.len() {
+        let Some(rest) = buf.get(p..) else { break };
+        let first = rest.first().copied().unwrap_or(0);
+        if !first.is_ascii_uppercase() {
+            p += 1;
+            continue;
+        }
+        let cand_req = want != Some(Kind::Response)
+            && KNOWN_METHODS.iter().any(|m| {
+                let m = m.as_bytes();
+                if rest.len() > m.len() {
+                    rest.starts_with(m) && rest.get(m.len()) == Some(&b' ')
+                } else {
+                    // The buffer ends inside "METHOD ": undecided.
+                    m.starts_with(rest)
+                }
+            });
+        let cand_resp = want != Some(Kind::Request) && {
+            let n = rest.len().min(7);
+            rest.get(..n) == b"HTTP/1.".get(..n)
+        };
+        if cand_req || cand_resp {
+            match rest.iter().position(|&b| b == b'\n') {
+                None => return Some((p, false)),
+                Some(lf) => {
+                    let line = rest.get(..lf).unwrap_or_default();
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    let kind = classify_line(line, false);
+                    if kind.is_some() && (want.is_none() || kind == want) {
+                        return Some((p, true));
+                    }
+                }
+            }
+        }
+        p += 1;
+    }
+    None
+}
+
+fn parser_config() -> httparse::ParserConfig {
+    let mut c = httparse::ParserConfig::default();
+    c.allow_multiple_spaces_in_request_line_delimiters(true)
+        .allow_multiple_spaces_in_response_status_delimiters(true)
+        .allow_spaces_after_header_name_in_responses(true)
+        .allow_obsolete_multiline_headers_in_responses(true);
+    c
+}
+
+fn version_name(v: Option<u8>) -> String {
+    match v {
+        Some(0) => "HTTP/1.0".into(),
+        Some(1) => "HTTP/1.1".into(),
+        Some(n) => format!("HTTP/1.{n}"),
+        None => String::new(),
+    }
+}
+
+/// Parses a complete head (as gathered by [`HeadBuf`]) of the given kind.
+/// `Err` carries a note when the start line is beyond repair.
+pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, String> {
+    let max_headers = limits.max_headers.clamp(1, 10_000);
+    let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
+    let cfg = parser_config();
+    let strict = match kind {
+        Kind::Request => {
+            let mut req = httparse::Request::new(&mut slots);
+            match cfg.parse_request(&mut req, buf) {
+                Ok(httparse::Status::Complete(_)) => Ok((
+                    StartLine::Request {
+                        method: req.method.unwrap_or_default().to_string(),
+                        uri: req.path.unwrap_or_default().to_string(),
+                        version: version_name(req.version),
+                    },
+                    collect(req.headers),
+                )),
+                Ok(httparse::Status::Partial) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        }
+        Kind::Response => {
+            let mut resp = httparse::Response::new(&mut slots);
+            match cfg.parse_response(&mut resp, buf) {
+                Ok(httparse::Status::Complete(_)) => Ok((
+                    StartLine::Response {
+                        version: version_name(resp.version),
+                        status: resp.code.unwrap_or(0),
+                        reason: resp.reason.unwrap_or_default().to_string(),
+                    },
+                    collect(resp.headers),
+                )),
+                Ok(httparse::Status::Partial) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        }
+    };
+    match strict {
+        Ok((start, headers)) => {
+            let mut notes = Vec::new();
+            let facts = facts_of(&headers, &mut notes);
+            Ok(Head {
+                start,
+                headers,
+                facts,
+                notes,
+            })
+        }
+        Err(why) => parse_lenient(buf, kind, max_headers, why),
+    }
+}
+
+fn collect(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).trim().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+    buf.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+}
+
+fn split_blanks(line: &[u8]) -> Vec<&[u8]> {
+    line.split(|&b| b == b' ' || b == b'\t')
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The line-by-line fallback for heads httparse rejects.
+fn parse_lenient(
+    buf: &[u8],
+    kind: Kind,
+    max_headers: usize,
+    why: Option<httparse::Error>,
+) -> Result<Head, String> {
+    let mut it = lines(buf).skip_while(|l| l.is_empty());
+    let first = it.next().unwrap_or_default();
+    let mut notes = Vec::new();
+    let start = match kind {
+        Kind::Response => {
+            if !status_line_ok(first) {
+                return Err(format!("malformed status line: `{}`", snippet(first, 80)));
+            }
+            // status_line_ok checked the shape: "HTTP/d.d", blanks, three digits.
+            let version = text(first.get(..8).unwrap_or_default());
+            let after = first.get(8..).unwrap_or_default();
+            let digits_at = after.iter().position(|&b| b != b' ').unwrap_or(0);
+            let code = after.get(digits_at..digits_at + 3).unwrap_or_default();
+            let status = code
+                .iter()
+                .fold(0u16, |n, &d| n * 10 + u16::from(d.wrapping_sub(b'0') % 10));
+            let reason = text(after.get(digits_at + 3..).unwrap_or_default())
+                .trim()
+                .to_string();
+            StartLine::Response {
+                version,
+                status,
+                reason,
+            }
+        }
+        Kind::Request => {
+            let toks = split_blanks(first);
+            let method = toks.first().copied().unwrap_or_default();
+            if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
+                return Err(format!("malformed request line: `{}`", snippet(first, 80)));
+            }
+            let (uri, version) = match toks.len() {
+                0 | 1 => (String::new(), String::new()),
+                2 => (
+                    text(toks.get(1).copied().unwrap_or_default()),
+                    String::new(),
+                ),
+                n => {
+                    let last = toks.get(n - 1).copied().unwrap_or_default();
+                    if last.starts_with(b"HTTP/") {
+                        let mid: Vec<String> = toks
+                            .get(1..n - 1)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|t| text(t))
+                            .collect();
+                        (mid.join(" "), text(last))
+                    } else {
+                        let mid: Vec<String> = toks
+                            .get(1..)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|t| text(t))
+                            .collect();
+                        (mid.join(" "), String::new())
+                    }
+                }
+            };
+            if !request_line_strict(first) {
+                notes.push(format!("malformed request line: `{}`", snippet(first, 80)));
+            }
+            StartLine::Request {
+                method: text(method),
+                uri,
+                version,
+            }
+        }
+    };
+    let mut all: Vec<(String, String)> = Vec::new();
+    let mut bad_lines = 0usize;
+    let mut first_bad = None;
+    for line in it {
+        if line.is_empty() {
+            break;
+        }
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            // obs-fold: the line continues the previous field's value.
+            if let Some((_, v)) = all.last_mut() {
+                v.push(' ');
+                v.push_str(text(line).trim());
+                continue;
+            }
+        }
+        match line.iter().position(|&b| b == b':') {
+            Some(colon) if colon > 0 => {
+                let name = text(line.get(..colon).unwrap_or_default())
+                    .trim()
+                    .to_string();
+                let value = text(line.get(colon + 1..).unwrap_or_default())
+                    .trim()
+                    .to_string();
+                all.push((name, value));
+            }
+            _ => {
+                bad_lines += 1;
+                first_bad.get_or_insert_with(|| snippet(line, 60));
+            }
+        }
+    }
+    if let Some(bad) = first_bad {
+        notes.push(format!(
+            "malformed header line{}: `{bad}`{}",
+            if bad_lines > 1 { "s" } else { "" },
+            if bad_lines > 1 {
+                format!(" and {} more", bad_lines - 1)
+            } else {
+                String::new()
+            }
+        ));
+    } else if let Some(e) = why {
+        if e != httparse::Error::TooManyHeaders && notes.is_empty() {
+            notes.push(format!("not strictly valid ({e}); parsed leniently"));
+        }
+    }
+    let facts = facts_of(&all, &mut notes);
+    if all.len() > max_headers {
+        notes.push(format!(
+            "{} header fields, more than the limit of {max_headers}: kept the first {max_headers}",
+            all.len()
+        ));
+        all.truncate(max_headers);
+    }
+    Ok(Head {
+        start,
+        headers: all,
+        facts,
+        notes,
+    })
+}
+
+/// Parses a Content-Length value: digits only, possibly a list of equal
+/// values (RFC 9110 §8.6).
+fn parse_content_length(v: &str) -> Option<u64> {
+    let mut out: Option<u64> = None;
+    for part in v.split(',') {
+        let part = part.trim();
+        if part.is_empty() || part.len() > 19 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u64 = part.parse().ok()?;
+        match out {
+            Some(prev) if prev != n => return None,
+            _ => out = Some(n),
+        }
+    }
+    out
+}
+
+fn facts_of(headers: &[(String, String)], notes: &mut Vec<String>) -> Facts {
+    let mut f = Facts::default();
+    let mut te: Vec<&str> = Vec::new();
+    let mut cl_seen: Option<Option<u64>> = None;
+    for (name, value) in headers {
+        let value = value.as_str();
+        if name.eq_ignore_ascii_case("content-length") {
+            let parsed = parse_content_length(value);
+            match (cl_seen, parsed) {
+                (None, p) => {
+                    cl_seen = Some(p);
+                    if p.is_none() {
+                        notes.push(format!(
+                            "invalid Content-Length: `{}`",
+                            snippet(value.as_bytes(), 40)
+                        ));
+                    }
+                }
+                (Some(Some(a)), Some(b)) if a == b => {}
+                (Some(_), _) => {
+                    if cl_seen != Some(None) {
+                        notes.push("conflicting Content-Length fields".to_string());
+                    }
+                    cl_seen = Some(None);
+                }
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            te.push(value);
+        } else if name.eq_ignore_ascii_case("connection") {
+            if value
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("close"))
+            {
+                f.close = true;
+            }
+        } else if name.eq_ignore_ascii_case("upgrade") {
+            f.upgrade.get_or_insert_with(|| value.to_string());
+        } else if name.eq_ignore_ascii_case("expect") {
+            if value.trim().eq_ignore_ascii_case("100-continue") {
+                f.expect_continue = true;
+            }
+        } else if name.eq_ignore_ascii_case("host") {
+            f.host.get_or_insert_with(|| value.to_string());
+        } else if name.eq_ignore_ascii_case("content-type") {
+            f.content_type.get_or_insert_with(|| value.to_string());
+        } else if name.eq_ignore_ascii_case("content-encoding") {
+            f.content_encoding.get_or_insert_with(|| value.to_string());
+        }
+    }
+    match cl_seen {
+        Some(Some(n)) => f.content_length = Some(n),
+        Some(None) => f.content_length_bad = true,
+        None => {}
+    }
+    if !te.is_empty() {
+        let joined = te.join(", ");
+        f.chunked = joined
+            .rsplit(',')
+            .next()
+            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+        f.transfer_encoding = Some(joined);
+        if cl_seen.is_some() {
+            notes.push("both Transfer-Encoding and Content-Length: Transfer-Encoding wins".into());
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gather(chunks: &[&[u8]]) -> (Vec<u8>, usize) {
+        let mut h = HeadBuf::default();
+        for (i, c) in chunks.iter().enumerate() {
+            match h.push(c, 1 << 16) {
+                Push::Complete(n) => {
+                    return (h.bytes().to_vec(), (i << 16) | n);
+                }
+                Push::More => {}
+                Push::TooLarge(_) => panic!("too large"),
+            }
+        }
+        panic!("incomplete")
+    }
+
+    #[test]
+    fn head_end_found_across_any_split() {
+        let msg = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY";
+        for cut in 1..msg.len() {
+            let (a, b) = msg.split_at(cut);
+            let (head, at) = gather(&[a, b]);
+            assert_eq!(head, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "cut {cut}");
+            let (chunk, n) = (at >> 16, at & 0xffff);
+            let consumed = if chunk == 0 { n } else { a.len() + n };
+            assert_eq!(consumed, msg.len() - 4, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn bare_lf_heads_and_leading_blank_lines() {
+        let (head, _) = gather(&[b"\r\n\r\nGET / HTTP/1.0\n\nX"]);
+        assert_eq!(head, b"GET / HTTP/1.0\n\n");
+        let h = parse_head(&head, Kind::Request, HeadLimits::default()).unwrap();
+        assert_eq!(
+            h.start,
+            StartLine::Request {
+                method: "GET".into(),
+                uri: "/".into(),
+                version: "HTTP/1.0".into()
+            }
+        );
+        assert!(h.notes.is_empty(), "{:?}", h.notes);
+    }
+
+    #[test]
+    fn too_large_head_is_reported_not_buffered() {
+        let mut h = HeadBuf::default();
+        let line = [b'a'; 100];
+        let mut res = Push::More;
+        for _ in 0..20 {
+            res = h.push(&line, 1000);
+            if res != Push::More {
+                break;
+            }
+        }
+        assert_eq!(res, Push::TooLarge(0));
+        assert_eq!(h.len(), 1000);
+    }
+
+    #[test]
+    fn parses_request_with_facts() {
+        let h = parse_head(
+            b"POST /up?x=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 12\r\n\
+              Expect: 100-continue\r\nContent-Type: text/plain\r\nConnection: keep-alive, close\r\n\r\n",
+            Kind::Request,
+            HeadLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            h.start,
+            StartLine::Request {
+                method: "POST".into(),
+                uri: "/up?x=1".into(),
+                version: "HTTP/1.1".into()
+            }
+        );
+        assert_eq!(h.facts.content_length, Some(12));
+        assert!(h.facts.expect_continue);
+        assert!(h.facts.close);
+        assert_eq!(h.facts.host.as_deref(), Some("example.com"));
+        assert_eq!(h.facts.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(h.headers.len(), 5);
+    }
+
+    #[test]
+    fn parses_response_and_chunked_wins_over_length() {
+        let h = parse_head(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n",
+            Kind::Response,
+            HeadLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            h.start,
+            StartLine::Response {
+                version: "HTTP/1.1".into(),
+                status: 200,
+                reason: "OK".into()
+            }
+        );
+        assert!(h.facts.chunked);
+        assert_eq!(h.facts.content_length, Some(5));
+        assert_eq!(h.notes.len(), 1);
+    }
+
+    #[test]
+    fn content_length_edge_cases() {
+        assert_eq!(parse_content_length("42"), Some(42));
+        assert_eq!(parse_content_length("42, 42"), Some(42));
+        assert_eq!(parse_content_length("42, 43"), None);
+        assert_eq!(parse_content_length("-1"), None);
+        assert_eq!(
+            parse_content_length("1000000000000000000"),
+            Some(1_000_000_000_000_000_000)
+        );
+        assert_eq!(parse_content_length("99999999999999999999"), None);
+        let h = parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            Kind::Response,
+            HeadLimits::default(),
+        )
+        .unwrap();
+        assert!(h.facts.content_length_bad);
+        assert_eq!(h.facts.content_length, None);
+        assert_eq!(
+            h.notes,
+            vec!["conflicting Content-Length fields".to_string()]
+        );
+    }
+
+    #[test]
+    fn malformed_request_lines_like_wireshark() {
+        let l = HeadLimits::default();
+        let h = parse_head(b"OPTIONS HTTP/1.1\r\nHost: x\r\n\r\n", Kind::Request, l).unwrap();
+        assert_eq!(
+            h.start,
+            StartLine::Request {
+                method: "OPTIONS".into(),
+                uri: "HTTP/1.1".into(),
+                version: String::new()
+            }
+        );
+        assert_eq!(
+            h.notes,
+            vec!["malformed request line: `OPTIONS HTTP/1.1`".to_string()]
+        );
+        assert_eq!(h.facts.host.as_deref(), Some("x"));
+        let h = parse_head(b"OPTIONS\r\nHost: x\r\n\r\n", Kind::Request, l).unwrap();
+        assert!(
+            matches!(&h.start, StartLine::Request { method, uri, .. } if method == "OPTIONS" && uri.is_empty())
+        );
+        assert!(parse_head(b"\x01\x02 / HTTP/1.1\r\n\r\n", Kind::Request, l).is_err());
+        assert!(parse_head(b"HTTP/1.1 abc\r\n\r\n", Kind::Response, l).is_err());
+    }
+
+    #[test]
+    fn too_many_headers_keeps_the_first_and_still_frames() {
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..300 {
+            head.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"Content-Length: 7\r\n\r\n");
+        let h = parse_head(
+            &head,
+            Kind::Response,
+            HeadLimits {
+                max_bytes: 1 << 16,
+                max_headers: 10,
+            },
+        )
+        .unwrap();
+        assert_eq!(h.headers.len(), 10);
+        assert_eq!(h.facts.content_length, Some(7));
+        assert_eq!(
+            h.notes,
+            vec!["301 header fields, more than the limit of 10: kept the first 10".to_string()]
+        );
+    }
+
+    #[test]
+    fn sniffing_the_first_bytes() {
+        assert_eq!(sniff(b"GE"), Sniff::Maybe);
+        assert_eq!(sniff(b"GET /index"), Sniff::Maybe);
+        assert_eq!(sniff(b"GET / HTTP/1.1\r\n"), Sniff::Http(Kind::Request));
+        assert_eq!(sniff(b"HTT"), Sniff::Maybe);
+        assert_eq!(sniff(b"HTTP/1.1 200 OK\r\n"), Sniff::Http(Kind::Response));
+        assert_eq!(sniff(b"\x16\x03\x01\x02\x00"), Sniff::NotHttp);
+        assert_eq!(sniff(b"SSH-2.0-OpenSSH_5.9p1 Debian\r\n"), Sniff::NotHttp);
+        assert_eq!(sniff(b"OPTIONSHTTP/1.1\r\n"), Sniff::NotHttp);
+        assert_eq!(sniff(b"GET/ HTTP/1.1\r\n"), Sniff::NotHttp);
+        assert_eq!(sniff(b"OPTIONS HTTP/1.1\r\n"), Sniff::Http(Kind::Request));
+        assert_eq!(sniff(b"FOO /x HTTP/1.1\r\n"), Sniff::Http(Kind::Request));
+        assert_eq!(sniff(b"GET \x00"), Sniff::NotHttp);
+    }
+
+    #[test]
+    fn finding_a_message_start_after_a_gap() {
+        assert_eq!(
+            find_start(b"xx\r\nGET / HTTP/1.1\r\n", None),
+            Some((4, true))
+        );
+        assert_eq!(
+            find_start(b"AAAAGET / HTTP/1.1\r\n", Some(Kind::Request)),
+            Some((4, true))
+        );
+        assert_eq!(
+            find_start(b"AAAA HTTP/1.1 200 OK\r\n", Some(Kind::Response)),
+            Some((5, true))
+        );
+        assert_eq!(find_start(b"GET nonsense\r\nmore", None), None);
+        assert_eq!(find_start(b"abc GE", None), Some((4, false)));
+        assert_eq!(
+            find_start(b"HTTP/1.1 200 OK\r\n", Some(Kind::Request)),
+            None
+        );
+    }
+}

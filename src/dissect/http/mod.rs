@@ -1,0 +1,1538 @@
+//! The HTTP/1.x dissector: turns each TCP connection's two byte streams
+//! into [`Exchange`]s (a request paired with its response, with latencies).
+//!
+//! HTTP is recognised by content, on any port: a request line or status
+//! line at the start of a direction (or, for a connection joined mid-way,
+//! within its first bytes). Each direction is a small state machine:
+//!
+//! ```text
+//!  Start ──head──► Head ──► Body ──► Head …      (keep-alive, pipelining)
+//!    │ not HTTP      │ broken  │ broken framing
+//!    ▼               ▼         ▼
+//!  Resync ◄──────────┴─────────┘  (also after a capture gap): search for
+//!    │                             the next plausible start line
+//!    └──► Head
+//!  Hold    request side after an Upgrade/CONNECT request, until the
+//!          response says whether the connection switches protocols
+//!  Tunnel  after 101 or a 2xx to CONNECT: bytes are counted, not parsed
+//! ```
+//!
+//! Responses pair with requests in order (FIFO), which is right for
+//! keep-alive and pipelining. Interim 1xx responses attach to the request
+//! they precede. A response lost in a capture gap is detected with a
+//! heuristic (see `Conn::skip_lost_responses`) so later pairs stay right.
+//!
+//! Memory is bounded: heads are gathered up to `max_head_bytes`, bodies are
+//! never held beyond the display limit, each connection keeps at most
+//! `max_pending` unanswered exchanges, and the records of unanswered
+//! exchanges take at most `max_pending_bytes` across all connections (the
+//! oldest of the connection that grew are emitted early, with a note).
+
+pub mod body;
+pub mod exchange;
+pub mod head;
+
+use std::collections::{HashMap, VecDeque};
+
+pub use exchange::{
+    human_bytes, human_duration, Body, Exchange, HttpNote, Interim, Message, Request, Response,
+};
+
+use body::{BodyReader, BodySink, Coding, Framing, GapOutcome, Step};
+use head::{
+    find_start, parse_head, sniff, snippet, Head, HeadBuf, HeadLimits, Kind, Push, Sniff, StartLine,
+};
+
+use crate::dissect::redact;
+use crate::track::{Direction, Endpoint, StreamConsumer, StreamCtx};
+
+/// The dissector's limits and choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// Show Authorization, Cookie… values instead of `<redacted N bytes>`.
+    pub show_secrets: bool,
+    /// Keep bodies (up to `body_limit` bytes each) for display.
+    pub keep_body: bool,
+    pub body_limit: usize,
+    pub head: HeadLimits,
+    /// Exchanges per connection waiting for their response.
+    pub max_pending: usize,
+    /// Bytes (approximate) held in unanswered exchanges, all connections.
+    pub max_pending_bytes: usize,
+    /// Decoded (gunzipped) bytes counted per body at most.
+    pub max_decoded: u64,
+    /// Bytes of a direction searched for a first message start before it
+    /// is declared not HTTP (connections joined mid-way).
+    pub max_sniff: u64,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            show_secrets: false,
+            keep_body: false,
+            body_limit: 4096,
+            head: HeadLimits::default(),
+            max_pending: 1024,
+            max_pending_bytes: 64 << 20,
+            max_decoded: 256 << 20,
+            max_sniff: 64 << 10,
+        }
+    }
+}
+
+/// Longest possible message start kept across segments while resyncing.
+const MAX_CARRY: usize = 8 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Start,
+    Head,
+    Body,
+    Resync,
+    NotHttp,
+    Hold,
+    Tunnel,
+    Ended,
+}
+
+/// Frame and time of a byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct At {
+    frame: u64,
+    ts: i64,
+}
+
+impl At {
+    fn of(ctx: &StreamCtx) -> Self {
+        Self {
+            frame: ctx.frame,
+            ts: ctx.ts_ns,
+        }
+    }
+}
+
+/// The message whose body a direction is reading.
+struct Cur {
+    id: u64,
+    kind: Kind,
+    reader: BodyReader,
+    sink: BodySink,
+    last: At,
+    /// A request that asked `Expect: 100-continue`.
+    expect_continue: bool,
+}
+
+/// One direction's parser.
+struct Side {
+    state: State,
+    head: HeadBuf,
+    head_at: At,
+    cur: Option<Cur>,
+    /// Bytes passed over (not HTTP) since the last message.
+    skipped: u64,
+    skipped_sample: Option<String>,
+    /// Bytes searched while the connection had no HTTP yet.
+    sniffed: u64,
+    /// Resync: a possible message start cut by the end of a segment.
+    carry: Vec<u8>,
+    carry_at: At,
+    /// Hold: bytes after an Upgrade/CONNECT request.
+    held: Vec<u8>,
+    tunnel_bytes: u64,
+}
+
+impl Side {
+    fn new() -> Self {
+        Self {
+            state: State::Start,
+            head: HeadBuf::default(),
+            head_at: At::default(),
+            cur: None,
+            skipped: 0,
+            skipped_sample: None,
+            sniffed: 0,
+            carry: Vec::new(),
+            carry_at: At::default(),
+            held: Vec::new(),
+            tunnel_bytes: 0,
+        }
+    }
+
+    fn skip(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.skipped += bytes.len() as u64;
+        if self.skipped_sample.is_none() {
+            let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+            self.skipped_sample = Some(snippet(line, 40));
+        }
+    }
+}
+
+/// An exchange in progress.
+struct Slot {
+    id: u64,
+    x: Exchange,
+    req_done: bool,
+    resp_started: bool,
+    resp_done: bool,
+}
+
+struct Conn {
+    stream: u64,
+    client: Endpoint,
+    server: Endpoint,
+    /// Requests flow server→client: the tracker's guess of the client
+    /// (mid-stream, by port) was wrong.
+    swapped: bool,
+    /// An HTTP message was seen on this connection.
+    http: bool,
+    sides: [Side; 2],
+    queue: VecDeque<Slot>,
+    next_id: u64,
+    /// Notes waiting for the next exchange of this connection.
+    carry: Vec<String>,
+    /// The response direction lost bytes at this frame, outside a body.
+    resp_gap: Option<u64>,
+    tunnel: bool,
+    /// `pending_size()` after the last callback.
+    pending_bytes: usize,
+}
+
+/// Where results go while a connection is processed.
+struct Out<'a> {
+    opts: &'a HttpOptions,
+    notes: &'a mut Vec<HttpNote>,
+    done: &'a mut Vec<Exchange>,
+}
+
+/// What a state handler did with its input.
+enum Act {
+    Consumed(usize),
+    /// Process these bytes first, then the input after `usize` bytes.
+    Replay(Vec<u8>, usize),
+}
+
+/// The HTTP/1.x dissector: a [`StreamConsumer`] with one state machine per
+/// TCP stream.
+pub struct HttpDissector {
+    opts: HttpOptions,
+    conns: HashMap<u64, Conn>,
+    done: Vec<Exchange>,
+    notes: Vec<HttpNote>,
+    /// Sum of the connections' `pending_bytes`.
+    pending_bytes: usize,
+}
+
+impl HttpDissector {
+    pub fn new(opts: HttpOptions) -> Self {
+        Self {
+            opts,
+            conns: HashMap::new(),
+            done: Vec::new(),
+            notes: Vec::new(),
+            pending_bytes: 0,
+        }
+    }
+
+    /// Bytes held in head, resync and hold buffers, all connections.
+    pub fn buffered_bytes(&self) -> usize {
+        self.conns
+            .values()
+            .flat_map(|c| c.sides.iter())
+            .map(|s| s.head.len() + s.carry.len() + s.held.len())
+            .sum()
+    }
+
+    /// Approximate bytes held by unanswered exchanges.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Runs `f` on the stream's connection (created if `create`), then
+    /// keeps the memory held by unanswered exchanges within its budget.
+    fn with_conn<F>(&mut self, ctx: &StreamCtx, create: bool, f: F)
+    where
+        F: FnOnce(&mut Conn, &mut Out<'_>),
+    {
+        let max_total = self.opts.max_pending_bytes;
+        let (conns, mut out) = (
+            &mut self.conns,
+            Out {
+                opts: &self.opts,
+                notes: &mut self.notes,
+                done: &mut self.done,
+            },
+        );
+        if create {
+            conns.entry(ctx.stream).or_insert_with(|| Conn::new(ctx));
+        }
+        let Some(conn) = conns.get_mut(&ctx.stream) else {
+            return;
+        };
+        let before = conn.pending_bytes;
+        f(conn, &mut out);
+        conn.pending_bytes = conn.pending_size();
+        let others = self.pending_bytes.saturating_sub(before);
+        if others + conn.pending_bytes > max_total {
+            conn.shed(&mut out, max_total.saturating_sub(others));
+            conn.pending_bytes = conn.pending_size();
+        }
+        self.pending_bytes = others + conn.pending_bytes;
+    }
+
+    pub fn options(&self) -> &HttpOptions {
+        &self.opts
+    }
+
+    /// Exchanges finished since the last call, in the order they finished.
+    pub fn drain_exchanges(&mut self) -> std::vec::Drain<'_, Exchange> {
+        self.done.drain(..)
+    }
+
+    /// Timeline notes produced since the last call (for the frame being
+    /// processed).
+    pub fn take_notes(&mut self) -> Vec<HttpNote> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Connections with HTTP state.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+}
+
+impl StreamConsumer for HttpDissector {
+    fn data(&mut self, ctx: &StreamCtx, dir: Direction, bytes: &[u8]) {
+        self.with_conn(ctx, true, |c, out| c.process(out, ctx, dir, bytes));
+    }
+
+    fn gap(&mut self, ctx: &StreamCtx, dir: Direction, missing: u64) {
+        self.with_conn(ctx, true, |c, out| c.gap(out, ctx, dir, missing));
+    }
+
+    fn end(&mut self, ctx: &StreamCtx, dir: Direction) {
+        self.with_conn(ctx, false, |c, out| c.end(out, ctx, dir));
+    }
+
+    fn closed(&mut self, ctx: &StreamCtx) {
+        self.with_conn(ctx, false, |c, out| c.close(out, ctx));
+        if let Some(conn) = self.conns.remove(&ctx.stream) {
+            self.pending_bytes = self.pending_bytes.saturating_sub(conn.pending_bytes);
+        }
+    }
+}
+
+/// Rough bytes an exchange record holds.
+fn approx_size(x: &Exchange) -> usize {
+    let msg = |m: &Message| {
+        m.headers
+            .iter()
+            .chain(m.trailers.iter())
+            .map(|(n, v)| n.len() + v.len() + 48)
+            .sum::<usize>()
+            + m.body.as_ref().map_or(0, |b| b.bytes.len())
+            + m.version.len()
+    };
+    256 + x.notes.iter().map(|n| n.len() + 24).sum::<usize>()
+        + x.request
+            .as_ref()
+            .map_or(0, |r| r.method.len() + r.uri.len() + msg(&r.msg))
+        + x.response
+            .as_ref()
+            .map_or(0, |r| r.reason.len() + msg(&r.msg))
+        + x.interim.len() * 64
+}
+
+fn redact_all(fields: &[(String, String)], show: bool) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(n, v)| (n.clone(), redact(n, v, show).into_owned()))
+        .collect()
+}
+
+fn dir_name(dir: Direction, swapped: bool) -> &'static str {
+    match (dir, swapped) {
+        (Direction::ToServer, false) | (Direction::ToClient, true) => "client→server",
+        _ => "server→client",
+    }
+}
+
+impl Conn {
+    fn new(ctx: &StreamCtx) -> Self {
+        Self {
+            stream: ctx.stream,
+            client: ctx.client,
+            server: ctx.server,
+            swapped: false,
+            http: false,
+            sides: [Side::new(), Side::new()],
+            queue: VecDeque::new(),
+            next_id: 0,
+            carry: Vec::new(),
+            resp_gap: None,
+            tunnel: false,
+            pending_bytes: 0,
+        }
+    }
+
+    fn pending_size(&self) -> usize {
+        self.queue.iter().map(|s| approx_size(&s.x)).sum()
+    }
+
+    /// Emits the oldest unanswered exchanges early until this connection
+    /// holds at most `budget` bytes of them (the newest one stays).
+    fn shed(&mut self, out: &mut Out<'_>, budget: usize) {
+        let max = out.opts.max_pending_bytes;
+        while self.queue.len() > 1 && self.pending_size() > budget {
+            let Some(mut s) = self.queue.pop_front() else {
+                break;
+            };
+            let t = format!(
+                "unanswered HTTP requests hold more than {max} bytes: stopped waiting for this one"
+            );
+            out.notes.push(HttpNote::Notice {
+                stream: self.stream,
+                text: t.clone(),
+            });
+            s.x.notes.push(t);
+            out.done.push(s.x);
+        }
+    }
+
+    fn kind_of(&self, dir: Direction) -> Kind {
+        match (dir, self.swapped) {
+            (Direction::ToServer, false) | (Direction::ToClient, true) => Kind::Request,
+            _ => Kind::Response,
+        }
+    }
+
+    fn dir_of(&self, kind: Kind) -> Direction {
+        match (kind, self.swapped) {
+            (Kind::Request, false) | (Kind::Response, true) => Direction::ToServer,
+            _ => Direction::ToClient,
+        }
+    }
+
+    fn side(&mut self, dir: Direction) -> &mut Side {
+        let [a, b] = &mut self.sides;
+        match dir {
+            Direction::ToServer => a,
+            Direction::ToClient => b,
+        }
+    }
+
+    fn slot(&mut self, id: u64) -> Option<&mut Slot> {
+        self.queue.iter_mut().find(|s| s.id == id)
+    }
+
+    /// A note for the timeline that belongs to no exchange yet: it goes on
+    /// the next exchange of this connection.
+    fn carry_note(&mut self, out: &mut Out<'_>, text: String) {
+        out.notes.push(HttpNote::Notice {
+            stream: self.stream,
+            text: text.clone(),
+        });
+        self.carry.push(text);
+    }
+
+    fn note(&mut self, out: &mut Out<'_>, id: u64, text: String) {
+        out.notes.push(HttpNote::Notice {
+            stream: self.stream,
+            text: text.clone(),
+        });
+        match self.slot(id) {
+            Some(s) => s.x.notes.push(text),
+            None => self.carry.push(text),
+        }
+    }
+
+    fn process(&mut self, out: &mut Out<'_>, ctx: &StreamCtx, dir: Direction, input: &[u8]) {
+        let mut work: std::borrow::Cow<'_, [u8]> = std::borrow::Cow::Borrowed(input);
+        let mut pos = 0usize;
+        // Every turn consumes input or replays strictly fewer bytes than
+        // it took; the bound is a guard, not a limit in practice.
+        let mut turns = 0usize;
+        while pos < work.len() && turns < 1 << 20 {
+            turns += 1;
+            let data = work.get(pos..).unwrap_or_default();
+            match self.step(out, ctx, dir, data) {
+                Act::Consumed(n) => pos += n,
+                Act::Replay(mut v, n) => {
+                    v.extend_from_slice(data.get(n..).unwrap_or_default());
+                    work = std::borrow::Cow::Owned(v);
+                    pos = 0;
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, out: &mut Out<'_>, ctx: &StreamCtx, dir: Direction, data: &[u8]) -> Act {
+        let http = self.http;
+        let tunnel = self.tunnel;
+        let max_sniff = out.opts.max_sniff;
+        let side = self.side(dir);
+        if tunnel && side.state != State::Ended {
+            side.state = State::Tunnel;
+        }
+        match side.state {
+            State::Ended => Act::Consumed(data.len()),
+            State::Tunnel => {
+                side.tunnel_bytes += data.len() as u64;
+                Act::Consumed(data.len())
+            }
+            State::NotHttp => {
+                if http {
+                    side.state = State::Resync;
+                    return Act::Consumed(0);
+                }
+                side.skip(data);
+                Act::Consumed(data.len())
+            }
+            State::Hold => {
+                let room = out.opts.head.max_bytes.saturating_sub(side.held.len());
+                let take = data.get(..room.min(data.len())).unwrap_or_default();
+                side.held.extend_from_slice(take);
+                side.tunnel_bytes += (data.len() - take.len()) as u64;
+                Act::Consumed(data.len())
+            }
+            State::Resync => {
+                if !http && side.sniffed > max_sniff {
+                    side.state = State::NotHttp;
+                    return Act::Consumed(0);
+                }
+                side.sniffed += data.len() as u64;
+                self.resync(ctx, dir, data)
+            }
+            State::Start | State::Head => self.head_step(out, ctx, dir, data),
+            State::Body => self.body_step(out, ctx, dir, data),
+        }
+    }
+
+    fn resync(&mut self, ctx: &StreamCtx, dir: Direction, data: &[u8]) -> Act {
+        let want = if self.http {
+            Some(self.kind_of(dir))
+        } else {
+            None
+        };
+        let side = self.side(dir);
+        if side.carry.is_empty() {
+            match find_start(data, want) {
+                Some((p, true)) => {
+                    side.skip(data.get(..p).unwrap_or_default());
+                    side.state = State::Start;
+                    Act::Consumed(p)
+                }
+                Some((p, false)) => {
+                    side.skip(data.get(..p).unwrap_or_default());
+                    let cand = data.get(p..).unwrap_or_default();
+                    let keep = cand.len().saturating_sub(MAX_CARRY);
+                    side.skip(cand.get(..keep).unwrap_or_default());
+                    side.carry
+                        .extend_from_slice(cand.get(keep..).unwrap_or_default());
+                    side.carry_at = At::of(ctx);
+                    Act::Consumed(data.len())
+                }
+                None => {
+                    side.skip(data);
+                    Act::Consumed(data.len())
+                }
+            }
+        } else {
+            let mut scan = std::mem::take(&mut side.carry);
+            let carried = scan.len();
+            scan.extend_from_slice(data);
+            match find_start(&scan, want) {
+                Some((p, true)) => {
+                    side.skip(scan.get(..p).unwrap_or_default());
+                    side.state = State::Start;
+                    if p < carried {
+                        // The message began in an earlier segment.
+                        side.head_at = side.carry_at;
+                    }
+                    let rest = scan.get(p..).unwrap_or_default().to_vec();
+                    Act::Replay(rest, data.len())
+                }
+                Some((p, false)) => {
+                    side.skip(scan.get(..p).unwrap_or_default());
+                    let cand = scan.get(p..).unwrap_or_default();
+                    let keep = cand.len().saturating_sub(MAX_CARRY);
+                    side.skip(cand.get(..keep).unwrap_or_default());
+                    if p + keep >= carried {
+                        side.carry_at = At::of(ctx);
+                    }
+                    side.carry = cand.get(keep..).unwrap_or_default().to_vec();
+                    Act::Consumed(data.len())
+                }
+                None => {
+                    side.skip(&scan);
+                    Act::Consumed(data.len())
+                }
+            }
+        }
+    }
+
+    fn head_step(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        data: &[u8],
+    ) -> Act {
+        let max = out.opts.head.max_bytes;
+        let side = self.side(dir);
+        let was_empty = side.head.is_empty();
+        let pushed = side.head.push(data, max);
+        if was_empty && !side.head.is_empty() && side.head_at == At::default() {
+            side.head_at = At::of(ctx);
+        }
+        // Judge the start line as soon as it can be judged.
+        let verdict = sniff(side.head.bytes());
+        if side.head.is_empty() {
+            return match pushed {
+                Push::Complete(n) | Push::TooLarge(n) => Act::Consumed(n),
+                Push::More => Act::Consumed(data.len()),
+            };
+        }
+        match verdict {
+            Sniff::NotHttp => return self.not_a_start(out, dir, consumed(pushed, data)),
+            Sniff::Http(k) if k != self.kind_of(dir) => {
+                if self.http {
+                    return self.not_a_start(out, dir, consumed(pushed, data));
+                }
+                // Nothing paired yet: the tracker guessed the client
+                // wrong (joined mid-stream). Swap roles.
+                self.swapped = !self.swapped;
+            }
+            _ => {}
+        }
+        match pushed {
+            Push::More => Act::Consumed(data.len()),
+            Push::TooLarge(n) => {
+                let kind = self.kind_of(dir);
+                let side = self.side(dir);
+                let len = side.head.len();
+                side.skip(side.head.bytes().to_vec().as_slice());
+                side.head.clear();
+                side.head_at = At::default();
+                side.state = State::Resync;
+                let what = match kind {
+                    Kind::Request => "request",
+                    Kind::Response => "response",
+                };
+                self.carry_note(
+                    out,
+                    format!("{what} head longer than {len} bytes (the limit): skipped, looking for the next message"),
+                );
+                Act::Consumed(n)
+            }
+            Push::Complete(n) => {
+                let kind = self.kind_of(dir);
+                let side = self.side(dir);
+                let at = side.head_at;
+                let bytes = side.head.bytes().to_vec();
+                side.head.clear();
+                side.head_at = At::default();
+                match parse_head(&bytes, kind, out.opts.head) {
+                    Ok(head) => {
+                        self.http = true;
+                        let skipped = std::mem::take(&mut self.side(dir).skipped);
+                        let sample = self.side(dir).skipped_sample.take();
+                        if skipped > 0 {
+                            let what = dir_name(dir, self.swapped);
+                            let mut t =
+                                format!("{skipped} bytes ({what}) were not HTTP and were skipped");
+                            if let Some(s) = sample {
+                                t.push_str(&format!(": `{s}`"));
+                            }
+                            self.carry_note(out, t);
+                        }
+                        match kind {
+                            Kind::Request => self.on_request(out, ctx, dir, head, at, bytes.len()),
+                            Kind::Response => {
+                                self.on_response(out, ctx, dir, head, at, bytes.len())
+                            }
+                        }
+                        Act::Consumed(n)
+                    }
+                    Err(note) => {
+                        if self.http {
+                            self.carry_note(out, note);
+                        }
+                        let side = self.side(dir);
+                        side.state = State::Resync;
+                        // Search again from the second byte of the head.
+                        if let Some((first, rest)) = bytes.split_first() {
+                            side.skip(std::slice::from_ref(first));
+                            Act::Replay(rest.to_vec(), n)
+                        } else {
+                            Act::Consumed(n)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The head being gathered does not start a message: search for one
+    /// in its bytes and what follows.
+    fn not_a_start(&mut self, out: &mut Out<'_>, dir: Direction, n: usize) -> Act {
+        let http = self.http;
+        let side = self.side(dir);
+        let bytes = side.head.bytes().to_vec();
+        side.head.clear();
+        side.head_at = At::default();
+        side.state = State::Resync;
+        if http && side.skipped == 0 {
+            let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+            let what = dir_name(dir, self.swapped);
+            self.carry_note(
+                out,
+                format!("not an HTTP message ({what}): `{}`", snippet(line, 60)),
+            );
+        }
+        let side = self.side(dir);
+        if side.skipped_sample.is_none() {
+            let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+            side.skipped_sample = Some(snippet(line, 40));
+        }
+        match bytes.split_first() {
+            Some((first, rest)) => {
+                side.skip(std::slice::from_ref(first));
+                Act::Replay(rest.to_vec(), n)
+            }
+            None => Act::Consumed(n),
+        }
+    }
+
+    fn message(
+        &self,
+        head: &Head,
+        at: At,
+        ctx: &StreamCtx,
+        head_len: usize,
+        show: bool,
+    ) -> Message {
+        let version = match &head.start {
+            StartLine::Request { version, .. } | StartLine::Response { version, .. } => {
+                version.clone()
+            }
+        };
+        Message {
+            first_frame: at.frame,
+            last_frame: ctx.frame,
+            first_ts_ns: at.ts,
+            last_ts_ns: ctx.ts_ns,
+            version,
+            headers: redact_all(&head.headers, show),
+            trailers: Vec::new(),
+            content_type: head.facts.content_type.clone(),
+            content_encoding: head.facts.content_encoding.clone(),
+            transfer_encoding: head.facts.transfer_encoding.clone(),
+            head_bytes: head_len as u64,
+            body_bytes: 0,
+            body_wire_bytes: 0,
+            body_decoded_bytes: None,
+            body_missing_bytes: 0,
+            body: None,
+            complete: false,
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        head: Head,
+        at: At,
+        head_len: usize,
+    ) {
+        let at = if at == At::default() { At::of(ctx) } else { at };
+        let StartLine::Request {
+            method,
+            uri,
+            version,
+        } = &head.start
+        else {
+            return;
+        };
+        let msg = self.message(&head, at, ctx, head_len, out.opts.show_secrets);
+        out.notes.push(HttpNote::Request {
+            stream: self.stream,
+            method: method.clone(),
+            uri: uri.clone(),
+            version: version.clone(),
+            host: head.facts.host.clone(),
+        });
+        let mut notes = std::mem::take(&mut self.carry);
+        for n in &head.notes {
+            out.notes.push(HttpNote::Notice {
+                stream: self.stream,
+                text: n.clone(),
+            });
+            notes.push(n.clone());
+        }
+        let f = &head.facts;
+        let framing = if f.chunked {
+            Framing::Chunked
+        } else if let Some(te) = &f.transfer_encoding {
+            let t = format!(
+                "request Transfer-Encoding `{te}` does not end in chunked: body read until close"
+            );
+            out.notes.push(HttpNote::Notice {
+                stream: self.stream,
+                text: t.clone(),
+            });
+            notes.push(t);
+            Framing::UntilClose
+        } else if let Some(n) = f.content_length {
+            Framing::Length(n)
+        } else {
+            Framing::None
+        };
+        let (client, server) = if self.swapped {
+            (self.server, self.client)
+        } else {
+            (self.client, self.server)
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let coding = f.content_encoding.as_deref().and_then(Coding::from_header);
+        let upgrade_like = method.eq_ignore_ascii_case("CONNECT") || f.upgrade.is_some();
+        self.queue.push_back(Slot {
+            id,
+            x: Exchange {
+                stream: self.stream,
+                client: Some(client),
+                server: Some(server),
+                request: Some(Request {
+                    method: method.clone(),
+                    uri: uri.clone(),
+                    host: f.host.clone(),
+                    msg,
+                }),
+                response: None,
+                interim: Vec::new(),
+                notes,
+            },
+            req_done: false,
+            resp_started: false,
+            resp_done: false,
+        });
+        self.bound_queue(out);
+        let keep = if out.opts.keep_body {
+            out.opts.body_limit
+        } else {
+            0
+        };
+        let reader = BodyReader::new(framing);
+        let side = self.side(dir);
+        if reader.is_done() {
+            side.state = if upgrade_like {
+                State::Hold
+            } else {
+                State::Head
+            };
+            self.finish_message(
+                out,
+                id,
+                Kind::Request,
+                reader,
+                BodySink::new(0, None, 0),
+                At::of(ctx),
+                true,
+            );
+        } else {
+            side.state = State::Body;
+            side.cur = Some(Cur {
+                id,
+                kind: Kind::Request,
+                reader,
+                sink: BodySink::new(keep, coding, out.opts.max_decoded),
+                last: At::of(ctx),
+                expect_continue: f.expect_continue,
+            });
+        }
+    }
+
+    /// Keeps the queue of unanswered exchanges bounded.
+    fn bound_queue(&mut self, out: &mut Out<'_>) {
+        let max = out.opts.max_pending.max(1);
+        while self.queue.len() > max {
+            let Some(mut s) = self.queue.pop_front() else {
+                break;
+            };
+            let t = format!(
+                "more than {max} requests awaiting a response: stopped waiting for this one"
+            );
+            out.notes.push(HttpNote::Notice {
+                stream: self.stream,
+                text: t.clone(),
+            });
+            s.x.notes.push(t);
+            out.done.push(s.x);
+        }
+    }
+
+    /// When the response direction lost bytes outside a body (a whole
+    /// response may be gone) and resynchronised: a request sent before the
+    /// gap, followed by a request sent after it, had its response in the
+    /// gap (a client on a keep-alive connection sends its next request
+    /// after the previous response). Those requests are closed as
+    /// unanswered so the response found next pairs with the right request.
+    fn skip_lost_responses(&mut self, out: &mut Out<'_>, gap_frame: u64) {
+        loop {
+            let Some(idx) = self
+                .queue
+                .iter()
+                .position(|s| !s.resp_started && s.x.request.is_some())
+            else {
+                return;
+            };
+            let before = self
+                .queue
+                .get(idx)
+                .and_then(|s| s.x.request.as_ref())
+                .is_some_and(|r| r.msg.last_frame <= gap_frame);
+            let later_after = self
+                .queue
+                .iter()
+                .skip(idx + 1)
+                .filter_map(|s| s.x.request.as_ref())
+                .any(|r| r.msg.first_frame > gap_frame);
+            if !(before && later_after) {
+                return;
+            }
+            let Some(s) = self.queue.get_mut(idx) else {
+                return;
+            };
+            s.resp_started = true;
+            s.resp_done = true;
+            let t = "response lost in a capture gap".to_string();
+            s.x.notes.push(t.clone());
+            out.notes.push(HttpNote::Notice {
+                stream: self.stream,
+                text: t,
+            });
+            self.emit_ready(out);
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        head: Head,
+        at: At,
+        head_len: usize,
+    ) {
+        let at = if at == At::default() { At::of(ctx) } else { at };
+        let StartLine::Response { status, reason, .. } = &head.start else {
+            return;
+        };
+        let status = *status;
+        if let Some(g) = self.resp_gap.take() {
+            self.skip_lost_responses(out, g);
+        }
+        let target = self
+            .queue
+            .iter()
+            .find(|s| !s.resp_started && s.x.request.is_some())
+            .map(|s| s.id);
+        let head_notes = head.notes.clone();
+        for n in &head_notes {
+            out.notes.push(HttpNote::Notice {
+                stream: self.stream,
+                text: n.clone(),
+            });
+        }
+        // Interim responses: 1xx other than 101.
+        if (100..200).contains(&status) && status != 101 {
+            out.notes.push(HttpNote::Interim {
+                stream: self.stream,
+                status,
+                reason: reason.clone(),
+            });
+            let interim = Interim {
+                status,
+                reason: reason.clone(),
+                first_frame: at.frame,
+                last_frame: ctx.frame,
+                ts_ns: at.ts,
+            };
+            match target.and_then(|id| self.slot(id)) {
+                Some(s) => {
+                    s.x.interim.push(interim);
+                    s.x.notes.extend(head_notes);
+                }
+                None => {
+                    self.carry.push(format!(
+                        "interim response {status} {reason} without a request"
+                    ));
+                    self.carry.extend(head_notes);
+                }
+            }
+            self.side(dir).state = State::Head;
+            return;
+        }
+        let msg = self.message(&head, at, ctx, head_len, out.opts.show_secrets);
+        let response = Response {
+            status,
+            reason: reason.clone(),
+            msg,
+        };
+        let id = match target {
+            Some(id) => id,
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let (client, server) = if self.swapped {
+                    (self.server, self.client)
+                } else {
+                    (self.client, self.server)
+                };
+                let mut t = "response without a request".to_string();
+                let req_side = self.side(self.dir_of(Kind::Request));
+                let skipped = std::mem::take(&mut req_side.skipped);
+                if skipped > 0 {
+                    t.push_str(&format!(
+                        " (the client sent {skipped} bytes that are not HTTP"
+                    ));
+                    if let Some(sample) = req_side.skipped_sample.take() {
+                        t.push_str(&format!(": `{sample}`"));
+                    }
+                    t.push(')');
+                }
+                out.notes.push(HttpNote::Notice {
+                    stream: self.stream,
+                    text: t.clone(),
+                });
+                let mut notes = std::mem::take(&mut self.carry);
+                notes.push(t);
+                self.queue.push_back(Slot {
+                    id,
+                    x: Exchange {
+                        stream: self.stream,
+                        client: Some(client),
+                        server: Some(server),
+                        request: None,
+                        response: None,
+                        interim: Vec::new(),
+                        notes,
+                    },
+                    req_done: true,
+                    resp_started: false,
+                    resp_done: false,
+                });
+                self.bound_queue(out);
+                id
+            }
+        };
+        let carry = std::mem::take(&mut self.carry);
+        let (method, req_upgrade) = match self.slot(id) {
+            Some(s) => {
+                s.resp_started = true;
+                s.x.notes.extend(carry);
+                s.x.notes.extend(head_notes);
+                s.x.response = Some(response);
+                let m = s.x.request.as_ref().map(|r| r.method.to_ascii_uppercase());
+                (
+                    m,
+                    s.x.request
+                        .as_ref()
+                        .and_then(|r| header(&r.msg.headers, "upgrade")),
+                )
+            }
+            None => (None, None),
+        };
+        let f = &head.facts;
+        let connect = method.as_deref() == Some("CONNECT");
+        let mut tunnel = None;
+        let framing = if method.as_deref() == Some("HEAD") || status == 204 || status == 304 {
+            Framing::None
+        } else if status == 101 {
+            let to = f
+                .upgrade
+                .clone()
+                .or(req_upgrade)
+                .unwrap_or_else(|| "another protocol".into());
+            tunnel = Some(format!(
+                "101 Switching Protocols to {to}: HTTP parsing stopped on this connection"
+            ));
+            Framing::None
+        } else if connect && (200..300).contains(&status) {
+            tunnel =
+                Some("CONNECT tunnel established: HTTP parsing stopped on this connection".into());
+            Framing::None
+        } else if f.chunked {
+            Framing::Chunked
+        } else if f.transfer_encoding.is_some() {
+            Framing::UntilClose
+        } else if let Some(n) = f.content_length {
+            Framing::Length(n)
+        } else {
+            Framing::UntilClose
+        };
+        if tunnel.is_none() {
+            // The request side waited for this answer; the connection stays HTTP.
+            let req_dir = self.dir_of(Kind::Request);
+            let rs = self.side(req_dir);
+            if rs.state == State::Hold {
+                rs.state = State::Head;
+                let held = std::mem::take(&mut rs.held);
+                if !held.is_empty() {
+                    self.process(out, ctx, req_dir, &held);
+                }
+            }
+        }
+        let keep = if out.opts.keep_body {
+            out.opts.body_limit
+        } else {
+            0
+        };
+        let coding = f.content_encoding.as_deref().and_then(Coding::from_header);
+        let reader = BodyReader::new(framing);
+        if let Some(t) = tunnel {
+            self.start_tunnel(out, id, t);
+        }
+        if reader.is_done() {
+            if !self.tunnel {
+                self.side(dir).state = State::Head;
+            }
+            self.finish_message(
+                out,
+                id,
+                Kind::Response,
+                reader,
+                BodySink::new(0, None, 0),
+                At::of(ctx),
+                true,
+            );
+        } else {
+            let side = self.side(dir);
+            side.state = State::Body;
+            side.cur = Some(Cur {
+                id,
+                kind: Kind::Response,
+                reader,
+                sink: BodySink::new(keep, coding, out.opts.max_decoded),
+                last: At::of(ctx),
+                expect_continue: false,
+            });
+        }
+    }
+
+    fn start_tunnel(&mut self, out: &mut Out<'_>, id: u64, text: String) {
+        self.tunnel = true;
+        for s in &mut self.sides {
+            if s.state != State::Ended && s.state != State::Body {
+                s.state = State::Tunnel;
+                s.tunnel_bytes += s.held.len() as u64;
+                s.held.clear();
+                s.head.clear();
+            }
+        }
+        self.note(out, id, text);
+        // Requests still waiting will not be answered in HTTP.
+        self.emit_ready(out);
+    }
+
+    fn body_step(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        data: &[u8],
+    ) -> Act {
+        if self.body_withheld(out, dir, data) {
+            return Act::Consumed(0);
+        }
+        let side = self.side(dir);
+        let Some(cur) = side.cur.as_mut() else {
+            side.state = State::Head;
+            return Act::Consumed(0);
+        };
+        let sink = &mut cur.sink;
+        let step = cur.reader.feed(data, &mut |b| sink.data(b));
+        let used = match &step {
+            Step::More => data.len(),
+            Step::Done(n) | Step::Error(n, _) => *n,
+        };
+        if used > 0 {
+            cur.last = At::of(ctx);
+        }
+        match step {
+            Step::More => Act::Consumed(data.len()),
+            Step::Done(n) => {
+                self.end_body(out, dir, true, None);
+                Act::Consumed(n)
+            }
+            Step::Error(n, msg) => {
+                self.end_body(out, dir, false, Some(msg));
+                self.side(dir).state = State::Resync;
+                Act::Consumed(n)
+            }
+        }
+    }
+
+    /// A client that sent `Expect: 100-continue` and got a final answer
+    /// instead may skip the body and send its next request: when the bytes
+    /// where the body would start are a request line, the body was not
+    /// sent. Returns true when the request was ended that way.
+    fn body_withheld(&mut self, out: &mut Out<'_>, dir: Direction, data: &[u8]) -> bool {
+        let Some(cur) = self.side(dir).cur.as_ref() else {
+            return false;
+        };
+        if cur.kind != Kind::Request || !cur.expect_continue || cur.reader.wire > 0 {
+            return false;
+        }
+        let id = cur.id;
+        let status = match self.slot(id) {
+            Some(s) if s.resp_started => s.x.response.as_ref().map(|r| r.status),
+            _ => None,
+        };
+        let Some(status) = status else { return false };
+        if sniff(data) != Sniff::Http(Kind::Request) {
+            return false;
+        }
+        self.note(
+            out,
+            id,
+            format!("request body not sent: the server answered {status} instead of 100 Continue"),
+        );
+        if let Some(cur) = self.side(dir).cur.take() {
+            self.side(dir).state = State::Head;
+            let last = cur.last;
+            self.finish_message(
+                out,
+                cur.id,
+                cur.kind,
+                BodyReader::new(Framing::None),
+                cur.sink,
+                last,
+                true,
+            );
+        }
+        true
+    }
+
+    /// Ends the body being read in `dir`.
+    fn end_body(&mut self, out: &mut Out<'_>, dir: Direction, complete: bool, why: Option<String>) {
+        let side = self.side(dir);
+        let Some(cur) = side.cur.take() else { return };
+        side.state = State::Head;
+        let what = match cur.kind {
+            Kind::Request => "request",
+            Kind::Response => "response",
+        };
+        if let Some(w) = why {
+            self.note(out, cur.id, format!("{what} body framing broken: {w}"));
+        }
+        if cur.reader.missing > 0 {
+            self.note(
+                out,
+                cur.id,
+                format!(
+                    "{what} body: {} bytes missing (capture gap)",
+                    cur.reader.missing
+                ),
+            );
+        }
+        let upgrade_req = cur.kind == Kind::Request
+            && self
+                .slot(cur.id)
+                .and_then(|s| s.x.request.as_ref())
+                .is_some_and(|r| {
+                    r.method.eq_ignore_ascii_case("CONNECT")
+                        || header(&r.msg.headers, "upgrade").is_some()
+                });
+        let resp_pending = self.slot(cur.id).is_some_and(|s| !s.resp_done);
+        if upgrade_req && resp_pending && complete {
+            self.side(dir).state = State::Hold;
+        }
+        self.finish_message(
+            out, cur.id, cur.kind, cur.reader, cur.sink, cur.last, complete,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_message(
+        &mut self,
+        out: &mut Out<'_>,
+        id: u64,
+        kind: Kind,
+        reader: BodyReader,
+        sink: BodySink,
+        last: At,
+        complete: bool,
+    ) {
+        let show = out.opts.show_secrets;
+        let keep = out.opts.keep_body;
+        let res = sink.finish(complete);
+        let trailers = parse_trailers(reader.trailer_bytes());
+        let stream = self.stream;
+        let Some(slot) = self.slot(id) else { return };
+        let msg = match kind {
+            Kind::Request => slot.x.request.as_mut().map(|r| &mut r.msg),
+            Kind::Response => slot.x.response.as_mut().map(|r| &mut r.msg),
+        };
+        let Some(msg) = msg else { return };
+        if reader.framing() != Framing::None {
+            msg.last_frame = last.frame;
+            msg.last_ts_ns = last.ts;
+        }
+        msg.body_bytes = reader.size();
+        msg.body_wire_bytes = reader.wire;
+        msg.body_missing_bytes = reader.missing;
+        msg.body_decoded_bytes = res.decoded_bytes;
+        msg.trailers = redact_all(&trailers, show);
+        msg.complete = complete;
+        if keep && reader.size() > 0 {
+            msg.body = Some(Body {
+                bytes: res.shown,
+                decoded: res.shown_decoded,
+                truncated: res.shown_truncated,
+            });
+        }
+        let mut notes = Vec::new();
+        if let Some(n) = res.note {
+            notes.push(n);
+        }
+        if !complete {
+            let what = match kind {
+                Kind::Request => "request",
+                Kind::Response => "response",
+            };
+            notes.push(match reader.expected() {
+                Some(e) => format!("{what} truncated: {} of {e} body bytes", reader.size()),
+                None => format!("{what} truncated: body ended after {} bytes", reader.size()),
+            });
+        }
+        slot.x.notes.extend(notes.iter().cloned());
+        match kind {
+            Kind::Request => slot.req_done = true,
+            Kind::Response => slot.resp_done = true,
+        }
+        for t in notes {
+            out.notes.push(HttpNote::Notice { stream, text: t });
+        }
+        if kind == Kind::Response {
+            let x = &slot.x;
+            if let Some(r) = &x.response {
+                out.notes.push(HttpNote::Response {
+                    stream,
+                    status: r.status,
+                    reason: r.reason.clone(),
+                    content_type: r.msg.content_type.clone(),
+                    body_bytes: r.msg.body_bytes,
+                    ttfb_ns: x
+                        .ttfb_ns()
+                        .filter(|_| x.request.as_ref().is_some_and(|q| q.msg.complete)),
+                    duration_ns: x
+                        .duration_ns()
+                        .filter(|_| x.request.as_ref().is_some_and(|q| q.msg.complete)),
+                    complete,
+                });
+            }
+        }
+        self.emit_ready(out);
+    }
+
+    /// Emits finished exchanges from the front of the queue, in order.
+    fn emit_ready(&mut self, out: &mut Out<'_>) {
+        while let Some(front) = self.queue.front() {
+            let answered = front.resp_done || (self.tunnel && front.resp_started);
+            let tunnelled_unanswered = self.tunnel && !front.resp_started && front.req_done;
+            if !(tunnelled_unanswered || front.req_done && answered) {
+                // A request whose body is still in flight may already
+                // have its answer: wait for the request.
+                break;
+            }
+            let Some(mut s) = self.queue.pop_front() else {
+                break;
+            };
+            if tunnelled_unanswered {
+                s.x.notes
+                    .push("request without response (connection switched protocols)".into());
+            }
+            out.done.push(s.x);
+        }
+    }
+
+    fn gap(&mut self, out: &mut Out<'_>, ctx: &StreamCtx, dir: Direction, missing: u64) {
+        let kind = self.kind_of(dir);
+        let http = self.http;
+        let side = self.side(dir);
+        match side.state {
+            State::Ended | State::NotHttp => side.skipped += missing,
+            State::Tunnel | State::Hold => side.tunnel_bytes += missing,
+            State::Resync => {
+                side.skipped += missing;
+                side.carry.clear();
+                if kind == Kind::Response {
+                    self.resp_gap = Some(ctx.frame);
+                }
+            }
+            State::Start | State::Head => {
+                let partial = side.head.len();
+                side.skipped += missing + partial as u64;
+                side.head.clear();
+                side.head_at = At::default();
+                side.state = State::Resync;
+                if http {
+                    let what = match kind {
+                        Kind::Request => "request",
+                        Kind::Response => "response",
+                    };
+                    let t = if partial > 0 {
+                        format!("{what} head cut by a capture gap of {missing} bytes: looking for the next message")
+                    } else {
+                        format!("capture gap of {missing} bytes before a {what}: looking for the next message")
+                    };
+                    self.carry_note(out, t);
+                }
+                if kind == Kind::Response {
+                    self.resp_gap = Some(ctx.frame);
+                }
+            }
+            State::Body => {
+                let Some(cur) = side.cur.as_mut() else { return };
+                let outcome = cur.reader.gap(missing);
+                cur.sink.gap();
+                match outcome {
+                    // Counted; the note comes when the body ends.
+                    GapOutcome::Absorbed => {}
+                    GapOutcome::Ended { leftover } => {
+                        self.end_body(out, dir, true, None);
+                        if leftover > 0 {
+                            let side = self.side(dir);
+                            side.state = State::Resync;
+                            side.skipped += leftover;
+                            if kind == Kind::Response {
+                                self.resp_gap = Some(ctx.frame);
+                            }
+                        }
+                    }
+                    GapOutcome::Lost => {
+                        self.end_body(
+                            out,
+                            dir,
+                            false,
+                            Some(format!("capture gap of {missing} bytes in chunk framing")),
+                        );
+                        self.side(dir).state = State::Resync;
+                        if kind == Kind::Response {
+                            self.resp_gap = Some(ctx.frame);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn end(&mut self, out: &mut Out<'_>, ctx: &StreamCtx, dir: Direction) {
+        let kind = self.kind_of(dir);
+        let http = self.http;
+        let side = self.side(dir);
+        match side.state {
+            State::Body => {
+                let complete = side.cur.as_mut().is_some_and(|c| {
+                    let close_delimited = c.reader.framing() == Framing::UntilClose;
+                    if close_delimited {
+                        // The close is the end of such a message (as in
+                        // tshark): its frame ends the message.
+                        c.last = At::of(ctx);
+                    }
+                    c.reader.end_of_stream()
+                });
+                self.end_body(out, dir, complete, None);
+            }
+            State::Start | State::Head if !side.head.is_empty() && http => {
+                let n = side.head.len();
+                let line = snippet(
+                    side.head
+                        .bytes()
+                        .split(|&b| b == b'\n')
+                        .next()
+                        .unwrap_or_default(),
+                    60,
+                );
+                side.head.clear();
+                let what = match kind {
+                    Kind::Request => "request",
+                    Kind::Response => "response",
+                };
+                self.carry_note(
+                    out,
+                    format!("incomplete {what} head at end of stream ({n} bytes): `{line}`"),
+                );
+            }
+            _ => {}
+        }
+        self.side(dir).state = State::Ended;
+    }
+
+    fn close(&mut self, out: &mut Out<'_>, ctx: &StreamCtx) {
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            if self.side(dir).state != State::Ended {
+                self.end(out, ctx, dir);
+            }
+        }
+        let stream = self.stream;
+        let carry = std::mem::take(&mut self.carry);
+        let last = self.queue.len();
+        for (i, mut s) in std::mem::take(&mut self.queue).into_iter().enumerate() {
+            if s.x.request.is_some() && !s.resp_started && !self.tunnel {
+                let t = "request without response".to_string();
+                out.notes.push(HttpNote::Notice {
+                    stream,
+                    text: t.clone(),
+                });
+                s.x.notes.push(t);
+            } else if s.x.request.is_some() && !s.resp_started && self.tunnel {
+                s.x.notes
+                    .push("request without response (connection switched protocols)".into());
+            }
+            if i + 1 == last {
+                s.x.notes.extend(carry.iter().cloned());
+            }
+            out.done.push(s.x);
+        }
+    }
+}
+
+fn consumed(p: Push, data: &[u8]) -> usize {
+    match p {
+        Push::Complete(n) | Push::TooLarge(n) => n,
+        Push::More => data.len(),
+    }
+}
+
+/// The first value of a header field (case-insensitive name).
+pub fn header(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}
+
+fn parse_trailers(raw: &[u8]) -> Vec<(String, String)> {
+    raw.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter_map(|l| {
+            let colon = l.iter().position(|&b| b == b':')?;
+            let name = String::from_utf8_lossy(l.get(..colon)?).trim().to_string();
+            let value = String::from_utf8_lossy(l.get(colon + 1..)?)
+                .trim()
+                .to_string();
+            (!name.is_empty()).then_some((name, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

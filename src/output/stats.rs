@@ -1,0 +1,351 @@
+//! `--stats`: summary tables written when the run ends. The HTTP table
+//! counts requests by method and status and gives latency (first byte of
+//! the request → last byte of the response) by host and path.
+//!
+//! Memory is bounded: at most [`MAX_ROWS`] (host, path) rows (the rest are
+//! pooled under `(other)`), and each row keeps at most [`MAX_SAMPLES`]
+//! latencies (a uniform reservoir sample beyond that, so the median and p95
+//! become estimates; count, min and max stay exact).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::dissect::http::{human_duration, Exchange};
+use crate::event::{PacketEvent, RunStats, Sink};
+
+pub const MAX_ROWS: usize = 1000;
+pub const MAX_SAMPLES: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Samples {
+    count: u64,
+    min: i64,
+    max: i64,
+    kept: Vec<i64>,
+    rng: u64,
+}
+
+impl Samples {
+    fn add(&mut self, v: i64) {
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+            self.rng = 0x9e37_79b9_7f4a_7c15;
+        }
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        self.count += 1;
+        if self.kept.len() < MAX_SAMPLES {
+            self.kept.push(v);
+        } else {
+            // Reservoir sampling with a fixed-seed xorshift: deterministic.
+            self.rng ^= self.rng << 13;
+            self.rng ^= self.rng >> 7;
+            self.rng ^= self.rng << 17;
+            let j = self.rng % self.count;
+            if let Some(slot) = usize::try_from(j).ok().and_then(|j| self.kept.get_mut(j)) {
+                *slot = v;
+            }
+        }
+    }
+
+    /// Nearest-rank percentile of the kept samples.
+    fn percentile(&self, p: f64) -> i64 {
+        let mut v = self.kept.clone();
+        v.sort_unstable();
+        if v.is_empty() {
+            return 0;
+        }
+        let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        v.get(rank - 1).copied().unwrap_or(0)
+    }
+}
+
+/// HTTP statistics over a run.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    /// (method, status or None for no response) → count.
+    by_status: BTreeMap<(String, Option<u16>), u64>,
+    latency: BTreeMap<(String, String), Samples>,
+}
+
+/// The path of a request target: origin-form up to `?`, or the path of an
+/// absolute-form URI.
+fn path_of(uri: &str) -> &str {
+    let mut p = uri;
+    if let Some(rest) = uri.split_once("://").map(|(_, r)| r) {
+        p = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");
+    }
+    p.split(['?', '#']).next().unwrap_or(p)
+}
+
+impl HttpStats {
+    pub fn add(&mut self, x: &Exchange) {
+        let Some(req) = &x.request else { return };
+        let status = x.response.as_ref().map(|r| r.status);
+        *self
+            .by_status
+            .entry((req.method.clone(), status))
+            .or_default() += 1;
+        if let Some(d) = x.duration_ns().filter(|_| x.response.is_some()) {
+            let host = req
+                .host
+                .clone()
+                .or_else(|| x.server.map(|s| s.to_string()))
+                .unwrap_or_default();
+            let mut key = (host, path_of(&req.uri).to_string());
+            if !self.latency.contains_key(&key) && self.latency.len() >= MAX_ROWS {
+                key = ("(other)".into(), "(other)".into());
+            }
+            self.latency.entry(key).or_default().add(d);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_status.is_empty()
+    }
+
+    pub fn write_table<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        writeln!(w, "HTTP requests by method and status:")?;
+        if self.by_status.is_empty() {
+            writeln!(w, "  (no HTTP requests)")?;
+            return Ok(());
+        }
+        let mw = self
+            .by_status
+            .keys()
+            .map(|(m, _)| m.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        writeln!(w, "  {:<mw$}  {:>6}  {:>8}", "method", "status", "requests")?;
+        for ((m, s), n) in &self.by_status {
+            let s = s.map_or("-".to_string(), |s| s.to_string());
+            writeln!(w, "  {m:<mw$}  {s:>6}  {n:>8}")?;
+        }
+        writeln!(
+            w,
+            "HTTP latency by host and path (first byte of the request to last byte of the response):"
+        )?;
+        let hw = self
+            .latency
+            .keys()
+            .map(|(h, _)| h.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let pw = self
+            .latency
+            .keys()
+            .map(|(_, p)| p.chars().count().min(60))
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        writeln!(
+            w,
+            "  {:<hw$}  {:<pw$}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}",
+            "host", "path", "requests", "min", "median", "p95", "max"
+        )?;
+        for ((h, p), s) in &self.latency {
+            let p: String = p.chars().take(60).collect();
+            writeln!(
+                w,
+                "  {h:<hw$}  {p:<pw$}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}",
+                s.count,
+                human_duration(s.min),
+                human_duration(s.percentile(0.5)),
+                human_duration(s.percentile(0.95)),
+                human_duration(s.max)
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn write_json<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct ByStatus<'a> {
+            method: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            status_code: Option<u16>,
+            requests: u64,
+        }
+        #[derive(Serialize)]
+        struct Latency<'a> {
+            host: &'a str,
+            path: &'a str,
+            requests: u64,
+            min_ns: i64,
+            median_ns: i64,
+            p95_ns: i64,
+            max_ns: i64,
+        }
+        #[derive(Serialize)]
+        struct Line<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            by_method_status: Vec<ByStatus<'a>>,
+            latency: Vec<Latency<'a>>,
+        }
+        let line = Line {
+            kind: "http_stats",
+            by_method_status: self
+                .by_status
+                .iter()
+                .map(|((m, s), n)| ByStatus {
+                    method: m,
+                    status_code: *s,
+                    requests: *n,
+                })
+                .collect(),
+            latency: self
+                .latency
+                .iter()
+                .map(|((h, p), s)| Latency {
+                    host: h,
+                    path: p,
+                    requests: s.count,
+                    min_ns: s.min,
+                    median_ns: s.percentile(0.5),
+                    p95_ns: s.percentile(0.95),
+                    max_ns: s.max,
+                })
+                .collect(),
+        };
+        serde_json::to_writer(&mut *w, &line)?;
+        w.write_all(b"\n")
+    }
+}
+
+/// A sink that gathers statistics and writes them when the run ends.
+pub struct StatsSink<W: Write> {
+    out: W,
+    json: bool,
+    http: HttpStats,
+}
+
+impl<W: Write> StatsSink<W> {
+    /// `json`: one `{"type":"http_stats",…}` line instead of tables.
+    pub fn new(out: W, json: bool) -> Self {
+        Self {
+            out,
+            json,
+            http: HttpStats::default(),
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> Sink for StatsSink<W> {
+    fn packet(&mut self, _p: &PacketEvent<'_, '_>) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn http(&mut self, x: &Exchange) -> io::Result<()> {
+        self.http.add(x);
+        Ok(())
+    }
+
+    fn finish(&mut self, _stats: &RunStats) -> io::Result<()> {
+        if self.json {
+            self.http.write_json(&mut self.out)?;
+        } else {
+            self.http.write_table(&mut self.out)?;
+        }
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dissect::http::{Message, Request, Response};
+
+    fn x(method: &str, uri: &str, status: Option<u16>, dur_ms: i64) -> Exchange {
+        Exchange {
+            request: Some(Request {
+                method: method.into(),
+                uri: uri.into(),
+                host: Some("h:80".into()),
+                msg: Message {
+                    first_ts_ns: 0,
+                    ..Message::default()
+                },
+            }),
+            response: status.map(|s| Response {
+                status: s,
+                reason: String::new(),
+                msg: Message {
+                    last_ts_ns: dur_ms * 1_000_000,
+                    ..Message::default()
+                },
+            }),
+            ..Exchange::default()
+        }
+    }
+
+    #[test]
+    fn paths_drop_queries_and_schemes() {
+        assert_eq!(path_of("/a/b?x=1"), "/a/b");
+        assert_eq!(path_of("http://example.com/x?y"), "/x");
+        assert_eq!(path_of("http://example.com"), "/");
+        assert_eq!(path_of("*"), "*");
+        assert_eq!(path_of("example.com:443"), "example.com:443");
+    }
+
+    #[test]
+    fn table_counts_and_percentiles() {
+        let mut s = HttpStats::default();
+        for ms in 1..=20 {
+            s.add(&x("GET", &format!("/p?i={ms}"), Some(200), ms));
+        }
+        s.add(&x("GET", "/missing", Some(404), 3));
+        s.add(&x("POST", "/p", None, 0));
+        let mut out = Vec::new();
+        s.write_table(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "HTTP requests by method and status:\n\
+             \x20 method  status  requests\n\
+             \x20 GET        200        20\n\
+             \x20 GET        404         1\n\
+             \x20 POST         -         1\n\
+             HTTP latency by host and path (first byte of the request to last byte of the response):\n\
+             \x20 host  path      requests        min     median        p95        max\n\
+             \x20 h:80  /missing         1     3.0 ms     3.0 ms     3.0 ms     3.0 ms\n\
+             \x20 h:80  /p              20     1.0 ms    10.0 ms    19.0 ms    20.0 ms\n"
+        );
+        let mut j = Vec::new();
+        s.write_json(&mut j).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(v["type"], "http_stats");
+        assert_eq!(v["by_method_status"][2]["method"], "POST");
+        assert!(v["by_method_status"][2].get("status_code").is_none());
+        assert_eq!(v["latency"][1]["p95_ns"], 19_000_000);
+    }
+
+    #[test]
+    fn bounded_rows_and_samples() {
+        let mut s = HttpStats::default();
+        for i in 0..(MAX_ROWS + 50) {
+            s.add(&x("GET", &format!("/{i}"), Some(200), 1));
+        }
+        assert_eq!(s.latency.len(), MAX_ROWS + 1);
+        let other = &s.latency[&("(other)".to_string(), "(other)".to_string())];
+        assert_eq!(other.count, 50);
+        let mut one = Samples::default();
+        for v in 0..(3 * MAX_SAMPLES as i64) {
+            one.add(v);
+        }
+        assert_eq!(one.kept.len(), MAX_SAMPLES);
+        assert_eq!(
+            (one.min, one.max, one.count),
+            (0, 3 * MAX_SAMPLES as i64 - 1, 30_000)
+        );
+    }
+}
