@@ -283,9 +283,12 @@ struct Conn {
     mid_stream: bool,
     sides: [Side; 2],
     syn_frame: Option<u64>,
+    /// Time of the most recent SYN (Wireshark's `ts_mru_syn`).
     syn_ts: Option<i64>,
     synack_frame: Option<u64>,
     ack_frame: Option<u64>,
+    /// Wireshark's iRTT: most recent SYN → first packet with ACK and
+    /// without SYN (in either direction; 0 counts as not measured yet).
     rtt_ns: Option<i64>,
     established: bool,
     /// tcpdump's relative-number state: (thseq, thack) once recorded.
@@ -299,10 +302,15 @@ struct Conn {
     reported: bool,
     history: String,
     analysis_counts: [u64; 15],
-    /// Window scale shifts per direction once the handshake is known:
-    /// Some(shift) or Some(0) for "no scaling"; None = unknown.
-    shift: [Option<u8>; 2],
+    /// Window scale per direction, Wireshark's `win_scale`: the shift,
+    /// or [`WS_UNKNOWN`] (no SYN seen yet), or [`WS_NONE`] (not used).
+    wscale: [i8; 2],
 }
+
+/// Window scaling not known (the SYN was not captured).
+const WS_UNKNOWN: i8 = -1;
+/// Window scaling not in use on this connection.
+const WS_NONE: i8 = -2;
 
 /// The connection table.
 pub struct Tracker {
@@ -478,7 +486,7 @@ impl Tracker {
             reported: false,
             history: String::new(),
             analysis_counts: [0; 15],
-            shift: [None, None],
+            wscale: [WS_UNKNOWN, WS_UNKNOWN],
         }
     }
 
@@ -685,13 +693,24 @@ impl Conn {
 
         // Relative numbers (Wireshark): the base is the ISN for a SYN, else
         // one before the first sequence number seen; an ACK fixes the
-        // peer's base when nothing from the peer has been seen yet.
-        if self.sides[d].base.is_none() || (flags.syn() && self.sides[d].isn.is_none()) {
-            self.sides[d].base = Some(if flags.syn() {
-                m.seq
-            } else {
-                m.seq.wrapping_sub(1)
-            });
+        // peer's base when nothing from the peer has been seen yet. A
+        // SYN-ACK whose ISN differs from the known base restarts the base
+        // in the same stream and is flagged as reused ports (Wireshark 4.0).
+        let mut synack_reused = false;
+        match self.sides[d].base {
+            None => {
+                self.sides[d].base = Some(if flags.syn() {
+                    m.seq
+                } else {
+                    m.seq.wrapping_sub(1)
+                });
+            }
+            Some(base) if flags.syn() && flags.ack() && base != m.seq => {
+                self.sides[d].base = Some(m.seq);
+                self.sides[d].isn = None;
+                synack_reused = true;
+            }
+            Some(_) => {}
         }
         if flags.ack() && self.sides[r].base.is_none() {
             self.sides[r].base = Some(m.ack.wrapping_sub(1));
@@ -707,7 +726,6 @@ impl Conn {
         let (tcpdump_seq, tcpdump_ack, tcpdump_sack_base) = self.tcpdump_numbers(m);
 
         // Handshake bookkeeping.
-        let mut handshake_rtt_ns = None;
         if flags.syn() {
             if self.sides[d].isn.is_none() {
                 self.sides[d].isn = Some(m.seq);
@@ -718,16 +736,44 @@ impl Conn {
                 if self.synack_frame.is_none() {
                     self.synack_frame = Some(frame);
                 }
-            } else if self.syn_frame.is_none() {
-                self.syn_frame = Some(frame);
+            } else {
+                if self.syn_frame.is_none() {
+                    self.syn_frame = Some(frame);
+                }
                 self.syn_ts = Some(ts_ns);
             }
-            self.update_shifts();
+            // Window scaling (Wireshark's verify_tcp_window_scaling): a
+            // SYN without the option turns scaling off for both sides; a
+            // SYN-ACK with it after a SYN without it changes nothing.
+            if let Some(ws) = m.options.wscale {
+                self.wscale[d] = ws.min(14) as i8;
+            }
+            if self.wscale[d] == WS_UNKNOWN {
+                self.wscale = [WS_NONE, WS_NONE];
+            } else if flags.ack() && self.wscale[r] == WS_NONE {
+                self.wscale[d] = WS_NONE;
+            }
         }
 
-        // Window: scaled by the sender's shift once the handshake said so.
-        let shift = if flags.syn() { None } else { self.shift[d] };
-        let window = u32::from(m.window) << shift.unwrap_or(0).min(14);
+        // Window: scaled by the sender's shift once its SYN said so (a
+        // SYN's own window is never scaled).
+        let shift = if flags.syn() {
+            None
+        } else {
+            u8::try_from(self.wscale[d]).ok()
+        };
+        let window = u32::from(m.window) << shift.unwrap_or(0);
+
+        // Wireshark's iRTT: from the most recent SYN to the first packet
+        // with ACK and without SYN, whichever side sends it.
+        let mut handshake_rtt_ns = None;
+        if flags.ack() && !flags.syn() && self.rtt_ns.is_none_or(|r| r == 0) {
+            if let Some(t0) = self.syn_ts {
+                let rtt = ts_ns.saturating_sub(t0);
+                self.rtt_ns = Some(rtt);
+                handshake_rtt_ns = Some(rtt);
+            }
+        }
 
         let mut role = if flags.rst() {
             Role::Reset
@@ -756,11 +802,6 @@ impl Conn {
                 if m.ack == sisn.wrapping_add(1) {
                     self.ack_frame = Some(frame);
                     self.established = true;
-                    if let Some(t0) = self.syn_ts {
-                        let rtt = ts_ns - t0;
-                        self.rtt_ns = Some(rtt);
-                        handshake_rtt_ns = Some(rtt);
-                    }
                     if role == Role::Ack || role == Role::Data {
                         role = Role::Handshake3;
                     }
@@ -783,24 +824,33 @@ impl Conn {
             }
         }
 
-        // Sequence analysis.
+        // Sequence analysis, on absolute numbers as in Wireshark.
         let facts = analysis::SegmentFacts {
             frame,
             ts_ns,
-            seq: seq_rel,
-            ack: if flags.ack() { ack_rel } else { 0 },
+            seq: m.seq,
+            ack: m.ack,
             seglen: m.payload_len,
             flags,
-            window,
+            window: u32::from(m.window),
+        };
+        let conn_facts = analysis::ConnFacts {
+            first_rtt_ns: self.rtt_ns,
+            rev_shift: match self.wscale[r] {
+                WS_UNKNOWN => None,
+                ws => Some(u8::try_from(ws).unwrap_or(0)),
+            },
         };
         let (fwd, rev) = split_pair(&mut self.sides, d);
-        let mut verdict = analysis::analyze(&mut fwd.flow, &mut rev.flow, &facts, self.rtt_ns);
-        if reused && new_stream {
+        let mut verdict = analysis::analyze(&mut fwd.flow, &mut rev.flow, &facts, &conn_facts);
+        if (reused && new_stream) || synack_reused {
             verdict.flags.set(Analysis::REUSED_PORTS);
         }
         for (i, (bit, _)) in Analysis::ALL.iter().enumerate() {
             if verdict.flags.has(*bit) {
-                self.analysis_counts[i] += 1;
+                if let Some(n) = self.analysis_counts.get_mut(i) {
+                    *n += 1;
+                }
             }
         }
 
@@ -960,18 +1010,6 @@ impl Conn {
             isn: self.sides[d].isn,
             peer_isn: self.sides[r].isn,
             payload_len: m.payload_len,
-        }
-    }
-
-    /// Window scaling per RFC 7323: in effect only when both SYNs carried
-    /// the option; each side's windows are shifted by its own factor.
-    fn update_shifts(&mut self) {
-        let (c, s) = (&self.sides[0].syn_opts, &self.sides[1].syn_opts);
-        if let (Some(c), Some(s)) = (c, s) {
-            match (c.wscale, s.wscale) {
-                (Some(cw), Some(sw)) => self.shift = [Some(cw.min(14)), Some(sw.min(14))],
-                _ => self.shift = [Some(0), Some(0)],
-            }
         }
     }
 
