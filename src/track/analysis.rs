@@ -94,11 +94,17 @@ pub struct FlowAnalysis {
     /// The last window came from a SYN (never scaled).
     pub window_from_syn: bool,
     pub lastsegmentflags: Analysis,
-    /// Duplicate ACKs in a row; -1 after an "ACKed unseen segment" to
-    /// report such an ACK only once (Wireshark's trick).
-    pub dupacknum: i32,
+    /// Duplicate ACKs in a row. After an "ACKed unseen segment" it is set
+    /// to [`DUPACK_SUPPRESS`] (Wireshark's -1 in an unsigned field), which
+    /// reports such an ACK only once and, being large, also counts as
+    /// "at least two duplicate ACKs" for fast retransmissions, as in
+    /// Wireshark 4.0.
+    pub dupacknum: u32,
     pub lastnondupack: u64,
 }
+
+/// Wireshark's `dupacknum = -1` stored in its unsigned counter.
+pub const DUPACK_SUPPRESS: u32 = u32::MAX;
 
 /// What one packet looks like to the analysis.
 #[derive(Clone, Copy, Debug)]
@@ -218,13 +224,13 @@ pub fn analyze(
             && !syn_fin_rst
         {
             // After an "ACKed unseen segment" the count restarts at 1.
-            fwd.dupacknum = if fwd.dupacknum < 0 {
+            fwd.dupacknum = if fwd.dupacknum == DUPACK_SUPPRESS {
                 1
             } else {
                 fwd.dupacknum.saturating_add(1)
             };
             v.flags.set(Analysis::DUPLICATE_ACK);
-            v.dup_ack_num = fwd.dupacknum.unsigned_abs();
+            v.dup_ack_num = fwd.dupacknum;
             v.dup_ack_of = fwd.lastnondupack;
         }
     }
@@ -239,16 +245,15 @@ pub fn analyze(
     // was sent but not captured. Reported once per hole: the other side
     // must send a new ACK number before it is reported again.
     if rev.maxseqtobeacked != 0 && seq::gt(ack, rev.maxseqtobeacked) && flags.ack() {
-        // Data seen since the last report: move the mark up to it. A
-        // plain (not modular) comparison, as in Wireshark.
-        if rev.maxseqtobeacked < rev.nextseq {
+        // Data seen since the last report: move the mark up to it.
+        if seq::lt(rev.maxseqtobeacked, rev.nextseq) {
             rev.maxseqtobeacked = rev.nextseq;
             v.flags.set(Analysis::ACK_LOST_SEGMENT);
         } else {
             if rev.dupacknum == 0 {
                 v.flags.set(Analysis::ACK_LOST_SEGMENT);
             }
-            rev.dupacknum = -1;
+            rev.dupacknum = DUPACK_SUPPRESS;
         }
     }
 
