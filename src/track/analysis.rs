@@ -189,7 +189,9 @@ pub fn analyze(
         // (scaled) window. Only judged when the receiver's scale is known.
         if let (Some(shift), Some(rwin)) = (conn.rev_shift, rev.window) {
             let shift = if rev.window_from_syn { 0 } else { shift };
-            let edge = rev.lastack.wrapping_add(rwin.checked_shl(u32::from(shift)).unwrap_or(0));
+            let edge = rev
+                .lastack
+                .wrapping_add(rwin.checked_shl(u32::from(shift)).unwrap_or(0));
             if seglen > 0 && seq.wrapping_add(seglen) == edge && !syn_fin_rst {
                 v.flags.set(Analysis::WINDOW_FULL);
             }
@@ -294,7 +296,9 @@ pub fn analyze(
             let end = seq
                 .wrapping_add(seglen)
                 .wrapping_add(u32::from(flags.syn() || flags.fin()));
-            if seq_not_advanced && elapsed(s.ts_ns, fwd.nextseq_time) < ooo_thres && fwd.nextseq != end
+            if seq_not_advanced
+                && elapsed(s.ts_ns, fwd.nextseq_time) < ooo_thres
+                && fwd.nextseq != end
             {
                 v.flags.set(Analysis::OUT_OF_ORDER);
                 break 'retrans;
