@@ -5,5 +5,6 @@ pub mod dump;
 pub mod json;
 pub mod line;
 pub mod pcapng;
+pub mod summary;
 pub mod text;
 pub mod time;
