@@ -19,6 +19,7 @@ pub mod flow;
 pub mod reassembly;
 pub mod seq;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 pub use analysis::{Analysis, Verdict};
@@ -408,16 +409,17 @@ impl Tracker {
             }
         }
 
-        if !self.table.contains_key(&key) {
-            if self.table.len() >= self.limits.max_connections {
-                self.evict(ts_ns, consumer);
-            }
-            let conn = self.new_conn(frame, ts_ns, m, src, dst);
-            self.table.insert(key, conn);
+        if !self.table.contains_key(&key) && self.table.len() >= self.limits.max_connections {
+            self.evict(ts_ns, consumer);
         }
         let limits = self.limits;
-        let Some(conn) = self.table.get_mut(&key) else {
-            unreachable!("inserted above")
+        let conn = match self.table.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let stream = self.next_stream;
+                self.next_stream += 1;
+                v.insert(Conn::new(stream, frame, ts_ns, m, src, dst))
+            }
         };
         let info = conn.update(
             frame,
@@ -453,17 +455,17 @@ impl Tracker {
         }
         info
     }
+}
 
-    fn new_conn(
-        &mut self,
+impl Conn {
+    fn new(
+        stream: u64,
         frame: u64,
         ts_ns: i64,
         m: &TcpMeta<'_>,
         src: Endpoint,
         dst: Endpoint,
     ) -> Conn {
-        let stream = self.next_stream;
-        self.next_stream += 1;
         // The client sent the SYN; without one, the side with the higher
         // port (ephemeral ports are high) is taken as the client.
         let (client, server, mid) = if m.flags.syn() && !m.flags.ack() {
@@ -502,7 +504,9 @@ impl Tracker {
             wscale: [WS_UNKNOWN, WS_UNKNOWN],
         }
     }
+}
 
+impl Tracker {
     /// Expires idle connections, at most once per ten seconds of capture
     /// time.
     fn maybe_sweep<C: StreamConsumer>(&mut self, now: i64, consumer: &mut C) {
@@ -540,8 +544,9 @@ impl Tracker {
             return;
         }
         ages.select_nth_unstable_by_key(n - 1, |&(t, s, _)| (t, s));
-        let mut victims: Vec<Conn> = ages[..n]
+        let mut victims: Vec<Conn> = ages
             .iter()
+            .take(n)
             .filter_map(|(_, _, k)| self.table.remove(k))
             .collect();
         victims.sort_by_key(|c| c.stream);
