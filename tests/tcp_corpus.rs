@@ -464,7 +464,11 @@ fn generate(seed: u64, path: &Path) {
         let s = g.rng.next() as u32;
         g.emit(0, s, 0, SYN, 1000, 0, &[2, 4, 5, 0xb4]);
     }
-    // pcap, nanosecond timestamps, Ethernet.
+    write_pcap(&g, path);
+}
+
+/// Writes the generated packets as a nanosecond pcap (Ethernet).
+fn write_pcap(g: &Gen, path: &Path) {
     let mut f = Vec::new();
     f.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
     f.extend_from_slice(&2u16.to_le_bytes());
@@ -525,4 +529,120 @@ fn generated_conversations_match_tshark() {
         "differences from tshark:\n{}",
         failures.join("\n")
     );
+}
+
+/// The JSON connection record of a plain HTTP GET (one connection, the
+/// client closes first), field by field; the numbers agree with
+/// `tshark -z conv,tcp` (7 frames each way, 0.2116 s) and tshark's
+/// `tcp.analysis.initial_rtt` (0.070034 s).
+#[test]
+fn connection_record_json_and_summary() {
+    let Some(dir) = corpus_dir() else { return };
+    let path = dir.join("zeek-http-get.pcap");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netpeek"))
+        .arg("-r")
+        .arg(&path)
+        .arg("--json")
+        .output()
+        .expect("run netpeek");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let conns: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "connection")
+        .collect();
+    assert_eq!(conns.len(), 1);
+    let c = &conns[0];
+    let expected = serde_json::json!({
+        "type": "connection",
+        "stream": 0,
+        "client": {"ip": "141.142.228.5", "port": 59856},
+        "server": {"ip": "192.150.187.43", "port": 80},
+        "start": "2013-03-07T21:42:06.869344000Z",
+        "end": "2013-03-07T21:42:07.080972000Z",
+        "duration_ns": 211_628_000,
+        "first_frame": 1,
+        "last_frame": 14,
+        "mid_stream": false,
+        "handshake": {"syn_frame": 1, "synack_frame": 2, "ack_frame": 3, "rtt_ns": 70_034_000},
+        "close": "fin",
+        "closed_by": "client",
+        "packets": {"client": 7, "server": 7},
+        "bytes": {"client": 136, "server": 5007},
+        "missing_bytes": {"client": 0, "server": 0},
+        "analysis": {},
+        "history": "ShADadFf",
+        "conn_state": "SF"
+    });
+    assert_eq!(c, &expected);
+
+    let np = netpeek(&path);
+    let mut line = Vec::new();
+    netpeek::output::summary::write_conn_summary(&mut line, &np.conns[0]).expect("write");
+    assert_eq!(
+        String::from_utf8(line).expect("utf-8"),
+        "#0 141.142.228.5:59856 → 192.150.187.43:80  0.212 s  rtt 70.0 ms  136 B → / ← 5007 B  \
+         closed by client (FIN)  SF: normal establishment and termination\n"
+    );
+}
+
+/// Port reuse, as tshark 4.0 numbers it: a SYN with the ISN of the closed
+/// connection is a retransmission in the same stream; a SYN with another
+/// ISN (after FIN or RST) starts a new stream flagged reused_ports; a
+/// SYN-ACK with a new ISN is flagged but stays in its stream (with its
+/// relative numbers restarting); a SYN from the former server starts a
+/// new stream too.
+#[test]
+fn port_reuse_matches_tshark() {
+    if !tshark_available() {
+        eprintln!("note: tshark is not installed; port reuse parity skipped");
+        return;
+    }
+    let mut g = Gen {
+        rng: Rng(7),
+        t_ns: 1_000_000_000_000,
+        ports: [5000, 80],
+        out: Vec::new(),
+    };
+    let conn = |g: &mut Gen, c: u32, s: u32, close: u8| {
+        g.emit(0, c, 0, SYN, 1000, 0, &[]);
+        g.emit(1, s, c + 1, SYN | ACK, 1000, 0, &[]);
+        g.emit(0, c + 1, s + 1, ACK, 1000, 0, &[]);
+        g.emit(0, c + 1, s + 1, PSH | ACK, 1000, 10, &[]);
+        match close {
+            FIN => {
+                g.emit(0, c + 11, s + 1, FIN | ACK, 1000, 0, &[]);
+                g.emit(1, s + 1, c + 12, FIN | ACK, 1000, 0, &[]);
+                g.emit(0, c + 12, s + 2, ACK, 1000, 0, &[]);
+            }
+            RST => g.emit(1, s + 1, 0, RST, 0, 0, &[]),
+            _ => {}
+        }
+    };
+    conn(&mut g, 1000, 5000, FIN);
+    conn(&mut g, 1000, 5000, FIN); // same ISNs after the close
+    conn(&mut g, 2000, 6000, RST); // new ISN after a FIN close
+    conn(&mut g, 3000, 7000, 0); // new ISN after a reset
+    g.emit(1, 9999, 3001, SYN | ACK, 1000, 0, &[]); // SYN-ACK, new ISN
+    g.emit(1, 424_242, 0, SYN, 1000, 0, &[]); // the server opens
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("reuse.pcap");
+    write_pcap(&g, &path);
+    let ts = tshark(&path);
+    let np = netpeek(&path);
+    let streams: Vec<u64> = np.rows.values().map(|r| r.stream).collect();
+    assert_eq!(
+        streams,
+        [vec![0; 14], vec![1; 5], vec![2; 5], vec![3]].concat()
+    );
+    let reused: Vec<u64> = np
+        .rows
+        .iter()
+        .filter(|(_, r)| r.analysis.contains("reused_ports"))
+        .map(|(f, _)| *f)
+        .collect();
+    assert_eq!(reused, [15, 20, 24, 25]);
+    let diffs = compare(&ts, &np);
+    assert!(diffs.is_empty(), "differences from tshark: {diffs:#?}");
 }
