@@ -1294,6 +1294,8 @@ mod tests {
         ts: i64,
         records: Vec<ConnRecord>,
         notices: Vec<TrackNotice>,
+        /// The window field of the next packets.
+        win: u16,
     }
 
     impl Play {
@@ -1307,6 +1309,7 @@ mod tests {
                 ts: 1_000_000_000,
                 records: Vec::new(),
                 notices: Vec::new(),
+                win: 1000,
             }
         }
         #[allow(clippy::too_many_arguments)]
@@ -1337,7 +1340,7 @@ mod tests {
                 seq,
                 ack,
                 flags: F(flags),
-                window: 1000,
+                window: self.win,
                 options: opts,
                 payload: data,
                 payload_len: data.len() as u32,
@@ -1624,6 +1627,32 @@ mod tests {
             (r.conn_state, r.close, r.mid_stream),
             ("SF", CloseKind::Fin, true)
         );
+    }
+
+    #[test]
+    fn history_repeats_zero_windows_logarithmically_and_marks_retransmissions() {
+        let mut p = Play::new();
+        p.handshake();
+        p.c(CISN + 1, SISN + 1, PA, b"abc");
+        // Eleven zero-window ACKs from the server: 'w' at the 1st and
+        // the 10th only.
+        p.win = 0;
+        for _ in 0..11 {
+            p.s(SISN + 1, CISN + 4, A, b"");
+        }
+        assert_eq!(only(p.end()).history, "ShADaww");
+
+        let mut p = Play::new();
+        p.handshake();
+        p.c(CISN + 1, SISN + 1, PA, b"abc");
+        p.ts += 1_000_000_000;
+        let again = p.c(CISN + 1, SISN + 1, PA, b"abc");
+        assert!(again.verdict.flags.has(Analysis::RETRANSMISSION));
+        // A SYN carrying FIN is a multi-flag packet.
+        p.send_on(40001, true, 9, 0, SYN | F::FIN, b"", TcpOptions::default());
+        let recs = p.end();
+        assert_eq!(recs[0].history, "ShADT");
+        assert_eq!(recs[1].history, "QSF");
     }
 
     // ---- reuse and numbering -----------------------------------------
