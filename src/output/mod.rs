@@ -9,5 +9,6 @@ pub mod pcapng;
 pub mod progress;
 pub mod rotate;
 pub mod stats;
+pub mod summary;
 pub mod text;
 pub mod time;

@@ -19,6 +19,7 @@ pub mod flow;
 pub mod reassembly;
 pub mod seq;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 pub use analysis::{Analysis, Verdict};
@@ -269,6 +270,12 @@ struct Side {
     bytes: u64,
     /// Zeek history letters already recorded (bit per letter).
     hist_once: u16,
+    /// Sequence number of the last S, H, F and R recorded: Zeek records
+    /// these letters again when the sequence number changes.
+    hist_seq: [Option<u32>; 4],
+    /// This side sent a SYN without ACK / a SYN-ACK.
+    sent_syn: bool,
+    sent_synack: bool,
     /// Counters for Zeek's repeatable letters (t, w, g): next threshold.
     hist_next: [u64; 3],
     hist_count: [u64; 3],
@@ -283,9 +290,12 @@ struct Conn {
     mid_stream: bool,
     sides: [Side; 2],
     syn_frame: Option<u64>,
+    /// Time of the most recent SYN (Wireshark's `ts_mru_syn`).
     syn_ts: Option<i64>,
     synack_frame: Option<u64>,
     ack_frame: Option<u64>,
+    /// Wireshark's iRTT: most recent SYN → first packet with ACK and
+    /// without SYN (in either direction; 0 counts as not measured yet).
     rtt_ns: Option<i64>,
     established: bool,
     /// tcpdump's relative-number state: (thseq, thack) once recorded.
@@ -296,13 +306,23 @@ struct Conn {
     last_ns: i64,
     first_closer: Option<Direction>,
     closer_both: bool,
+    /// The side that sent the first RST.
+    first_rst: Option<Direction>,
+    /// The client acknowledged something after the SYN-ACK (Zeek's
+    /// "established").
+    client_acked_synack: bool,
     reported: bool,
     history: String,
     analysis_counts: [u64; 15],
-    /// Window scale shifts per direction once the handshake is known:
-    /// Some(shift) or Some(0) for "no scaling"; None = unknown.
-    shift: [Option<u8>; 2],
+    /// Window scale per direction, Wireshark's `win_scale`: the shift,
+    /// or [`WS_UNKNOWN`] (no SYN seen yet), or [`WS_NONE`] (not used).
+    wscale: [i8; 2],
 }
+
+/// Window scaling not known (the SYN was not captured).
+const WS_UNKNOWN: i8 = -1;
+/// Window scaling not in use on this connection.
+const WS_NONE: i8 = -2;
 
 /// The connection table.
 pub struct Tracker {
@@ -389,16 +409,17 @@ impl Tracker {
             }
         }
 
-        if !self.table.contains_key(&key) {
-            if self.table.len() >= self.limits.max_connections {
-                self.evict(ts_ns, consumer);
-            }
-            let conn = self.new_conn(frame, ts_ns, m, src, dst);
-            self.table.insert(key, conn);
+        if !self.table.contains_key(&key) && self.table.len() >= self.limits.max_connections {
+            self.evict(ts_ns, consumer);
         }
         let limits = self.limits;
-        let Some(conn) = self.table.get_mut(&key) else {
-            unreachable!("inserted above")
+        let conn = match self.table.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let stream = self.next_stream;
+                self.next_stream += 1;
+                v.insert(Conn::new(stream, frame, ts_ns, m, src, dst))
+            }
         };
         let info = conn.update(
             frame,
@@ -434,17 +455,17 @@ impl Tracker {
         }
         info
     }
+}
 
-    fn new_conn(
-        &mut self,
+impl Conn {
+    fn new(
+        stream: u64,
         frame: u64,
         ts_ns: i64,
         m: &TcpMeta<'_>,
         src: Endpoint,
         dst: Endpoint,
     ) -> Conn {
-        let stream = self.next_stream;
-        self.next_stream += 1;
         // The client sent the SYN; without one, the side with the higher
         // port (ephemeral ports are high) is taken as the client.
         let (client, server, mid) = if m.flags.syn() && !m.flags.ack() {
@@ -475,13 +496,17 @@ impl Tracker {
             last_ns: ts_ns,
             first_closer: None,
             closer_both: false,
+            first_rst: None,
+            client_acked_synack: false,
             reported: false,
             history: String::new(),
             analysis_counts: [0; 15],
-            shift: [None, None],
+            wscale: [WS_UNKNOWN, WS_UNKNOWN],
         }
     }
+}
 
+impl Tracker {
     /// Expires idle connections, at most once per ten seconds of capture
     /// time.
     fn maybe_sweep<C: StreamConsumer>(&mut self, now: i64, consumer: &mut C) {
@@ -519,8 +544,9 @@ impl Tracker {
             return;
         }
         ages.select_nth_unstable_by_key(n - 1, |&(t, s, _)| (t, s));
-        let mut victims: Vec<Conn> = ages[..n]
+        let mut victims: Vec<Conn> = ages
             .iter()
+            .take(n)
             .filter_map(|(_, _, k)| self.table.remove(k))
             .collect();
         victims.sort_by_key(|c| c.stream);
@@ -604,12 +630,14 @@ impl<C: StreamConsumer> Deliver for Sink<'_, C> {
     }
 }
 
-const H_S: u16 = 1;
-const H_H: u16 = 2;
 const H_A: u16 = 4;
 const H_D: u16 = 8;
-const H_F: u16 = 16;
-const H_R: u16 = 32;
+const H_Q: u16 = 64;
+/// Indexes into `Side::hist_seq`.
+const HS_S: usize = 0;
+const HS_H: usize = 1;
+const HS_F: usize = 2;
+const HS_R: usize = 3;
 const H_T: usize = 0;
 const H_W: usize = 1;
 const H_G: usize = 2;
@@ -635,6 +663,23 @@ impl Conn {
         let side = &mut self.sides[d.index()];
         if side.hist_once & bit == 0 {
             side.hist_once |= bit;
+            self.history.push(if d == Direction::ToServer {
+                letter.to_ascii_uppercase()
+            } else {
+                letter
+            });
+        }
+    }
+
+    /// Zeek's S, H, F, R: recorded again when the sequence number differs
+    /// from the last packet with the same flag.
+    fn hist_seq(&mut self, d: Direction, which: usize, seq_no: u32, letter: char) {
+        let side = &mut self.sides[d.index()];
+        let Some(last) = side.hist_seq.get_mut(which) else {
+            return;
+        };
+        if *last != Some(seq_no) {
+            *last = Some(seq_no);
             self.history.push(if d == Direction::ToServer {
                 letter.to_ascii_uppercase()
             } else {
@@ -686,13 +731,24 @@ impl Conn {
 
         // Relative numbers (Wireshark): the base is the ISN for a SYN, else
         // one before the first sequence number seen; an ACK fixes the
-        // peer's base when nothing from the peer has been seen yet.
-        if self.sides[d].base.is_none() || (flags.syn() && self.sides[d].isn.is_none()) {
-            self.sides[d].base = Some(if flags.syn() {
-                m.seq
-            } else {
-                m.seq.wrapping_sub(1)
-            });
+        // peer's base when nothing from the peer has been seen yet. A
+        // SYN-ACK whose ISN differs from the known base restarts the base
+        // in the same stream and is flagged as reused ports (Wireshark 4.0).
+        let mut synack_reused = false;
+        match self.sides[d].base {
+            None => {
+                self.sides[d].base = Some(if flags.syn() {
+                    m.seq
+                } else {
+                    m.seq.wrapping_sub(1)
+                });
+            }
+            Some(base) if flags.syn() && flags.ack() && base != m.seq => {
+                self.sides[d].base = Some(m.seq);
+                self.sides[d].isn = None;
+                synack_reused = true;
+            }
+            Some(_) => {}
         }
         if flags.ack() && self.sides[r].base.is_none() {
             self.sides[r].base = Some(m.ack.wrapping_sub(1));
@@ -708,7 +764,6 @@ impl Conn {
         let (tcpdump_seq, tcpdump_ack, tcpdump_sack_base) = self.tcpdump_numbers(m);
 
         // Handshake bookkeeping.
-        let mut handshake_rtt_ns = None;
         if flags.syn() {
             if self.sides[d].isn.is_none() {
                 self.sides[d].isn = Some(m.seq);
@@ -719,16 +774,44 @@ impl Conn {
                 if self.synack_frame.is_none() {
                     self.synack_frame = Some(frame);
                 }
-            } else if self.syn_frame.is_none() {
-                self.syn_frame = Some(frame);
+            } else {
+                if self.syn_frame.is_none() {
+                    self.syn_frame = Some(frame);
+                }
                 self.syn_ts = Some(ts_ns);
             }
-            self.update_shifts();
+            // Window scaling (Wireshark's verify_tcp_window_scaling): a
+            // SYN without the option turns scaling off for both sides; a
+            // SYN-ACK with it after a SYN without it changes nothing.
+            if let Some(ws) = m.options.wscale {
+                self.wscale[d] = ws.min(14) as i8;
+            }
+            if self.wscale[d] == WS_UNKNOWN {
+                self.wscale = [WS_NONE, WS_NONE];
+            } else if flags.ack() && self.wscale[r] == WS_NONE {
+                self.wscale[d] = WS_NONE;
+            }
         }
 
-        // Window: scaled by the sender's shift once the handshake said so.
-        let shift = if flags.syn() { None } else { self.shift[d] };
-        let window = u32::from(m.window) << shift.unwrap_or(0).min(14);
+        // Window: scaled by the sender's shift once its SYN said so (a
+        // SYN's own window is never scaled).
+        let shift = if flags.syn() {
+            None
+        } else {
+            u8::try_from(self.wscale[d]).ok()
+        };
+        let window = u32::from(m.window) << shift.unwrap_or(0);
+
+        // Wireshark's iRTT: from the most recent SYN to the first packet
+        // with ACK and without SYN, whichever side sends it.
+        let mut handshake_rtt_ns = None;
+        if flags.ack() && !flags.syn() && self.rtt_ns.is_none_or(|r| r == 0) {
+            if let Some(t0) = self.syn_ts {
+                let rtt = ts_ns.saturating_sub(t0);
+                self.rtt_ns = Some(rtt);
+                handshake_rtt_ns = Some(rtt);
+            }
+        }
 
         let mut role = if flags.rst() {
             Role::Reset
@@ -757,11 +840,6 @@ impl Conn {
                 if m.ack == sisn.wrapping_add(1) {
                     self.ack_frame = Some(frame);
                     self.established = true;
-                    if let Some(t0) = self.syn_ts {
-                        let rtt = ts_ns - t0;
-                        self.rtt_ns = Some(rtt);
-                        handshake_rtt_ns = Some(rtt);
-                    }
                     if role == Role::Ack || role == Role::Data {
                         role = Role::Handshake3;
                     }
@@ -784,32 +862,50 @@ impl Conn {
             }
         }
 
-        // Sequence analysis.
+        // Sequence analysis, on absolute numbers as in Wireshark.
         let facts = analysis::SegmentFacts {
             frame,
             ts_ns,
-            seq: seq_rel,
-            ack: if flags.ack() { ack_rel } else { 0 },
+            seq: m.seq,
+            ack: m.ack,
             seglen: m.payload_len,
             flags,
-            window,
+            window: u32::from(m.window),
+        };
+        let conn_facts = analysis::ConnFacts {
+            first_rtt_ns: self.rtt_ns,
+            rev_shift: match self.wscale[r] {
+                WS_UNKNOWN => None,
+                ws => Some(u8::try_from(ws).unwrap_or(0)),
+            },
         };
         let (fwd, rev) = split_pair(&mut self.sides, d);
-        let mut verdict = analysis::analyze(&mut fwd.flow, &mut rev.flow, &facts, self.rtt_ns);
-        if reused && new_stream {
+        let mut verdict = analysis::analyze(&mut fwd.flow, &mut rev.flow, &facts, &conn_facts);
+        if (reused && new_stream) || synack_reused {
             verdict.flags.set(Analysis::REUSED_PORTS);
         }
         for (i, (bit, _)) in Analysis::ALL.iter().enumerate() {
             if verdict.flags.has(*bit) {
-                self.analysis_counts[i] += 1;
+                if let Some(n) = self.analysis_counts.get_mut(i) {
+                    *n += 1;
+                }
             }
         }
 
         // Zeek history.
+        if flags.syn() && (flags.fin() || flags.rst()) {
+            self.hist_once(dir, H_Q, 'q');
+        }
         if flags.syn() && flags.ack() {
-            self.hist_once(dir, H_H, 'h');
+            self.hist_seq(dir, HS_H, m.seq, 'h');
+            self.sides[d].sent_synack = true;
         } else if flags.syn() {
-            self.hist_once(dir, H_S, 's');
+            self.hist_seq(dir, HS_S, m.seq, 's');
+            self.sides[d].sent_syn = true;
+        }
+        if dir == Direction::ToServer && flags.ack() && !flags.syn() && self.synack_frame.is_some()
+        {
+            self.client_acked_synack = true;
         }
         if flags.ack() && !flags.syn() && m.payload_len == 0 && !flags.fin() && !flags.rst() {
             self.hist_once(dir, H_A, 'a');
@@ -818,10 +914,10 @@ impl Conn {
             self.hist_once(dir, H_D, 'd');
         }
         if flags.fin() {
-            self.hist_once(dir, H_F, 'f');
+            self.hist_seq(dir, HS_F, m.seq.wrapping_add(m.payload_len), 'f');
         }
         if flags.rst() {
-            self.hist_once(dir, H_R, 'r');
+            self.hist_seq(dir, HS_R, m.seq, 'r');
         }
         if verdict.flags.has(Analysis::RETRANSMISSION) && m.payload_len > 0 {
             self.hist_repeat(dir, H_T, 't');
@@ -908,6 +1004,9 @@ impl Conn {
         }
         if flags.rst() {
             self.sides[d].rst = true;
+            if self.first_rst.is_none() {
+                self.first_rst = Some(dir);
+            }
             if self.first_closer.is_none() {
                 self.first_closer = Some(dir);
             }
@@ -964,18 +1063,6 @@ impl Conn {
         }
     }
 
-    /// Window scaling per RFC 7323: in effect only when both SYNs carried
-    /// the option; each side's windows are shifted by its own factor.
-    fn update_shifts(&mut self) {
-        let (c, s) = (&self.sides[0].syn_opts, &self.sides[1].syn_opts);
-        if let (Some(c), Some(s)) = (c, s) {
-            match (c.wscale, s.wscale) {
-                (Some(cw), Some(sw)) => self.shift = [Some(cw.min(14)), Some(sw.min(14))],
-                _ => self.shift = [Some(0), Some(0)],
-            }
-        }
-    }
-
     /// tcpdump's relative numbers (print-tcp.c): the first ACK-bearing
     /// packet of a conversation (or any SYN+ACK) records the bases and is
     /// printed absolute; later ACK-bearing packets are printed relative.
@@ -1022,13 +1109,16 @@ impl Conn {
         } else {
             CloseKind::Open
         });
-        let closed_by = if self.closer_both {
-            Some(Closer::Both)
-        } else {
-            self.first_closer.map(|d| match d {
-                Direction::ToServer => Closer::Client,
-                Direction::ToClient => Closer::Server,
-            })
+        let side_name = |d: Direction| match d {
+            Direction::ToServer => Closer::Client,
+            Direction::ToClient => Closer::Server,
+        };
+        // A reset is ended by whoever sent the RST; a FIN close by the
+        // first to send FIN, or by both when neither waited for the other.
+        let closed_by = match close {
+            CloseKind::Reset | CloseKind::Refused => self.first_rst.map(side_name),
+            _ if self.closer_both => Some(Closer::Both),
+            _ => self.first_closer.map(side_name),
         };
         let analysis = Analysis::ALL
             .iter()
@@ -1060,56 +1150,101 @@ impl Conn {
         }
     }
 
-    /// Zeek's conn_state, from what each side did.
+    /// Zeek's endpoint state for one side (`TCP_INACTIVE` …
+    /// `TCP_RESET`), from what that side did.
+    fn zeek_endpoint(&self, d: usize) -> ZeekEndpoint {
+        let Some(side) = self.sides.get(d) else {
+            return ZeekEndpoint::Inactive;
+        };
+        if side.rst {
+            ZeekEndpoint::Reset
+        } else if side.fin_seq.is_some() {
+            ZeekEndpoint::Closed
+        } else if self.syn_frame.is_some()
+            && self.synack_frame.is_some()
+            && self.client_acked_synack
+        {
+            ZeekEndpoint::Established
+        } else if side.sent_syn {
+            ZeekEndpoint::SynSent
+        } else if side.sent_synack {
+            ZeekEndpoint::SynAckSent
+        } else if side.packets > 0 {
+            ZeekEndpoint::Partial
+        } else {
+            ZeekEndpoint::Inactive
+        }
+    }
+
+    /// Zeek's conn_state (base/protocols/conn/main.zeek), from the two
+    /// endpoint states and the history.
     fn conn_state(&self) -> &'static str {
+        use ZeekEndpoint::*;
+        let (os, rs) = (self.zeek_endpoint(0), self.zeek_endpoint(1));
+        let o_inactive = matches!(os, Inactive | Partial);
+        let r_inactive = matches!(rs, Inactive | Partial);
         let [c, s] = &self.sides;
-        let orig_syn = self.syn_frame.is_some();
-        let resp_synack = self.synack_frame.is_some();
-        let (cf, sf) = (c.fin_seq.is_some(), s.fin_seq.is_some());
-        if !orig_syn && !resp_synack {
-            return "OTH";
-        }
-        if orig_syn && !resp_synack {
-            if s.rst {
-                return "REJ";
+        if rs == Reset {
+            if matches!(os, SynSent | SynAckSent) || (os == Reset && c.bytes == 0 && s.bytes == 0) {
+                "REJ"
+            } else if o_inactive {
+                "RSTRH"
+            } else {
+                "RSTR"
             }
-            if c.rst {
-                return "RSTOS0";
-            }
-            if cf {
-                return "SH";
-            }
-            if s.packets == 0 {
-                return "S0";
-            }
-        }
-        if !orig_syn && resp_synack {
-            if s.rst {
-                return "RSTRH";
-            }
-            if sf {
-                return "SHR";
-            }
-        }
-        if c.rst {
-            return "RSTO";
-        }
-        if s.rst {
-            return "RSTR";
-        }
-        match (cf, sf) {
-            (true, true) => "SF",
-            (true, false) => "S2",
-            (false, true) => "S3",
-            (false, false) => {
-                if self.established || (orig_syn && resp_synack) {
-                    "S1"
+        } else if os == Reset {
+            if r_inactive {
+                // The originator sent a SYN, then a RST, and nothing else
+                // of note (Zeek's /^?S[^HAFGIQ]*R.*/ on the history).
+                let after_s = self.history.split_once('S');
+                let rsts0 = after_s.is_some_and(|(pre, post)| {
+                    (pre.is_empty() || pre == "^")
+                        && post
+                            .split_once('R')
+                            .is_some_and(|(mid, _)| !mid.contains(['H', 'A', 'F', 'G', 'I', 'Q']))
+                });
+                if rsts0 {
+                    "RSTOS0"
                 } else {
                     "OTH"
                 }
+            } else {
+                "RSTO"
             }
+        } else if rs == Closed && os == Closed {
+            "SF"
+        } else if os == Closed {
+            if r_inactive {
+                "SH"
+            } else {
+                "S2"
+            }
+        } else if rs == Closed {
+            if o_inactive {
+                "SHR"
+            } else {
+                "S3"
+            }
+        } else if os == SynSent && rs == Inactive {
+            "S0"
+        } else if os == Established && rs == Established {
+            "S1"
+        } else {
+            "OTH"
         }
     }
+}
+
+/// Zeek's TCP endpoint states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ZeekEndpoint {
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    Closed,
+    Reset,
 }
 
 fn addr_bytes_gt(a: &std::net::IpAddr, b: &std::net::IpAddr) -> bool {
@@ -1133,4 +1268,541 @@ fn split_pair(sides: &mut [Side; 2], d: usize) -> (&mut Side, &mut Side) {
 /// Flags for the tracker's unit tests and benchmarks.
 pub fn flags(bits: u16) -> TcpFlags {
     TcpFlags(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The tracker driven by hand-made packets, grouped by what happens to
+    //! the connection.
+    use super::*;
+    use crate::decode::TcpFlags as F;
+
+    const SYN: u16 = F::SYN;
+    const SA: u16 = F::SYN | F::ACK;
+    const A: u16 = F::ACK;
+    const PA: u16 = F::PSH | F::ACK;
+    const FA: u16 = F::FIN | F::ACK;
+    const R: u16 = F::RST;
+    const RA: u16 = F::RST | F::ACK;
+    const CISN: u32 = 1000;
+    const SISN: u32 = 5000;
+
+    /// A capture being played into a tracker: client 10.0.0.1:40000,
+    /// server 10.0.0.2:80, one millisecond between packets.
+    struct Play {
+        t: Tracker,
+        frame: u64,
+        ts: i64,
+        records: Vec<ConnRecord>,
+        notices: Vec<TrackNotice>,
+        /// The window field of the next packets.
+        win: u16,
+    }
+
+    impl Play {
+        fn new() -> Self {
+            Self::with(Limits::default())
+        }
+        fn with(limits: Limits) -> Self {
+            Self {
+                t: Tracker::new(limits),
+                frame: 0,
+                ts: 1_000_000_000,
+                records: Vec::new(),
+                notices: Vec::new(),
+                win: 1000,
+            }
+        }
+        #[allow(clippy::too_many_arguments)]
+        fn send_on(
+            &mut self,
+            cport: u16,
+            from_client: bool,
+            seq: u32,
+            ack: u32,
+            flags: u16,
+            data: &[u8],
+            opts: TcpOptions,
+        ) -> TcpInfo {
+            self.frame += 1;
+            self.ts += 1_000_000;
+            let (c, s): (std::net::IpAddr, std::net::IpAddr) =
+                ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+            let (src, dst, sport, dport) = if from_client {
+                (c, s, cport, 80)
+            } else {
+                (s, c, 80, cport)
+            };
+            let m = TcpMeta {
+                src,
+                dst,
+                sport,
+                dport,
+                seq,
+                ack,
+                flags: F(flags),
+                window: self.win,
+                options: opts,
+                payload: data,
+                payload_len: data.len() as u32,
+            };
+            let info = self.t.process(self.frame, self.ts, &m, &mut NoConsumer);
+            self.collect();
+            info
+        }
+        fn c(&mut self, seq: u32, ack: u32, flags: u16, data: &[u8]) -> TcpInfo {
+            self.send_on(40000, true, seq, ack, flags, data, TcpOptions::default())
+        }
+        fn s(&mut self, seq: u32, ack: u32, flags: u16, data: &[u8]) -> TcpInfo {
+            self.send_on(40000, false, seq, ack, flags, data, TcpOptions::default())
+        }
+        fn collect(&mut self) {
+            for ev in self.t.drain_events() {
+                match ev {
+                    TrackEvent::Connection(c) => self.records.push(*c),
+                    TrackEvent::Notice(n) => self.notices.push(n),
+                }
+            }
+        }
+        fn end(&mut self) -> &[ConnRecord] {
+            self.t.finish(&mut NoConsumer);
+            self.collect();
+            &self.records
+        }
+        /// SYN, SYN-ACK, ACK.
+        fn handshake(&mut self) -> [TcpInfo; 3] {
+            [
+                self.c(CISN, 0, SYN, b""),
+                self.s(SISN, CISN + 1, SA, b""),
+                self.c(CISN + 1, SISN + 1, A, b""),
+            ]
+        }
+    }
+
+    fn only(records: &[ConnRecord]) -> &ConnRecord {
+        assert_eq!(records.len(), 1, "{records:#?}");
+        &records[0]
+    }
+
+    // ---- opening -----------------------------------------------------
+
+    #[test]
+    fn handshake_roles_relative_numbers_and_rtt() {
+        let mut p = Play::new();
+        let [syn, synack, ack] = p.handshake();
+        assert_eq!(syn.role, Role::Handshake1);
+        assert_eq!(synack.role, Role::Handshake2);
+        assert_eq!(ack.role, Role::Handshake3);
+        assert_eq!((syn.seq_rel, synack.seq_rel, synack.ack_rel), (0, 0, 1));
+        assert_eq!((ack.seq_rel, ack.ack_rel), (1, 1));
+        assert_eq!(syn.direction, Direction::ToServer);
+        assert_eq!(synack.direction, Direction::ToClient);
+        assert!(syn.new_stream && !synack.new_stream);
+        // SYN at +1 ms, ACK at +3 ms.
+        assert_eq!(ack.handshake_rtt_ns, Some(2_000_000));
+        assert_eq!(syn.handshake_rtt_ns, None);
+        let data = p.c(CISN + 1, SISN + 1, PA, b"GET /");
+        assert_eq!(data.role, Role::Data);
+        assert_eq!(data.seq_rel, 1);
+        let r = only(p.end());
+        assert_eq!(r.close, CloseKind::Open);
+        assert_eq!(r.conn_state, "S1");
+        assert_eq!(r.history, "ShAD");
+        assert_eq!(
+            (r.syn_frame, r.synack_frame, r.ack_frame, r.rtt_ns),
+            (Some(1), Some(2), Some(3), Some(2_000_000))
+        );
+        assert_eq!(r.packets, [3, 1]);
+        assert_eq!(r.bytes, [5, 0]);
+    }
+
+    #[test]
+    fn syn_without_answer_is_s0() {
+        let mut p = Play::new();
+        p.c(CISN, 0, SYN, b"");
+        let again = p.c(CISN, 0, SYN, b"");
+        assert!(again.verdict.flags.has(Analysis::RETRANSMISSION));
+        let r = only(p.end());
+        assert_eq!(
+            (r.conn_state, r.close, r.history.as_str()),
+            ("S0", CloseKind::Open, "S")
+        );
+        assert_eq!(r.rtt_ns, None);
+    }
+
+    #[test]
+    fn simultaneous_open() {
+        // Both sides send a SYN, then both SYN-ACK.
+        let mut p = Play::new();
+        p.c(CISN, 0, SYN, b"");
+        let ssyn = p.s(SISN, 0, SYN, b"");
+        assert_eq!(
+            ssyn.stream, 0,
+            "the crossing SYN belongs to the same connection"
+        );
+        assert_eq!(ssyn.role, Role::Handshake1);
+        p.c(CISN, SISN + 1, SA, b"");
+        p.s(SISN, CISN + 1, SA, b"");
+        let d = p.c(CISN + 1, SISN + 1, PA, b"hi");
+        assert_eq!((d.seq_rel, d.ack_rel), (1, 1));
+        let r = only(p.end());
+        assert_eq!(r.client.port, 40000);
+        assert_eq!(r.history, "SsHhD");
+    }
+
+    #[test]
+    fn refused_syn_answered_by_rst() {
+        let mut p = Play::new();
+        p.c(CISN, 0, SYN, b"");
+        let rst = p.s(0, CISN + 1, RA, b"");
+        assert_eq!(rst.role, Role::Reset);
+        let r = only(&p.records).clone();
+        assert_eq!(r.close, CloseKind::Refused);
+        assert_eq!(r.closed_by, Some(Closer::Server));
+        assert_eq!(r.conn_state, "REJ");
+        assert_eq!(r.history, "Sr");
+        // Wireshark's iRTT: SYN to the first ACK-bearing packet.
+        assert_eq!(r.rtt_ns, Some(1_000_000));
+    }
+
+    #[test]
+    fn mid_stream_join_takes_the_higher_port_as_client() {
+        let mut p = Play::new();
+        let first = p.s(SISN + 100, CISN + 50, PA, b"abc");
+        assert!(first.mid_stream);
+        assert_eq!(first.direction, Direction::ToClient);
+        assert_eq!((first.seq_rel, first.ack_rel), (1, 1));
+        let r = only(p.end());
+        assert!(r.mid_stream);
+        assert_eq!(r.client.port, 40000);
+        assert_eq!((r.conn_state, r.history.as_str()), ("OTH", "d"));
+    }
+
+    // ---- closing -----------------------------------------------------
+
+    fn established_with_data() -> Play {
+        let mut p = Play::new();
+        p.handshake();
+        p.c(CISN + 1, SISN + 1, PA, b"request");
+        p.s(SISN + 1, CISN + 8, PA, b"response!");
+        p
+    }
+
+    #[test]
+    fn client_closes_first() {
+        let mut p = established_with_data();
+        let fin = p.c(CISN + 8, SISN + 10, FA, b"");
+        assert_eq!(fin.role, Role::Fin);
+        let fin2 = p.s(SISN + 10, CISN + 9, FA, b"");
+        assert_eq!(fin2.role, Role::Fin);
+        assert!(
+            p.records.is_empty(),
+            "not closed before the last FIN is acknowledged"
+        );
+        let last = p.c(CISN + 9, SISN + 11, A, b"");
+        assert_eq!(last.role, Role::FinAck);
+        let r = only(&p.records).clone();
+        assert_eq!(
+            (r.close, r.closed_by),
+            (CloseKind::Fin, Some(Closer::Client))
+        );
+        assert_eq!((r.conn_state, r.history.as_str()), ("SF", "ShADdFf"));
+        assert_eq!(r.bytes, [7, 9]);
+    }
+
+    #[test]
+    fn server_closes_first() {
+        let mut p = established_with_data();
+        p.s(SISN + 10, CISN + 8, FA, b"");
+        let ack = p.c(CISN + 8, SISN + 11, A, b"");
+        assert_eq!(ack.role, Role::FinAck);
+        p.c(CISN + 8, SISN + 11, FA, b"");
+        p.s(SISN + 11, CISN + 9, A, b"");
+        let r = only(&p.records).clone();
+        assert_eq!(
+            (r.close, r.closed_by, r.conn_state),
+            (CloseKind::Fin, Some(Closer::Server), "SF")
+        );
+    }
+
+    #[test]
+    fn simultaneous_close_is_by_both() {
+        let mut p = established_with_data();
+        // Each FIN acknowledges only data, not the other's FIN.
+        p.c(CISN + 8, SISN + 10, FA, b"");
+        p.s(SISN + 10, CISN + 8, FA, b"");
+        p.c(CISN + 9, SISN + 11, A, b"");
+        p.s(SISN + 11, CISN + 9, A, b"");
+        let r = only(&p.records).clone();
+        assert_eq!((r.close, r.closed_by), (CloseKind::Fin, Some(Closer::Both)));
+    }
+
+    #[test]
+    fn half_close_then_end_of_input() {
+        let mut p = established_with_data();
+        p.c(CISN + 8, SISN + 10, FA, b"");
+        p.s(SISN + 10, CISN + 9, PA, b"more");
+        let r = only(p.end()).clone();
+        assert_eq!(
+            (r.close, r.closed_by),
+            (CloseKind::HalfClosed, Some(Closer::Client))
+        );
+        assert_eq!(r.conn_state, "S2");
+    }
+
+    #[test]
+    fn half_close_by_server_is_s3() {
+        let mut p = established_with_data();
+        p.s(SISN + 10, CISN + 8, FA, b"");
+        let r = only(p.end()).clone();
+        assert_eq!(
+            (r.close, r.closed_by, r.conn_state),
+            (CloseKind::HalfClosed, Some(Closer::Server), "S3")
+        );
+    }
+
+    #[test]
+    fn reset_by_client_is_rsto() {
+        let mut p = established_with_data();
+        p.c(CISN + 8, 0, R, b"");
+        let r = only(&p.records).clone();
+        assert_eq!(
+            (r.close, r.closed_by, r.conn_state),
+            (CloseKind::Reset, Some(Closer::Client), "RSTO")
+        );
+    }
+
+    #[test]
+    fn reset_by_server_after_fin_is_rstr_by_server() {
+        let mut p = established_with_data();
+        p.c(CISN + 8, SISN + 10, FA, b"");
+        p.s(SISN + 10, CISN + 9, RA, b"");
+        let r = only(&p.records).clone();
+        assert_eq!(
+            (r.close, r.closed_by, r.conn_state),
+            (CloseKind::Reset, Some(Closer::Server), "RSTR")
+        );
+        assert_eq!(r.history, "ShADdFr");
+    }
+
+    #[test]
+    fn syn_then_client_rst_is_rstos0() {
+        let mut p = Play::new();
+        p.c(CISN, 0, SYN, b"");
+        p.c(CISN + 1, 0, R, b"");
+        let r = only(&p.records).clone();
+        assert_eq!((r.conn_state, r.history.as_str()), ("RSTOS0", "SR"));
+    }
+
+    #[test]
+    fn synack_then_rst_without_syn_is_rstrh() {
+        let mut p = Play::new();
+        p.s(SISN, CISN + 1, SA, b"");
+        p.s(SISN + 1, 0, R, b"");
+        let r = only(&p.records).clone();
+        assert_eq!(r.conn_state, "RSTRH");
+    }
+
+    #[test]
+    fn syn_then_fin_is_sh_and_synack_then_fin_is_shr() {
+        let mut p = Play::new();
+        p.c(CISN, 0, SYN, b"");
+        p.c(CISN + 1, 0, F::FIN, b"");
+        assert_eq!(only(p.end()).conn_state, "SH");
+
+        let mut p = Play::new();
+        p.s(SISN, CISN + 1, SA, b"");
+        p.s(SISN + 1, CISN + 1, FA, b"");
+        assert_eq!(only(p.end()).conn_state, "SHR");
+    }
+
+    #[test]
+    fn mid_stream_fin_both_ways_is_sf() {
+        let mut p = Play::new();
+        p.c(CISN, SISN, PA, b"x");
+        p.c(CISN + 1, SISN, FA, b"");
+        p.s(SISN, CISN + 2, FA, b"");
+        p.c(CISN + 2, SISN + 1, A, b"");
+        let r = only(&p.records).clone();
+        assert_eq!(
+            (r.conn_state, r.close, r.mid_stream),
+            ("SF", CloseKind::Fin, true)
+        );
+    }
+
+    #[test]
+    fn history_repeats_zero_windows_logarithmically_and_marks_retransmissions() {
+        let mut p = Play::new();
+        p.handshake();
+        p.c(CISN + 1, SISN + 1, PA, b"abc");
+        // Eleven zero-window ACKs from the server: 'w' at the 1st and
+        // the 10th only.
+        p.win = 0;
+        for _ in 0..11 {
+            p.s(SISN + 1, CISN + 4, A, b"");
+        }
+        assert_eq!(only(p.end()).history, "ShADaww");
+
+        let mut p = Play::new();
+        p.handshake();
+        p.c(CISN + 1, SISN + 1, PA, b"abc");
+        p.ts += 1_000_000_000;
+        let again = p.c(CISN + 1, SISN + 1, PA, b"abc");
+        assert!(again.verdict.flags.has(Analysis::RETRANSMISSION));
+        // A SYN carrying FIN is a multi-flag packet.
+        p.send_on(40001, true, 9, 0, SYN | F::FIN, b"", TcpOptions::default());
+        let recs = p.end();
+        assert_eq!(recs[0].history, "ShADT");
+        assert_eq!(recs[1].history, "QSF");
+    }
+
+    // ---- reuse and numbering -----------------------------------------
+
+    #[test]
+    fn new_syn_with_other_isn_starts_a_new_stream() {
+        let mut p = established_with_data();
+        p.c(CISN + 8, 0, R, b"");
+        let syn = p.c(9_999_999, 0, SYN, b"");
+        assert_eq!(syn.stream, 1);
+        assert!(syn.new_stream);
+        assert!(syn.verdict.flags.has(Analysis::REUSED_PORTS));
+        // The same ISN again is a retransmission in the same stream.
+        let again = p.c(9_999_999, 0, SYN, b"");
+        assert_eq!(again.stream, 1);
+        assert!(again.verdict.flags.has(Analysis::RETRANSMISSION));
+        let other = p.send_on(40001, true, 1, 0, SYN, b"", TcpOptions::default());
+        assert_eq!(
+            other.stream, 2,
+            "streams are numbered in order of appearance"
+        );
+        let recs = p.end();
+        assert_eq!(
+            recs.iter().map(|r| r.stream).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn window_scaling_follows_both_syns() {
+        let ws = |s| TcpOptions {
+            wscale: Some(s),
+            ..TcpOptions::default()
+        };
+        let mut p = Play::new();
+        let syn = p.send_on(40000, true, CISN, 0, SYN, b"", ws(7));
+        assert_eq!(syn.window, 1000, "a SYN's window is never scaled");
+        p.send_on(40000, false, SISN, CISN + 1, SA, b"", ws(2));
+        let a = p.c(CISN + 1, SISN + 1, A, b"");
+        assert_eq!((a.window, a.window_shift), (128_000, Some(7)));
+        let b = p.s(SISN + 1, CISN + 1, A, b"");
+        assert_eq!(b.window, 4000);
+
+        // A SYN-ACK without the option turns scaling off.
+        let mut p = Play::new();
+        p.send_on(40000, true, CISN, 0, SYN, b"", ws(7));
+        p.s(SISN, CISN + 1, SA, b"");
+        let a = p.c(CISN + 1, SISN + 1, A, b"");
+        assert_eq!((a.window, a.window_shift), (1000, None));
+
+        // Only the SYN-ACK seen: the server's own scale is known.
+        let mut p = Play::new();
+        p.send_on(40000, false, SISN, CISN + 1, SA, b"", ws(3));
+        assert_eq!(p.s(SISN + 1, CISN + 1, A, b"").window, 8000);
+        assert_eq!(p.c(CISN + 1, SISN + 1, A, b"").window, 1000);
+    }
+
+    // ---- limits ------------------------------------------------------
+
+    #[test]
+    fn full_table_evicts_the_least_recent_tenth_and_says_so() {
+        let mut p = Play::with(Limits {
+            max_connections: 20,
+            ..Limits::default()
+        });
+        for port in 0..20 {
+            p.send_on(30000 + port, true, 1, 0, SYN, b"", TcpOptions::default());
+        }
+        assert!(p.notices.is_empty());
+        assert_eq!(p.t.len(), 20);
+        p.send_on(31000, true, 1, 0, SYN, b"", TcpOptions::default());
+        assert_eq!(
+            p.notices,
+            vec![TrackNotice::Evicted {
+                count: 2,
+                limit: 20
+            }]
+        );
+        assert_eq!(p.t.len(), 19);
+        assert_eq!(p.t.evicted_total(), 2);
+        let evicted: Vec<_> = p.records.iter().map(|r| (r.stream, r.close)).collect();
+        assert_eq!(
+            evicted,
+            vec![(0, CloseKind::Evicted), (1, CloseKind::Evicted)]
+        );
+    }
+
+    #[test]
+    fn idle_connections_expire_in_capture_time() {
+        let mut p = Play::with(Limits {
+            idle_timeout_ns: 60_000_000_000,
+            ..Limits::default()
+        });
+        p.handshake();
+        p.ts += 30_000_000_000;
+        p.send_on(40001, true, 1, 0, SYN, b"", TcpOptions::default());
+        assert!(p.records.is_empty(), "30 s idle is within the timeout");
+        p.ts += 61_000_000_000;
+        p.send_on(40002, true, 1, 0, SYN, b"", TcpOptions::default());
+        let expired: Vec<_> = p.records.iter().map(|r| (r.stream, r.close)).collect();
+        assert_eq!(
+            expired,
+            vec![(0, CloseKind::Timeout), (1, CloseKind::Timeout)]
+        );
+        // The expired 4-tuple starts afresh.
+        let again = p.c(CISN + 1, SISN + 1, A, b"");
+        assert_eq!((again.stream, again.mid_stream), (3, true));
+    }
+
+    #[test]
+    fn buffer_limit_gives_up_on_a_hole_and_reports_it() {
+        let mut p = Play::with(Limits {
+            max_buffer_per_direction: 100,
+            ..Limits::default()
+        });
+        p.handshake();
+        // Bytes 1..51 never arrive; 150 bytes wait behind the hole.
+        p.c(CISN + 51, SISN + 1, PA, &[b'x'; 150]);
+        assert_eq!(
+            p.notices,
+            vec![TrackNotice::BufferLimit {
+                stream: 0,
+                dir: Direction::ToServer,
+                limit: 100
+            }]
+        );
+        let r = only(p.end()).clone();
+        assert_eq!(r.missing, [50, 0]);
+        assert!(r.history.contains('G'), "{}", r.history);
+    }
+
+    #[test]
+    fn total_buffer_limit_is_shared_between_connections() {
+        let mut p = Play::with(Limits {
+            max_buffer_total: 120,
+            ..Limits::default()
+        });
+        p.handshake();
+        p.c(CISN + 11, SISN + 1, PA, &[b'x'; 100]); // held: 100
+        assert!(p.notices.is_empty());
+        p.send_on(40001, true, 7, 0, SYN, b"", TcpOptions::default());
+        p.send_on(40001, true, 18, 0, PA, &[b'y'; 50], TcpOptions::default());
+        assert_eq!(
+            p.notices,
+            vec![TrackNotice::BufferLimit {
+                stream: 1,
+                dir: Direction::ToServer,
+                limit: 20
+            }]
+        );
+    }
 }

@@ -229,12 +229,17 @@ impl Reassembler {
         );
         for (s, e) in spans {
             if s > cur {
-                self.insert(cur, &bytes[(cur - pos) as usize..(s - pos) as usize], limit);
+                let part = bytes.get((cur - pos) as usize..(s - pos) as usize);
+                self.insert(cur, part.unwrap_or_default(), limit);
             }
             cur = cur.max(e);
         }
         if cur < end {
-            self.insert(cur, &bytes[(cur - pos) as usize..], limit);
+            self.insert(
+                cur,
+                bytes.get((cur - pos) as usize..).unwrap_or_default(),
+                limit,
+            );
         }
     }
 
@@ -397,51 +402,78 @@ mod tests {
         }
 
         /// With segments removed, exactly the missing ranges are reported
-        /// as gaps, at the right places.
+        /// as gaps, at the right places, whatever the order, duplication
+        /// and overlap of the segments that did arrive.
         #[test]
         fn gaps_are_exact(
             data in proptest::collection::vec(any::<u8>(), 10..3000),
-            seg_len in 1usize..200,
+            lens in proptest::collection::vec(1usize..200, 1..40),
             drop_mask in any::<u64>(),
+            dups in proptest::collection::vec((any::<u16>(), any::<u16>(), any::<u16>()), 0..10),
             isn in any::<u32>(),
+            order in any::<u64>(),
         ) {
             let n = data.len();
             let mut segs = Vec::new();
             let mut pos = 0;
+            let mut i = 0;
             while pos < n {
-                let end = (pos + seg_len).min(n);
+                let end = (pos + lens[i % lens.len()]).min(n);
                 segs.push((pos, end));
                 pos = end;
+                i += 1;
             }
-            let kept: Vec<bool> = (0..segs.len()).map(|i| i == segs.len() - 1 || drop_mask >> (i % 64) & 1 == 0).collect();
+            let last = segs.len() - 1;
+            let kept: Vec<(usize, usize)> = segs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i == last || drop_mask >> (i % 64) & 1 == 0)
+                .map(|(_, s)| *s)
+                .collect();
+            // Duplicates and overlapping pieces of segments that arrived.
+            let mut arrivals = kept.clone();
+            for &(k, a, b) in &dups {
+                let (s, e) = kept[k as usize % kept.len()];
+                let len = e - s;
+                let from = s + a as usize % len;
+                let to = (from + 1 + b as usize % len).min(e);
+                arrivals.push((from, to));
+            }
+            let mut state = order | 1;
+            for i in (1..arrivals.len()).rev() {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+                arrivals.swap(i, (state % (i as u64 + 1)) as usize);
+            }
             let mut r = Reassembler::default();
             let mut c = Collect::default();
             r.on_syn(isn);
-            // Deliver in reverse to exercise holding as well.
-            for (i, &(s, e)) in segs.iter().enumerate().rev() {
-                if kept[i] {
-                    r.segment(isn.wrapping_add(1).wrapping_add(s as u32), &data[s..e], (e - s) as u32, LIMIT, &mut c).unwrap();
-                }
+            for (s, e) in arrivals {
+                r.segment(isn.wrapping_add(1).wrapping_add(s as u32), &data[s..e], (e - s) as u32, LIMIT, &mut c).unwrap();
             }
             r.finish(&mut c);
-            // Expected gaps: maximal runs of dropped segments.
+            // Expected gaps: maximal runs of bytes no kept segment covers.
+            let mut covered = vec![false; n];
+            for &(s, e) in &kept {
+                covered[s..e].iter_mut().for_each(|b| *b = true);
+            }
             let mut expected = Vec::new();
             let mut i = 0;
-            while i < segs.len() {
-                if !kept[i] {
-                    let start = segs[i].0;
-                    let mut end = segs[i].1;
-                    while i + 1 < segs.len() && !kept[i + 1] { i += 1; end = segs[i].1; }
-                    expected.push((start, (end - start) as u64));
+            while i < n {
+                if !covered[i] {
+                    let start = i;
+                    while i < n && !covered[i] { i += 1; }
+                    expected.push((start, (i - start) as u64));
+                } else {
+                    i += 1;
                 }
-                i += 1;
             }
             prop_assert_eq!(&c.gaps, &expected);
-            for (i, &(s, e)) in segs.iter().enumerate() {
-                if kept[i] {
-                    prop_assert_eq!(&c.bytes[s..e], &data[s..e]);
-                }
+            prop_assert_eq!(c.bytes.len(), n);
+            prop_assert_eq!(r.missing, expected.iter().map(|g| g.1).sum::<u64>());
+            for &(s, e) in &kept {
+                prop_assert_eq!(&c.bytes[s..e], &data[s..e]);
             }
+            prop_assert_eq!(r.buffered(), 0);
         }
     }
 }

@@ -1,0 +1,323 @@
+//! Connection summaries for people: one line per finished connection in
+//! words, and the `--stats` conversation table (in the spirit of
+//! `tshark -z conv,tcp`, plus handshake RTT, retransmissions and Zeek's
+//! conn_state). Zeek's codes are kept so people who know conn.log read
+//! them at once, and spelled out for everyone else.
+
+use std::io::{self, Write};
+
+use crate::track::{CloseKind, Closer, ConnRecord};
+
+/// Zeek's conn_state, in words (client = Zeek's originator).
+pub fn conn_state_words(state: &str) -> &'static str {
+    match state {
+        "S0" => "connection attempt seen, no reply",
+        "S1" => "established, not terminated",
+        "SF" => "normal establishment and termination",
+        "REJ" => "connection attempt rejected",
+        "S2" => "established, the client tried to close, no reply from the server",
+        "S3" => "established, the server tried to close, no reply from the client",
+        "RSTO" => "established, the client aborted (RST)",
+        "RSTR" => "the server sent a RST",
+        "RSTOS0" => "the client sent a SYN then a RST, no SYN-ACK seen",
+        "RSTRH" => "the server sent a SYN-ACK then a RST, no SYN seen",
+        "SH" => "the client sent a SYN then a FIN, no SYN-ACK seen",
+        "SHR" => "the server sent a SYN-ACK then a FIN, no SYN seen",
+        "OTH" => "no SYN seen, mid-stream traffic",
+        _ => "unknown state",
+    }
+}
+
+/// One Zeek history letter, in words (upper case = from the client).
+pub fn history_letter_words(letter: char) -> &'static str {
+    match letter.to_ascii_lowercase() {
+        's' => "SYN",
+        'h' => "SYN-ACK",
+        'a' => "pure ACK",
+        'd' => "data",
+        'f' => "FIN",
+        'r' => "RST",
+        'c' => "bad checksum",
+        'g' => "content gap",
+        't' => "retransmitted data",
+        'w' => "zero window",
+        'i' => "inconsistent packet",
+        'q' => "multi-flag packet (SYN with FIN or RST)",
+        '^' => "direction flipped",
+        _ => "unknown",
+    }
+}
+
+/// A duration for people: µs below a millisecond, ms below a second.
+fn duration(ns: i64) -> String {
+    let ns = ns.max(0);
+    if ns < 1_000_000 {
+        format!("{} µs", ns / 1_000)
+    } else if ns < 1_000_000_000 {
+        format!("{:.1} ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.3} s", ns as f64 / 1e9)
+    }
+}
+
+fn who(c: Option<Closer>) -> &'static str {
+    match c {
+        Some(Closer::Client) => "client",
+        Some(Closer::Server) => "server",
+        Some(Closer::Both) => "both sides",
+        None => "?",
+    }
+}
+
+/// How the connection ended, in words.
+pub fn close_words(r: &ConnRecord) -> String {
+    match r.close {
+        CloseKind::Fin => format!("closed by {} (FIN)", who(r.closed_by)),
+        CloseKind::HalfClosed => {
+            format!("half-closed by {} (FIN), other side open", who(r.closed_by))
+        }
+        CloseKind::Reset => format!("reset by {} (RST)", who(r.closed_by)),
+        CloseKind::Refused => "refused (SYN answered by RST)".to_string(),
+        CloseKind::Open => "still open at the end".to_string(),
+        CloseKind::Timeout => "expired after being idle".to_string(),
+        CloseKind::Evicted => "evicted (connection table full)".to_string(),
+    }
+}
+
+fn retransmissions(r: &ConnRecord) -> u64 {
+    r.analysis
+        .iter()
+        .find(|(n, _)| *n == "retransmission")
+        .map_or(0, |(_, c)| *c)
+}
+
+/// The one-line summary of a connection, e.g.
+/// `#0 141.142.228.5:59856 → 192.150.187.43:80  0.211 s  rtt 69.8 ms  136 B → / ← 4705 B  closed by client (FIN)  SF: normal establishment and termination`.
+pub fn write_conn_summary<W: Write + ?Sized>(w: &mut W, r: &ConnRecord) -> io::Result<()> {
+    write!(
+        w,
+        "#{} {} → {}  {:.3} s",
+        r.stream,
+        r.client,
+        r.server,
+        (r.end_ns - r.start_ns).max(0) as f64 / 1e9
+    )?;
+    match r.rtt_ns {
+        Some(rtt) => write!(w, "  rtt {}", duration(rtt))?,
+        None if r.mid_stream => write!(w, "  joined mid-stream")?,
+        None => {}
+    }
+    write!(w, "  {} B → / ← {} B", r.bytes[0], r.bytes[1])?;
+    if r.missing != [0, 0] {
+        write!(
+            w,
+            " ({} B → / ← {} B not captured)",
+            r.missing[0], r.missing[1]
+        )?;
+    }
+    write!(w, "  {}", close_words(r))?;
+    let retrans = retransmissions(r);
+    if retrans > 0 {
+        write!(
+            w,
+            "  {retrans} retransmission{}",
+            if retrans == 1 { "" } else { "s" }
+        )?;
+    }
+    writeln!(w, "  {}: {}", r.conn_state, conn_state_words(r.conn_state))
+}
+
+/// The `--stats` table: one row per connection, in stream order.
+pub fn write_conversations<W: Write + ?Sized>(w: &mut W, conns: &[ConnRecord]) -> io::Result<()> {
+    let t0 = conns.iter().map(|c| c.start_ns).min().unwrap_or(0);
+    let mut rows: Vec<&ConnRecord> = conns.iter().collect();
+    rows.sort_by_key(|c| c.stream);
+    let width = rows
+        .iter()
+        .map(|c| c.client.to_string().len() + c.server.to_string().len() + 5)
+        .max()
+        .unwrap_or(0)
+        .max(24);
+    writeln!(w, "TCP conversations ({} connections)", rows.len())?;
+    writeln!(
+        w,
+        "{:>6}  {:<width$}  {:>8} {:>10}  {:>8} {:>10}  {:>8} {:>10}  {:>10}  {:>10}  {:>10}  {:>7}  state",
+        "stream",
+        "client → server",
+        "pkts →",
+        "bytes →",
+        "pkts ←",
+        "bytes ←",
+        "pkts",
+        "bytes",
+        "start s",
+        "duration s",
+        "rtt",
+        "retrans",
+    )?;
+    for c in rows {
+        let ends = format!("{} → {}", c.client, c.server);
+        let rtt = c.rtt_ns.map_or_else(|| "-".to_string(), duration);
+        writeln!(
+            w,
+            "{:>6}  {:<width$}  {:>8} {:>10}  {:>8} {:>10}  {:>8} {:>10}  {:>10.6}  {:>10.6}  {:>10}  {:>7}  {}",
+            c.stream,
+            ends,
+            c.packets[0],
+            c.bytes[0],
+            c.packets[1],
+            c.bytes[1],
+            c.packets[0] + c.packets[1],
+            c.bytes[0] + c.bytes[1],
+            (c.start_ns - t0) as f64 / 1e9,
+            (c.end_ns - c.start_ns).max(0) as f64 / 1e9,
+            rtt,
+            retransmissions(c),
+            c.conn_state,
+        )?;
+    }
+    writeln!(
+        w,
+        "bytes are TCP payload; rtt is the handshake round trip (SYN → first ACK)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::track::Endpoint;
+
+    fn record() -> ConnRecord {
+        ConnRecord {
+            stream: 0,
+            client: Endpoint {
+                ip: "141.142.228.5".parse().unwrap(),
+                port: 59856,
+            },
+            server: Endpoint {
+                ip: "192.150.187.43".parse().unwrap(),
+                port: 80,
+            },
+            start_ns: 1_000_000_000,
+            end_ns: 1_211_000_000,
+            first_frame: 1,
+            last_frame: 10,
+            mid_stream: false,
+            syn_frame: Some(1),
+            synack_frame: Some(2),
+            ack_frame: Some(3),
+            rtt_ns: Some(69_800_000),
+            close: CloseKind::Fin,
+            closed_by: Some(Closer::Client),
+            packets: [6, 4],
+            bytes: [136, 4705],
+            analysis: vec![],
+            history: "ShADadFf".into(),
+            conn_state: "SF",
+            missing: [0, 0],
+        }
+    }
+
+    fn line(r: &ConnRecord) -> String {
+        let mut v = Vec::new();
+        write_conn_summary(&mut v, r).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn normal_connection_in_one_line() {
+        assert_eq!(
+            line(&record()),
+            "#0 141.142.228.5:59856 → 192.150.187.43:80  0.211 s  rtt 69.8 ms  136 B → / ← 4705 B  \
+             closed by client (FIN)  SF: normal establishment and termination\n"
+        );
+    }
+
+    #[test]
+    fn refused_reset_and_lossy_connections() {
+        let mut r = record();
+        r.close = CloseKind::Refused;
+        r.closed_by = Some(Closer::Server);
+        r.conn_state = "REJ";
+        r.rtt_ns = Some(525_000);
+        r.bytes = [0, 0];
+        assert_eq!(
+            line(&r),
+            "#0 141.142.228.5:59856 → 192.150.187.43:80  0.211 s  rtt 525 µs  0 B → / ← 0 B  \
+             refused (SYN answered by RST)  REJ: connection attempt rejected\n"
+        );
+        let mut r = record();
+        r.close = CloseKind::Reset;
+        r.closed_by = Some(Closer::Server);
+        r.conn_state = "RSTR";
+        r.rtt_ns = None;
+        r.mid_stream = true;
+        r.missing = [0, 1448];
+        r.analysis = vec![("retransmission", 3), ("duplicate_ack", 5)];
+        assert_eq!(
+            line(&r),
+            "#0 141.142.228.5:59856 → 192.150.187.43:80  0.211 s  joined mid-stream  136 B → / ← 4705 B \
+             (0 B → / ← 1448 B not captured)  reset by server (RST)  3 retransmissions  RSTR: the server sent a RST\n"
+        );
+    }
+
+    #[test]
+    fn every_zeek_state_and_letter_has_words() {
+        for s in [
+            "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR",
+            "OTH",
+        ] {
+            assert_ne!(conn_state_words(s), "unknown state", "{s}");
+        }
+        for l in "ShADadFfRrTtWwGgCcQqIi^".chars() {
+            assert_ne!(history_letter_words(l), "unknown", "{l}");
+        }
+        assert_eq!(history_letter_words('F'), "FIN");
+    }
+
+    #[test]
+    fn conversation_table() {
+        let a = record();
+        let mut b = record();
+        b.stream = 1;
+        b.start_ns = 1_500_000_000;
+        b.end_ns = 1_500_000_000;
+        b.rtt_ns = None;
+        b.conn_state = "S0";
+        b.packets = [2, 0];
+        b.bytes = [0, 0];
+        b.analysis = vec![("retransmission", 1)];
+        let mut v = Vec::new();
+        write_conversations(&mut v, &[b, a]).unwrap();
+        let text = String::from_utf8(v).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(lines[0], "TCP conversations (2 connections)");
+        let cols = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            cols(lines[2]),
+            [
+                "0",
+                "141.142.228.5:59856",
+                "→",
+                "192.150.187.43:80",
+                "6",
+                "136",
+                "4",
+                "4705",
+                "10",
+                "4841",
+                "0.000000",
+                "0.211000",
+                "69.8",
+                "ms",
+                "0",
+                "SF"
+            ]
+        );
+        assert_eq!(
+            cols(lines[3])[10..],
+            ["0.500000", "0.000000", "-", "1", "S0"]
+        );
+    }
+}
