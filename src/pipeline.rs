@@ -323,23 +323,31 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 break;
             }
         }
-        tracker.finish(&mut consumer);
-        // What the end of the input finished: notes with no packet to
-        // stand beside, then the exchanges.
-        for n in consumer.take_notes() {
-            let notice = Notice::Http(n);
-            outputs.each(|s| s.notice(&notice, None))?;
-        }
-        for x in consumer.drain_exchanges() {
-            outputs.each(|s| s.http(&x))?;
-        }
-        for ev in tracker.drain_events() {
-            match ev {
-                TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
-                TrackEvent::Notice(n) => {
-                    let notice = Notice::Track(n);
-                    outputs.each(|s| s.notice(&notice, None))?;
+        // The end of the input finishes the open connections one at a
+        // time, in stream order, each passed on before the next is made (so
+        // memory does not grow with the number still open): notes with no
+        // packet to stand beside, the exchanges, the connection record.
+        tracker.begin_finish();
+        loop {
+            let more = tracker.finish_one(&mut consumer);
+            for n in consumer.take_notes() {
+                let notice = Notice::Http(n);
+                outputs.each(|s| s.notice(&notice, None))?;
+            }
+            for x in consumer.drain_exchanges() {
+                outputs.each(|s| s.http(&x))?;
+            }
+            for ev in tracker.drain_events() {
+                match ev {
+                    TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
+                    TrackEvent::Notice(n) => {
+                        let notice = Notice::Track(n);
+                        outputs.each(|s| s.notice(&notice, None))?;
+                    }
                 }
+            }
+            if !more {
+                break;
             }
         }
         Ok(())

@@ -66,20 +66,6 @@ const DEVIATIONS: &[Deviation] = &[
               HTTP by the reassembled content",
         pending_fix: false,
     },
-    Deviation {
-        file: "zeek-tcp-payload-syn-raw.pcap",
-        diff: "stream 0 requests: netpeek only: request @1 ET //index.php?page=../../../etc/passwd",
-        why: "the request rides on the SYN; the TCP tracker (src/track) delivers a SYN's payload \
-              one byte late (it starts data at ISN+1 but places the SYN's payload at ISN), so the \
-              first byte is lost; a tracker fix makes this match tshark",
-        pending_fix: true,
-    },
-    Deviation {
-        file: "zeek-tcp-payload-syn-raw.pcap",
-        diff: "stream 0 requests: tshark only: request @1 GET //index.php?page=../../../etc/passwd",
-        why: "the other half of the SYN-payload difference above",
-        pending_fix: true,
-    },
 ];
 
 fn corpus_dir() -> PathBuf {

@@ -326,7 +326,11 @@ const WS_NONE: i8 = -2;
 
 /// The connection table.
 pub struct Tracker {
-    table: HashMap<FlowKey, Conn>,
+    /// Boxed, so the table's slots stay small: growing it moves pointers,
+    /// not whole connections.
+    table: HashMap<FlowKey, Box<Conn>>,
+    /// Keys left to flush at the end of the input, highest stream first.
+    finishing: Vec<(u64, FlowKey)>,
     next_stream: u64,
     limits: Limits,
     events: Vec<TrackEvent>,
@@ -341,6 +345,7 @@ impl Tracker {
     pub fn new(limits: Limits) -> Self {
         Self {
             table: HashMap::new(),
+            finishing: Vec::new(),
             next_stream: 0,
             limits,
             events: Vec::new(),
@@ -418,7 +423,7 @@ impl Tracker {
             Entry::Vacant(v) => {
                 let stream = self.next_stream;
                 self.next_stream += 1;
-                v.insert(Conn::new(stream, frame, ts_ns, m, src, dst))
+                v.insert(Box::new(Conn::new(stream, frame, ts_ns, m, src, dst)))
             }
         };
         let info = conn.update(
@@ -522,7 +527,7 @@ impl Tracker {
             .filter(|(_, c)| now.saturating_sub(c.last_ns) > timeout)
             .map(|(k, _)| *k)
             .collect();
-        let mut expired: Vec<Conn> = expired
+        let mut expired: Vec<Box<Conn>> = expired
             .iter()
             .filter_map(|k| self.table.remove(k))
             .collect();
@@ -544,7 +549,7 @@ impl Tracker {
             return;
         }
         ages.select_nth_unstable_by_key(n - 1, |&(t, s, _)| (t, s));
-        let mut victims: Vec<Conn> = ages
+        let mut victims: Vec<Box<Conn>> = ages
             .iter()
             .take(n)
             .filter_map(|(_, _, k)| self.table.remove(k))
@@ -572,7 +577,7 @@ impl Tracker {
     /// not reported yet, emits its record.
     fn finish_conn<C: StreamConsumer>(
         &mut self,
-        mut c: Conn,
+        mut c: Box<Conn>,
         kind: Option<CloseKind>,
         consumer: &mut C,
     ) {
@@ -606,11 +611,27 @@ impl Tracker {
     /// Ends the input: every connection still in the table is flushed and
     /// reported, in stream order.
     pub fn finish<C: StreamConsumer>(&mut self, consumer: &mut C) {
-        let mut conns: Vec<Conn> = self.table.drain().map(|(_, c)| c).collect();
-        conns.sort_by_key(|c| c.stream);
-        for c in conns {
-            self.finish_conn(c, None, consumer);
+        self.begin_finish();
+        while self.finish_one(consumer) {}
+    }
+
+    /// Starts ending the input one connection at a time (so the caller can
+    /// pass each record on before the next is made): see `finish_one`.
+    pub fn begin_finish(&mut self) {
+        self.finishing = self.table.iter().map(|(k, c)| (c.stream, *k)).collect();
+        self.finishing.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    }
+
+    /// Flushes and reports the open connection with the lowest stream
+    /// number; false when none is left.
+    pub fn finish_one<C: StreamConsumer>(&mut self, consumer: &mut C) -> bool {
+        while let Some((_, key)) = self.finishing.pop() {
+            if let Some(c) = self.table.remove(&key) {
+                self.finish_conn(c, None, consumer);
+                return true;
+            }
         }
+        false
     }
 }
 
@@ -947,9 +968,16 @@ impl Conn {
                     ctx: &ctx,
                     dir,
                 };
+                // A SYN occupies its sequence number: data on a SYN (TCP
+                // Fast Open, or a crafted packet) starts one byte later.
+                let data_seq = if flags.syn() {
+                    m.seq.wrapping_add(1)
+                } else {
+                    m.seq
+                };
                 match side
                     .reasm
-                    .segment(m.seq, m.payload, m.payload_len, limit, &mut sink)
+                    .segment(data_seq, m.payload, m.payload_len, limit, &mut sink)
                 {
                     Ok(()) => {}
                     Err(GapCause::BufferLimit) => {

@@ -22,6 +22,11 @@ pub trait Deliver {
     fn gap(&mut self, missing: u64);
 }
 
+/// Memory a held segment costs beyond its bytes (tree node, vector
+/// header, allocator overhead), counted toward the buffer limits so that a
+/// flood of one-byte out-of-order segments is bounded too.
+pub const HELD_OVERHEAD: usize = 64;
+
 /// Why buffered data was given up waiting for a hole to fill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GapCause {
@@ -200,7 +205,7 @@ impl Reassembler {
                 break;
             }
             let bytes = entry.remove();
-            self.buffered -= bytes.len();
+            self.buffered -= bytes.len() + HELD_OVERHEAD;
             let skip = (self.next_pos - pos) as usize;
             if let Some(fresh) = bytes.get(skip..) {
                 if !fresh.is_empty() {
@@ -247,7 +252,7 @@ impl Reassembler {
         if bytes.is_empty() {
             return;
         }
-        self.buffered += bytes.len();
+        self.buffered += bytes.len() + HELD_OVERHEAD;
         self.pending.insert(pos, bytes.to_vec());
     }
 
@@ -296,7 +301,7 @@ mod tests {
         r.segment(1000, b"hello ", 6, LIMIT, &mut c).unwrap();
         r.segment(1011, b"!", 1, LIMIT, &mut c).unwrap();
         assert_eq!(c.bytes, b"hello ");
-        assert_eq!(r.buffered(), 1);
+        assert_eq!(r.buffered(), 1 + HELD_OVERHEAD);
         r.segment(1006, b"world", 5, LIMIT, &mut c).unwrap();
         assert_eq!(c.bytes, b"hello world!");
         assert_eq!(r.buffered(), 0);
