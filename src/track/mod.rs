@@ -619,7 +619,7 @@ impl Tracker {
     /// pass each record on before the next is made): see `finish_one`.
     pub fn begin_finish(&mut self) {
         self.finishing = self.table.iter().map(|(k, c)| (c.stream, *k)).collect();
-        self.finishing.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        self.finishing.sort_unstable_by_key(|&(stream, _)| std::cmp::Reverse(stream));
     }
 
     /// Flushes and reports the open connection with the lowest stream
