@@ -27,6 +27,8 @@ fn write_pcap(path: &Path, linktype: u32, frames: &[(u64, Vec<u8>)]) {
 }
 
 /// Runs a command, returning its output and peak resident memory (KiB).
+// The child is reaped with wait4(2), which also reports its peak memory.
+#[allow(clippy::zombie_processes)]
 fn run_measured(cmd: &mut Command) -> (std::process::Output, i64) {
     let mut child = cmd
         .stdout(Stdio::piped())
