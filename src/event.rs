@@ -19,6 +19,8 @@ pub struct PacketEvent<'a, 'f> {
     /// HTTP notes that became known at this frame (a request head ended,
     /// a response ended, something was malformed), for the timeline.
     pub http: &'a [HttpNote],
+    /// What the packet means, in words (empty when no output needs it).
+    pub annotations: &'a [crate::output::annotate::Annotation],
 }
 
 /// Things worth telling that are not packets.

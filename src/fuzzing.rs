@@ -63,6 +63,7 @@ fn render(frame: &Frame<'_>) {
             interface: None,
             interface_id: 0,
             http: &[],
+            annotations: &[],
         };
         let _ = json.packet(&ev);
     }

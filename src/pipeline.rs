@@ -12,11 +12,14 @@ use crate::decode::decode;
 use crate::dissect::http::HttpDissector;
 use crate::error::Error;
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
+use crate::output::annotate::{annotate, Annotation};
 use crate::output::json::{JsonInput, JsonSink};
 use crate::output::progress::Progress;
 use crate::output::rotate::PcapngOutput;
 use crate::output::stats::StatsSink;
 use crate::output::text::{TextOptions, TextSink};
+use crate::output::theme::Theme;
+use crate::output::timeline::{TimelineOptions, TimelineSink};
 use crate::source::file::FileSource;
 use crate::source::filter::FrameFilter;
 use crate::source::live::LiveSource;
@@ -162,6 +165,22 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let primary: Option<Box<dyn Sink>> = match cfg.format {
         Format::Quiet => None,
         _ if stdout_used_by_pcapng => None,
+        Format::Text if !cfg.plain => Some(Box::new(TimelineSink::new(
+            BufWriter::with_capacity(1 << 16, io::stdout()),
+            TimelineOptions {
+                time: cfg.timeline_time,
+                nanos: cfg.nanos,
+                line: cfg.line,
+                dump: cfg.dump,
+                line_buffered: cfg.line_buffered,
+                http_body: cfg.http.keep_body,
+                local_ifindex_names: live,
+                explain: cfg.explain,
+                ascii: cfg.ascii,
+                summary_max: cfg.summary_max,
+            },
+            Theme::new(cfg.color),
+        ))),
         Format::Text => Some(Box::new(TextSink::new(
             BufWriter::with_capacity(1 << 16, io::stdout()),
             TextOptions {
@@ -224,6 +243,10 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let mut known_interfaces = 0usize;
     let mut read_error = None;
     let mut dropped = 0u64;
+    // Annotations are made only when an output shows them: the timeline,
+    // or the comments of a pcapng file.
+    let want_annotations = (cfg.format == Format::Text && !cfg.plain) || cfg.write.is_some();
+    let mut annotations: Vec<Annotation> = Vec::new();
     let mut progress = match cfg.progress {
         ProgressMode::None => Progress::none(),
         ProgressMode::File => Progress::file(source.progress().and_then(|p| p.1)),
@@ -290,14 +313,19 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 .map(|m| tracker.process(frame.number, frame.ts_ns, &m, &mut consumer));
             let iface = interfaces.get(frame.interface as usize);
             let http_notes = consumer.take_notes();
-            let event = PacketEvent {
+            let mut event = PacketEvent {
                 frame: &frame,
                 decoded: &decoded,
                 tcp: tcp.as_ref(),
                 interface: iface.and_then(|i| i.name.as_deref()),
                 interface_id: iface.map_or(0, |i| i.index_in_section),
                 http: &http_notes,
+                annotations: &[],
             };
+            if want_annotations {
+                annotate(&event, cfg.explain, &mut annotations);
+                event.annotations = &annotations;
+            }
             outputs.each(|s| s.packet(&event))?;
             for x in consumer.drain_exchanges() {
                 outputs.each(|s| s.http(&x))?;

@@ -33,7 +33,7 @@ fn fail(cmd: &mut Command) -> Failure {
 fn error_lines(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
-        .filter(|l| l.starts_with("netpeek: "))
+        .filter(|l| l.starts_with("netpeek: ") && !l.starts_with("netpeek: notice: "))
         .collect()
 }
 
@@ -171,6 +171,7 @@ fn missing_unreadable_and_non_capture_files() {
 fn corrupt_file_shows_frames_before_the_damage_then_one_error() {
     let src = std::fs::read(repo().join("captures/lecture-http.pcapng")).unwrap();
     let whole = run(netpeek()
+        .arg("--plain")
         .arg("-r")
         .arg(repo().join("captures/lecture-http.pcapng")));
     let whole_lines: Vec<String> = String::from_utf8_lossy(&whole.stdout)
@@ -182,7 +183,7 @@ fn corrupt_file_shows_frames_before_the_damage_then_one_error() {
     // Cut in the middle of the 7th packet block (well after the headers).
     let cut = src.len() * 6 / 10;
     std::fs::write(&cut_file, &src[..cut]).unwrap();
-    let f = fail(netpeek().arg("-r").arg(&cut_file));
+    let f = fail(netpeek().arg("--plain").arg("-r").arg(&cut_file));
     assert_eq!(f.code, Some(1));
     // Packet lines; the notices after them report what the cut left
     // unfinished (a truncated response, for instance).

@@ -409,20 +409,21 @@ fn timeline_shows_requests_and_responses_beside_their_packets() {
     };
     let lines: Vec<&str> = text.lines().collect();
     // Frame 4 carries the request, frame 9 ends the response.
+    assert!(lines[3].contains("len 136"), "{}", lines[3]);
     assert!(
-        lines[3]
-            .ends_with("length 136  → GET /download/CHANGES.bro-aux.txt HTTP/1.1  Host: bro.org"),
+        lines[3].ends_with("  → GET /download/CHANGES.bro-aux.txt HTTP/1.1  Host: bro.org"),
         "{}",
         lines[3]
     );
+    assert!(lines[8].contains("len 663"), "{}", lines[8]);
     assert!(
-        lines[8].ends_with("length 663  ← 200 OK  text/plain  4.7 KB  ttfb 70.0 ms  total 70.2 ms"),
+        lines[8].ends_with("  ← 200 OK  text/plain  4.7 KB  ttfb 70.0 ms  total 70.2 ms"),
         "{}",
         lines[8]
     );
     let annotated = lines
         .iter()
-        .filter(|l| l.contains("  → ") || l.contains("  ← "))
+        .filter(|l| l.contains("→ GET ") || l.contains("← 200 "))
         .count();
     assert_eq!(annotated, 2);
 }

@@ -27,7 +27,7 @@ fn count_stops_after_n_packets() {
     }
     let (_rx, tx, port) = udp_pair();
     let mut child = netpeek()
-        .args(["-i", "lo", "-c", "3", "-l", "udp", "port"])
+        .args(["-i", "lo", "-c", "3", "-l", "--plain", "udp", "port"])
         .arg(port.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -563,7 +563,7 @@ fn connection_record_json_and_summary() {
     netpeek::output::summary::write_conn_summary(&mut line, &np.conns[0]).expect("write");
     assert_eq!(
         String::from_utf8(line).expect("utf-8"),
-        "#0 141.142.228.5:59856 → 192.150.187.43:80  0.212 s  rtt 70.0 ms  136 B → / ← 5007 B  \
+        "#0 141.142.228.5:59856 → 192.150.187.43:80  211.6 ms  rtt 70.0 ms  136 B → / ← 5007 B  \
          closed by client (FIN)  SF: normal establishment and termination\n"
     );
 }

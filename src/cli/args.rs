@@ -136,6 +136,21 @@ pub struct Args {
     #[arg(short = 'W', value_name = "FILECOUNT", value_parser = clap::value_parser!(u32).range(1..))]
     pub file_count: Option<u32>,
 
+    /// Teaching mode: under each handshake, teardown, reset, analysis flag
+    /// and HTTP message, explain in plain sentences what happened, with the
+    /// real numbers.
+    #[arg(long = "explain", conflicts_with_all = ["json", "plain"])]
+    pub explain: bool,
+
+    /// Use ASCII only (arrows and rules), no Unicode drawing characters.
+    #[arg(long = "ascii")]
+    pub ascii_only: bool,
+
+    /// Connections listed one per line in the final summary (the rest are
+    /// counted).
+    #[arg(long = "summary-max", value_name = "N", default_value_t = 10_000)]
+    pub summary_max: usize,
+
     /// Print bare tcpdump-style lines, without netpeek's annotations (for
     /// scripts written for tcpdump's output).
     #[arg(long = "plain", conflicts_with = "json")]

@@ -52,6 +52,11 @@ pub struct Config {
     pub stats: bool,
     /// `--plain`: tcpdump lines without annotations.
     pub plain: bool,
+    /// Time style of the timeline (relative seconds unless a -t flag).
+    pub timeline_time: TimeStyle,
+    pub explain: bool,
+    pub ascii: bool,
+    pub summary_max: usize,
 }
 
 /// What progress display stderr gets.
@@ -198,6 +203,14 @@ impl Config {
             _ => ProgressMode::None,
         };
         Ok(Self {
+            timeline_time: if args.time == 0 {
+                TimeStyle::Relative
+            } else {
+                time
+            },
+            explain: args.explain,
+            ascii: args.ascii_only,
+            summary_max: args.summary_max,
             plain: args.plain,
             drop_user: args.user.clone(),
             progress,

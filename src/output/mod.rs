@@ -1,6 +1,7 @@
 //! Sinks: renderers and writers of events. Adding an output never touches
 //! a dissector.
 
+pub mod annotate;
 pub mod dump;
 pub mod files;
 pub mod json;
@@ -11,4 +12,6 @@ pub mod rotate;
 pub mod stats;
 pub mod summary;
 pub mod text;
+pub mod theme;
 pub mod time;
+pub mod timeline;

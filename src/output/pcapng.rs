@@ -164,9 +164,11 @@ impl<W: Write> Sink for PcapngSink<W> {
     }
 
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
-        // HTTP notes (already free of secrets) become the frame's comment.
-        let notes: Vec<String> = p.http.iter().map(|n| n.to_string()).collect();
-        let comment = (!notes.is_empty()).then(|| notes.join("; "));
+        // netpeek's reading of the packet (the timeline's annotation text,
+        // without colour; HTTP notes are already free of secrets) becomes
+        // the frame's comment.
+        let comment =
+            (!p.annotations.is_empty()).then(|| super::annotate::plain_text(p.annotations));
         self.write_frame(p, comment.as_deref())
     }
 

@@ -92,15 +92,15 @@ fn retransmissions(r: &ConnRecord) -> u64 {
 }
 
 /// The one-line summary of a connection, e.g.
-/// `#0 141.142.228.5:59856 → 192.150.187.43:80  0.211 s  rtt 69.8 ms  136 B → / ← 4705 B  closed by client (FIN)  SF: normal establishment and termination`.
+/// `#0 141.142.228.5:59856 → 192.150.187.43:80  211.0 ms  rtt 69.8 ms  136 B → / ← 4705 B  closed by client (FIN)  SF: normal establishment and termination`.
 pub fn write_conn_summary<W: Write + ?Sized>(w: &mut W, r: &ConnRecord) -> io::Result<()> {
     write!(
         w,
-        "#{} {} → {}  {:.3} s",
+        "#{} {} → {}  {}",
         r.stream,
         r.client,
         r.server,
-        (r.end_ns - r.start_ns).max(0) as f64 / 1e9
+        duration(r.end_ns - r.start_ns)
     )?;
     match r.rtt_ns {
         Some(rtt) => write!(w, "  rtt {}", duration(rtt))?,
@@ -182,6 +182,22 @@ pub fn write_conversations<W: Write + ?Sized>(w: &mut W, conns: &[ConnRecord]) -
     )
 }
 
+/// A Zeek history string in words: "S client SYN, h server SYN-ACK, …".
+pub fn history_words(history: &str) -> String {
+    history
+        .chars()
+        .map(|c| {
+            let who = if c.is_ascii_uppercase() {
+                "client"
+            } else {
+                "server"
+            };
+            format!("{c} {who} {}", history_letter_words(c))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,7 +244,7 @@ mod tests {
     fn normal_connection_in_one_line() {
         assert_eq!(
             line(&record()),
-            "#0 141.142.228.5:59856 → 192.150.187.43:80  0.211 s  rtt 69.8 ms  136 B → / ← 4705 B  \
+            "#0 141.142.228.5:59856 → 192.150.187.43:80  211.0 ms  rtt 69.8 ms  136 B → / ← 4705 B  \
              closed by client (FIN)  SF: normal establishment and termination\n"
         );
     }
@@ -243,7 +259,7 @@ mod tests {
         r.bytes = [0, 0];
         assert_eq!(
             line(&r),
-            "#0 141.142.228.5:59856 → 192.150.187.43:80  0.211 s  rtt 525 µs  0 B → / ← 0 B  \
+            "#0 141.142.228.5:59856 → 192.150.187.43:80  211.0 ms  rtt 525 µs  0 B → / ← 0 B  \
              refused (SYN answered by RST)  REJ: connection attempt rejected\n"
         );
         let mut r = record();
@@ -256,7 +272,7 @@ mod tests {
         r.analysis = vec![("retransmission", 3), ("duplicate_ack", 5)];
         assert_eq!(
             line(&r),
-            "#0 141.142.228.5:59856 → 192.150.187.43:80  0.211 s  joined mid-stream  136 B → / ← 4705 B \
+            "#0 141.142.228.5:59856 → 192.150.187.43:80  211.0 ms  joined mid-stream  136 B → / ← 4705 B \
              (0 B → / ← 1448 B not captured)  reset by server (RST)  3 retransmissions  RSTR: the server sent a RST\n"
         );
     }

@@ -68,7 +68,7 @@ impl<W: Write> TextSink<W> {
 }
 
 /// Interface names by index on this machine, for Linux cooked v2 lines.
-fn local_if_names() -> Vec<(u32, String)> {
+pub(crate) fn local_if_names() -> Vec<(u32, String)> {
     let mut v = Vec::new();
     // SAFETY: if_nameindex returns a heap array terminated by a zero entry,
     // released with if_freenameindex.
@@ -157,7 +157,7 @@ impl<W: Write> Sink for TextSink<W> {
         if self.opts.plain {
             // Keep stdout tcpdump's; the gap is still told, on stderr.
             self.out.flush()?;
-            eprintln!("netpeek: {n}");
+            eprintln!("netpeek: notice: {n}");
             return Ok(());
         }
         writeln!(self.out, "-- netpeek: {n}")?;
@@ -178,7 +178,7 @@ impl<W: Write> Sink for TextSink<W> {
 
 /// A kept body under its exchange: a summary line, then the text (each
 /// line prefixed) or a note that binary content is not shown.
-fn write_body<W: Write>(w: &mut W, label: &str, m: &Message) -> io::Result<()> {
+pub(crate) fn write_body<W: Write>(w: &mut W, label: &str, m: &Message) -> io::Result<()> {
     let Some(b) = &m.body else { return Ok(()) };
     let ct = m
         .content_type

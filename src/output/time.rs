@@ -18,6 +18,8 @@ pub enum TimeStyle {
     DateTime,
     /// Time since the first packet (`-ttttt`).
     DeltaFirst,
+    /// Seconds since the first packet, `0.001234` (the timeline's default).
+    Relative,
 }
 
 /// Civil date from days since 1970-01-01 (proleptic Gregorian).
@@ -187,6 +189,18 @@ impl TimeFormatter {
             TimeStyle::DeltaFirst => {
                 let first = *self.first.get_or_insert(ts_ns);
                 self.delta(w, self.shown(ts_ns) - self.shown(first))?;
+            }
+            TimeStyle::Relative => {
+                let first = *self.first.get_or_insert(ts_ns);
+                let d = self.shown(ts_ns) - self.shown(first);
+                let (sign, d) = if d < 0 { ("-", -d) } else { ("", d) };
+                let mut s = String::with_capacity(16);
+                let _ =
+                    std::fmt::Write::write_fmt(&mut s, format_args!("{sign}{}", d / 1_000_000_000));
+                let mut frac = Vec::with_capacity(10);
+                self.frac(&mut frac, d % 1_000_000_000)?;
+                s.push_str(&String::from_utf8_lossy(&frac));
+                write!(w, "{s:>11}")?;
             }
         }
         self.prev = Some(ts_ns);

@@ -120,6 +120,49 @@ pub struct TcpInfo {
     pub peer_isn: Option<u32>,
     /// Payload bytes on the wire.
     pub payload_len: u32,
+    /// For a retransmission: the frame and time of the segment it repeats
+    /// (when it is among the sender's recent segments).
+    pub retrans_of: Option<(u64, i64)>,
+    /// The sender's previous window (scaled), for window updates.
+    pub prev_window: Option<u32>,
+    /// The next sequence number expected from the sender before this packet
+    /// (relative), for "previous segment not captured".
+    pub expected_seq: Option<u32>,
+    /// This FIN is the connection's first (the sender closes first).
+    pub first_fin: bool,
+    /// With this packet both FINs are acknowledged: the connection is closed.
+    pub closes: bool,
+    /// This RST refuses a connection (answers a SYN, nothing established).
+    pub refused: bool,
+}
+
+/// Recent segments a sender transmitted, to name the original of a
+/// retransmission: (seq, frame, ts). A small ring, never allocated.
+#[derive(Clone, Copy, Debug, Default)]
+struct Recent {
+    slots: [(u32, u64, i64); 16],
+    next: usize,
+    used: usize,
+}
+
+impl Recent {
+    fn push(&mut self, seq: u32, frame: u64, ts: i64) {
+        if let Some(slot) = self.slots.get_mut(self.next) {
+            *slot = (seq, frame, ts);
+        }
+        self.next = (self.next + 1) % self.slots.len();
+        self.used = (self.used + 1).min(self.slots.len());
+    }
+
+    /// The earliest recent segment that started at `seq`.
+    fn find(&self, seq: u32) -> Option<(u64, i64)> {
+        self.slots
+            .iter()
+            .take(self.used)
+            .filter(|(s, _, _)| *s == seq)
+            .map(|&(_, f, t)| (f, t))
+            .min_by_key(|&(f, _)| f)
+    }
 }
 
 /// Context passed with stream callbacks.
@@ -279,6 +322,9 @@ struct Side {
     /// Counters for Zeek's repeatable letters (t, w, g): next threshold.
     hist_next: [u64; 3],
     hist_count: [u64; 3],
+    /// Recent segments with data (or SYN/FIN), for retransmissions; made at
+    /// the first such segment, so idle entries (a SYN flood) stay small.
+    recent: Option<Box<Recent>>,
     ended: bool,
 }
 
@@ -619,7 +665,8 @@ impl Tracker {
     /// pass each record on before the next is made): see `finish_one`.
     pub fn begin_finish(&mut self) {
         self.finishing = self.table.iter().map(|(k, c)| (c.stream, *k)).collect();
-        self.finishing.sort_unstable_by_key(|&(stream, _)| std::cmp::Reverse(stream));
+        self.finishing
+            .sort_unstable_by_key(|&(stream, _)| std::cmp::Reverse(stream));
     }
 
     /// Flushes and reports the open connection with the lowest stream
@@ -872,6 +919,7 @@ impl Conn {
         }
 
         // A bare ACK of the peer's FIN.
+        let was_closed = self.both_fins_acked();
         if flags.ack() && !flags.rst() {
             if let Some(fs) = self.sides[r].fin_seq {
                 if seq::ge(m.ack, fs.wrapping_add(1)) && !self.sides[r].fin_acked {
@@ -882,6 +930,22 @@ impl Conn {
                 }
             }
         }
+        let first_fin =
+            flags.fin() && self.sides[d].fin_seq.is_none() && self.sides[r].fin_seq.is_none();
+        let refused = flags.rst()
+            && dir == Direction::ToClient
+            && !self.established
+            && self.synack_frame.is_none()
+            && self.syn_frame.is_some();
+        // The analysis keeps raw windows; show them scaled like this one.
+        let prev_window = self.sides[d]
+            .flow
+            .window
+            .map(|w| w << shift.unwrap_or(0).min(14));
+        let expected_seq = match self.sides[d].flow.nextseq {
+            0 => None,
+            n => Some(n.wrapping_sub(self.sides[d].base.unwrap_or(0))),
+        };
 
         // Sequence analysis, on absolute numbers as in Wireshark.
         let facts = analysis::SegmentFacts {
@@ -911,6 +975,21 @@ impl Conn {
                     *n += 1;
                 }
             }
+        }
+        let carries = m.payload_len > 0 || flags.syn() || flags.fin();
+        let retrans_of = if verdict.flags.has(Analysis::RETRANSMISSION)
+            || verdict.flags.has(Analysis::SPURIOUS_RETRANSMISSION)
+        {
+            self.sides[d].recent.as_ref().and_then(|r| r.find(m.seq))
+        } else {
+            None
+        };
+        if carries && retrans_of.is_none() && (m.payload_len > 0 || self.sides[d].recent.is_some())
+        {
+            self.sides[d]
+                .recent
+                .get_or_insert_with(Default::default)
+                .push(m.seq, frame, ts_ns);
         }
 
         // Zeek history.
@@ -1088,7 +1167,19 @@ impl Conn {
             isn: self.sides[d].isn,
             peer_isn: self.sides[r].isn,
             payload_len: m.payload_len,
+            retrans_of,
+            prev_window,
+            expected_seq,
+            first_fin,
+            closes: !was_closed && self.both_fins_acked(),
+            refused,
         }
+    }
+
+    /// Both sides sent FIN and both FINs were acknowledged.
+    fn both_fins_acked(&self) -> bool {
+        let [c, s] = &self.sides;
+        c.fin_seq.is_some() && s.fin_seq.is_some() && c.fin_acked && s.fin_acked
     }
 
     /// tcpdump's relative numbers (print-tcp.c): the first ACK-bearing
@@ -1815,12 +1906,13 @@ mod tests {
 
     #[test]
     fn total_buffer_limit_is_shared_between_connections() {
+        // Held segments count their bytes plus a fixed overhead.
         let mut p = Play::with(Limits {
-            max_buffer_total: 120,
+            max_buffer_total: 120 + reassembly::HELD_OVERHEAD,
             ..Limits::default()
         });
         p.handshake();
-        p.c(CISN + 11, SISN + 1, PA, &[b'x'; 100]); // held: 100
+        p.c(CISN + 11, SISN + 1, PA, &[b'x'; 100]); // held: 100 + overhead
         assert!(p.notices.is_empty());
         p.send_on(40001, true, 7, 0, SYN, b"", TcpOptions::default());
         p.send_on(40001, true, 18, 0, PA, &[b'y'; 50], TcpOptions::default());

@@ -1,0 +1,106 @@
+//! Colours, chosen once: every output that colours something asks the
+//! theme, so a retransmission is the same red everywhere. `Theme::plain()`
+//! styles nothing (pipes, `NO_COLOR`, `--color never`, tests).
+
+use std::fmt::Display;
+
+use owo_colors::{OwoColorize, Style};
+
+use super::annotate::Tone;
+use crate::track::Direction;
+
+#[derive(Clone, Debug)]
+pub struct Theme {
+    on: bool,
+}
+
+/// Connection tags cycle through these.
+const STREAM_STYLES: [fn(Style) -> Style; 6] = [
+    |s| s.cyan(),
+    |s| s.magenta(),
+    |s| s.yellow(),
+    |s| s.green(),
+    |s| s.blue(),
+    |s| s.bright_red(),
+];
+
+impl Theme {
+    pub fn new(color: bool) -> Self {
+        Self { on: color }
+    }
+
+    pub fn plain() -> Self {
+        Self { on: false }
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    fn paint<T: Display>(&self, style: Style, v: T) -> String {
+        if self.on {
+            v.style(style).to_string()
+        } else {
+            v.to_string()
+        }
+    }
+
+    pub fn stream<T: Display>(&self, stream: u64, v: T) -> String {
+        let f = STREAM_STYLES[(stream % STREAM_STYLES.len() as u64) as usize];
+        self.paint(f(Style::new()).bold(), v)
+    }
+
+    pub fn direction<T: Display>(&self, d: Direction, v: T) -> String {
+        match d {
+            Direction::ToServer => self.paint(Style::new().bright_green(), v),
+            Direction::ToClient => self.paint(Style::new().bright_blue(), v),
+        }
+    }
+
+    pub fn tone<T: Display>(&self, tone: Tone, v: T) -> String {
+        let style = match tone {
+            Tone::Handshake => Style::new().green(),
+            Tone::Teardown => Style::new().cyan(),
+            Tone::Reset => Style::new().red().bold(),
+            Tone::Note => Style::new().blue(),
+            Tone::Warn => Style::new().yellow(),
+            Tone::Error => Style::new().red().bold(),
+            Tone::Request => Style::new().bold(),
+            Tone::Response(s) if s >= 500 => Style::new().red().bold(),
+            Tone::Response(s) if s >= 400 => Style::new().yellow().bold(),
+            Tone::Response(s) if s >= 300 => Style::new().cyan().bold(),
+            Tone::Response(_) => Style::new().green().bold(),
+            Tone::Other => Style::new().dimmed(),
+        };
+        self.paint(style, v)
+    }
+
+    pub fn dim<T: Display>(&self, v: T) -> String {
+        self.paint(Style::new().dimmed(), v)
+    }
+
+    pub fn explain<T: Display>(&self, v: T) -> String {
+        self.paint(Style::new().italic().dimmed(), v)
+    }
+
+    pub fn notice<T: Display>(&self, v: T) -> String {
+        self.paint(Style::new().yellow().bold(), v)
+    }
+
+    pub fn heading<T: Display>(&self, v: T) -> String {
+        self.paint(Style::new().bold().underline(), v)
+    }
+
+    pub fn flags<T: Display>(&self, syn: bool, fin: bool, rst: bool, v: T) -> String {
+        let style = if rst {
+            Style::new().red().bold()
+        } else if syn {
+            Style::new().green()
+        } else if fin {
+            Style::new().cyan()
+        } else {
+            Style::new()
+        };
+        self.paint(style, v)
+    }
+}

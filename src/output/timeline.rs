@@ -1,0 +1,396 @@
+//! The annotated timeline, netpeek's default view: one line per packet
+//! with tcpdump's facts (time, endpoints, flags, relative sequence numbers,
+//! window, length) and, after them, what the packet means. Lines carry
+//! their connection's tag (`#N`, coloured per connection); the client is
+//! always on the left and the arrow shows which way the packet went. With
+//! `--explain`, plain sentences with the real numbers follow each event.
+//! When a connection ends, a line sums it up; at the end of the run, a
+//! summary lists every connection.
+
+use std::io::{self, Write};
+
+use super::annotate::{Annotation, Tone};
+use super::dump;
+use super::line::{self, LineOptions};
+use super::summary;
+use super::text::{write_body, DumpMode};
+use super::theme::Theme;
+use super::time::{TimeFormatter, TimeStyle};
+use crate::decode::TcpFlags;
+use crate::dissect::http::Exchange;
+use crate::event::{Notice, PacketEvent, RunStats, Sink};
+use crate::track::{ConnRecord, Direction};
+
+pub struct TimelineOptions {
+    pub time: TimeStyle,
+    pub nanos: bool,
+    pub line: LineOptions,
+    pub dump: DumpMode,
+    pub line_buffered: bool,
+    pub http_body: bool,
+    pub local_ifindex_names: bool,
+    pub explain: bool,
+    /// ASCII arrows instead of Unicode ones.
+    pub ascii: bool,
+    /// Connections listed in the final summary (the rest are counted).
+    pub summary_max: usize,
+}
+
+/// Widest explanation line, for wrapping.
+const EXPLAIN_WIDTH: usize = 78;
+
+pub struct TimelineSink<W: Write> {
+    out: W,
+    opts: TimelineOptions,
+    theme: Theme,
+    time: TimeFormatter,
+    buf: Vec<u8>,
+    /// Widths of the client and server columns so far (they only grow,
+    /// so columns stay aligned as addresses get longer).
+    widths: [usize; 2],
+    /// Width of the facts column so far, where annotations start.
+    facts_width: usize,
+    if_names: Vec<(u32, String)>,
+    /// Final-summary lines, one per connection (bounded).
+    summary: Vec<String>,
+    summary_more: u64,
+    connections: u64,
+    packets: u64,
+    first_ts: Option<i64>,
+    last_ts: i64,
+}
+
+impl<W: Write> TimelineSink<W> {
+    pub fn new(out: W, opts: TimelineOptions, theme: Theme) -> Self {
+        let if_names = if opts.local_ifindex_names {
+            super::text::local_if_names()
+        } else {
+            Vec::new()
+        };
+        Self {
+            out,
+            time: TimeFormatter::new(opts.time, opts.nanos),
+            opts,
+            theme,
+            buf: Vec::with_capacity(4096),
+            widths: [0, 0],
+            facts_width: 0,
+            if_names,
+            summary: Vec::new(),
+            summary_more: 0,
+            connections: 0,
+            packets: 0,
+            first_ts: None,
+            last_ts: 0,
+        }
+    }
+
+    fn flush_line(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        if self.opts.line_buffered {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Characters printed before the facts (time and tag), for indenting
+    /// explanations under them.
+    fn indent(&self) -> usize {
+        let t = match self.opts.time {
+            TimeStyle::None => 0,
+            TimeStyle::Relative => 12,
+            TimeStyle::Epoch => 11 + if self.opts.nanos { 10 } else { 7 },
+            TimeStyle::DateTime => 20 + if self.opts.nanos { 10 } else { 7 },
+            TimeStyle::Absolute => 9 + if self.opts.nanos { 10 } else { 7 },
+            TimeStyle::DeltaPrevious | TimeStyle::DeltaFirst => {
+                10 + if self.opts.nanos { 10 } else { 7 }
+            }
+        };
+        t + 6
+    }
+
+    fn write_annotations(&mut self, notes: &[Annotation]) -> io::Result<()> {
+        for (i, n) in notes.iter().enumerate() {
+            self.buf
+                .extend_from_slice(if i == 0 { b"  " } else { b"; " });
+            let s = self.theme.tone(n.tone, &n.text);
+            self.buf.extend_from_slice(s.as_bytes());
+        }
+        Ok(())
+    }
+
+    fn write_explanations(&mut self, notes: &[Annotation]) -> io::Result<()> {
+        let indent = " ".repeat(self.indent());
+        for n in notes {
+            let Some(text) = &n.explain else { continue };
+            for line in wrap(text, EXPLAIN_WIDTH) {
+                let l = self.theme.explain(format!("│ {line}"));
+                write!(self.buf, "\n{indent}{l}")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn tcp_facts(&mut self, p: &PacketEvent<'_, '_>) -> Option<String> {
+        let t = p.tcp?;
+        let tcp = p.decoded.tcp_slice()?;
+        let flags = TcpFlags::from_slice(tcp);
+        let client = t.client.to_string();
+        let server = t.server.to_string();
+        self.widths[0] = self.widths[0].max(client.len());
+        self.widths[1] = self.widths[1].max(server.len());
+        let arrow = match (t.direction, self.opts.ascii) {
+            (Direction::ToServer, false) => "→",
+            (Direction::ToClient, false) => "←",
+            (Direction::ToServer, true) => "->",
+            (Direction::ToClient, true) => "<-",
+        };
+        let mut fl = Vec::new();
+        fl.push(b'[');
+        let _ = line::write_flags(&mut fl, flags);
+        fl.push(b']');
+        let fl = String::from_utf8_lossy(&fl).into_owned();
+        let mut nums = String::with_capacity(48);
+        use std::fmt::Write as _;
+        if t.payload_len > 0 || flags.syn() || flags.fin() || flags.rst() {
+            let _ = write!(nums, "seq {}", t.seq_rel);
+            if t.payload_len > 0 {
+                let _ = write!(nums, ":{}", t.seq_rel.wrapping_add(t.payload_len));
+            }
+        }
+        if flags.ack() {
+            if !nums.is_empty() {
+                nums.push(' ');
+            }
+            let _ = write!(nums, "ack {}", t.ack_rel);
+        }
+        let tag = format!("#{:<4}", t.stream);
+        let facts = format!(
+            "{} {:<cw$} {} {:<sw$}  {:<6} {:<22} win {:<6} len {:<5}",
+            self.theme.stream(t.stream, tag),
+            client,
+            self.theme.direction(t.direction, arrow),
+            server,
+            self.theme
+                .flags(flags.syn(), flags.fin(), flags.rst(), format!("{fl:<6}")),
+            nums,
+            t.window,
+            t.payload_len,
+            cw = self.widths[0],
+            sw = self.widths[1],
+        );
+        Some(facts)
+    }
+}
+
+/// Splits a paragraph into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// Visible width of a string that may hold colour escapes.
+fn visible_len(s: &str) -> usize {
+    let mut n = 0;
+    let mut esc = false;
+    for c in s.chars() {
+        if esc {
+            if c == 'm' {
+                esc = false;
+            }
+        } else if c == '\u{1b}' {
+            esc = true;
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
+impl<W: Write> Sink for TimelineSink<W> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+        self.packets += 1;
+        self.first_ts.get_or_insert(p.frame.ts_ns);
+        self.last_ts = p.frame.ts_ns;
+        self.buf.clear();
+        self.time.write(&mut self.buf, p.frame.ts_ns)?;
+        match self.tcp_facts(p) {
+            Some(facts) => {
+                let w = visible_len(&facts);
+                self.buf.extend_from_slice(facts.as_bytes());
+                if !p.annotations.is_empty() {
+                    self.facts_width = self.facts_width.max(w).min(110);
+                    for _ in w..self.facts_width {
+                        self.buf.push(b' ');
+                    }
+                }
+            }
+            None => {
+                self.buf.extend_from_slice(b"      ");
+                let names = &self.if_names;
+                let lookup = |idx: u32| {
+                    names
+                        .iter()
+                        .find(|(i, _)| *i == idx)
+                        .map(|(_, n)| n.clone())
+                };
+                line::write_line(
+                    &mut self.buf,
+                    p.frame,
+                    p.decoded,
+                    p.tcp,
+                    &self.opts.line,
+                    &lookup,
+                )?;
+            }
+        }
+        self.write_annotations(p.annotations)?;
+        if self.opts.explain {
+            self.write_explanations(p.annotations)?;
+        }
+        match self.opts.dump {
+            DumpMode::None => {}
+            DumpMode::Ascii => {
+                dump::write_ascii(&mut self.buf, dump::network_bytes(p.frame, p.decoded))?
+            }
+            DumpMode::HexAscii => {
+                dump::write_hex_ascii(&mut self.buf, dump::network_bytes(p.frame, p.decoded))?
+            }
+        }
+        self.buf.push(b'\n');
+        self.flush_line()
+    }
+
+    fn http(&mut self, x: &Exchange) -> io::Result<()> {
+        if !self.opts.http_body {
+            return Ok(());
+        }
+        self.buf.clear();
+        if let Some(r) = &x.request {
+            let label = format!("→ {} {}", r.method, r.uri);
+            write_body(&mut self.buf, &label, &r.msg)?;
+        }
+        if let Some(r) = &x.response {
+            let label = format!("← {} {}", r.status, r.reason);
+            write_body(&mut self.buf, label.trim_end(), &r.msg)?;
+        }
+        if !self.buf.is_empty() {
+            self.flush_line()?;
+        }
+        Ok(())
+    }
+
+    fn connection(&mut self, c: &ConnRecord) -> io::Result<()> {
+        self.connections += 1;
+        let mut line = Vec::new();
+        summary::write_conn_summary(&mut line, c)?;
+        let text = String::from_utf8_lossy(&line).trim_end().to_string();
+        self.buf.clear();
+        let indent = " ".repeat(self.indent().saturating_sub(6));
+        let tone = match c.close {
+            crate::track::CloseKind::Reset | crate::track::CloseKind::Refused => Tone::Reset,
+            _ => Tone::Teardown,
+        };
+        let mark = if self.opts.ascii { "==" } else { "══" };
+        writeln!(
+            self.buf,
+            "{indent}{} {}",
+            self.theme.tone(tone, mark),
+            self.theme.stream(c.stream, &text)
+        )?;
+        if self.opts.explain {
+            let words = summary::history_words(&c.history);
+            if !words.is_empty() {
+                let pad = " ".repeat(self.indent());
+                for line in wrap(&format!("History {}: {words}.", c.history), EXPLAIN_WIDTH) {
+                    writeln!(self.buf, "{pad}{}", self.theme.explain(format!("│ {line}")))?;
+                }
+            }
+        }
+        self.flush_line()?;
+        if self.summary.len() < self.opts.summary_max {
+            self.summary.push(text);
+        } else {
+            self.summary_more += 1;
+        }
+        Ok(())
+    }
+
+    fn notice(&mut self, n: &Notice, _ts: Option<i64>) -> io::Result<()> {
+        self.buf.clear();
+        writeln!(
+            self.buf,
+            "{}",
+            self.theme.notice(format!("-- netpeek: {n}"))
+        )?;
+        self.flush_line()
+    }
+
+    fn finish(&mut self, stats: &RunStats) -> io::Result<()> {
+        self.buf.clear();
+        writeln!(self.buf)?;
+        let span = self.first_ts.map_or(0, |f| self.last_ts - f);
+        writeln!(
+            self.buf,
+            "{}",
+            self.theme.heading(format!(
+                "Summary: {} packet{}, {} TCP connection{}, {:.3} s",
+                self.packets,
+                if self.packets == 1 { "" } else { "s" },
+                self.connections,
+                if self.connections == 1 { "" } else { "s" },
+                span.max(0) as f64 / 1e9
+            ))
+        )?;
+        for l in &self.summary {
+            writeln!(self.buf, "  {l}")?;
+        }
+        if self.summary_more > 0 {
+            writeln!(
+                self.buf,
+                "  … and {} more connection{}",
+                self.summary_more,
+                if self.summary_more == 1 { "" } else { "s" }
+            )?;
+        }
+        if stats.frames_read > stats.frames_shown {
+            writeln!(
+                self.buf,
+                "  {} of {} frames matched the filter",
+                stats.frames_shown, stats.frames_read
+            )?;
+        }
+        self.out.write_all(&self.buf)?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_words_whole() {
+        let w = wrap("The server accepts: it acknowledges the client's ISN 2615568916 by sending ack = 2615568917, and picks its own ISN 89437789.", 40);
+        assert!(w.iter().all(|l| l.chars().count() <= 40));
+        assert_eq!(w.join(" "), "The server accepts: it acknowledges the client's ISN 2615568916 by sending ack = 2615568917, and picks its own ISN 89437789.");
+    }
+
+    #[test]
+    fn visible_length_skips_escapes() {
+        assert_eq!(visible_len("\u{1b}[31mred\u{1b}[0m x"), 5);
+    }
+}
