@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 use crate::output::annotate::{annotate, Annotation};
 use crate::output::json::{JsonInput, JsonSink};
+use crate::output::ladder::{LadderOptions, LadderSink};
 use crate::output::progress::Progress;
 use crate::output::rotate::PcapngOutput;
 use crate::output::stats::StatsSink;
@@ -165,6 +166,18 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let primary: Option<Box<dyn Sink>> = match cfg.format {
         Format::Quiet => None,
         _ if stdout_used_by_pcapng => None,
+        Format::Text if cfg.ladder => Some(Box::new(LadderSink::new(
+            BufWriter::with_capacity(1 << 16, io::stdout()),
+            LadderOptions {
+                time: cfg.timeline_time,
+                nanos: cfg.nanos,
+                ascii: cfg.ascii,
+                fold: cfg.fold,
+                immediate: live,
+                line_buffered: cfg.line_buffered,
+            },
+            Theme::new(cfg.color),
+        ))),
         Format::Text if !cfg.plain => Some(Box::new(TimelineSink::new(
             BufWriter::with_capacity(1 << 16, io::stdout()),
             TimelineOptions {

@@ -494,11 +494,29 @@ fn stats_table_counts_methods_statuses_and_latencies() {
     let Some(text) = run_on("sv-http-protocol-nodup.pcap", &["-q", "--stats"]) else {
         return;
     };
-    assert!(text.starts_with(
+    // The TCP conversation table comes first, then the HTTP tables.
+    assert!(
+        text.starts_with("TCP conversations (1 connections)\n"),
+        "{text}"
+    );
+    let http_at = text
+        .find("HTTP requests by method and status:")
+        .expect("HTTP table");
+    assert!(text[http_at..].starts_with(
         "HTTP requests by method and status:\n  method  status  requests\n  GET        404        40\n"
     ), "{text}");
     let json = run_on("zeek-workshop_2011_browse.pcap", &["--json", "--stats"]).unwrap();
-    let last: Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    let last: Value = json
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "http_stats")
+        .expect("http_stats line");
+    let tcp: Value = json
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["type"] == "tcp_stats")
+        .expect("tcp_stats line");
+    assert_eq!(tcp["connections"], 6);
     assert_eq!(last["type"], "http_stats");
     assert_eq!(last["by_method_status"][0]["method"], "GET");
     assert_eq!(last["by_method_status"][0]["status_code"], 304);

@@ -142,6 +142,15 @@ pub struct Args {
     #[arg(long = "explain", conflicts_with_all = ["json", "plain"])]
     pub explain: bool,
 
+    /// Draw a ladder (sequence) diagram per TCP connection instead of the
+    /// timeline: client and server columns, one arrow per packet.
+    #[arg(long = "ladder", conflicts_with_all = ["json", "plain", "explain"])]
+    pub ladder: bool,
+
+    /// With --ladder: fold long runs of plain data and ACKs into one line.
+    #[arg(long = "fold", requires = "ladder")]
+    pub fold: bool,
+
     /// Use ASCII only (arrows and rules), no Unicode drawing characters.
     #[arg(long = "ascii")]
     pub ascii_only: bool,

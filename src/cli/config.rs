@@ -55,6 +55,8 @@ pub struct Config {
     /// Time style of the timeline (relative seconds unless a -t flag).
     pub timeline_time: TimeStyle,
     pub explain: bool,
+    pub ladder: bool,
+    pub fold: bool,
     pub ascii: bool,
     pub summary_max: usize,
 }
@@ -209,6 +211,8 @@ impl Config {
                 time
             },
             explain: args.explain,
+            ladder: args.ladder,
+            fold: args.fold,
             ascii: args.ascii_only,
             summary_max: args.summary_max,
             plain: args.plain,

@@ -314,6 +314,49 @@ fn http_msg(m: &Message) -> HttpMsg<'_> {
 pub struct JsonSink<W: Write> {
     out: W,
     line_buffered: bool,
+    totals: Totals,
+}
+
+/// What the run saw, for the closing `summary` line.
+#[derive(Default)]
+struct Totals {
+    packets: u64,
+    first_ts: Option<i64>,
+    last_ts: i64,
+    connections: u64,
+    by_close: std::collections::BTreeMap<&'static str, u64>,
+    analysis: std::collections::BTreeMap<&'static str, u64>,
+    http_exchanges: u64,
+    http_unanswered: u64,
+    notices: u64,
+}
+
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    frames_read: u64,
+    packets: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<String>,
+    duration_ns: i64,
+    tcp_connections: u64,
+    close: &'a std::collections::BTreeMap<&'static str, u64>,
+    analysis: &'a std::collections::BTreeMap<&'static str, u64>,
+    http_exchanges: u64,
+    http_unanswered: u64,
+    notices: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<CaptureJson>,
+}
+
+#[derive(Serialize)]
+struct CaptureJson {
+    received: u64,
+    dropped: u64,
+    if_dropped: u64,
 }
 
 /// What the meta line says about the input.
@@ -335,7 +378,11 @@ impl<W: Write> JsonSink<W> {
         };
         serde_json::to_writer(&mut out, &meta)?;
         out.write_all(b"\n")?;
-        Ok(Self { out, line_buffered })
+        Ok(Self {
+            out,
+            line_buffered,
+            totals: Totals::default(),
+        })
     }
 
     fn line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
@@ -399,6 +446,9 @@ fn endpoints(d: &Decoded<'_>) -> (Option<Endpoint>, Option<Endpoint>) {
 
 impl<W: Write> Sink for JsonSink<W> {
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+        self.totals.packets += 1;
+        self.totals.first_ts.get_or_insert(p.frame.ts_ns);
+        self.totals.last_ts = p.frame.ts_ns;
         let d = p.decoded;
         let (source, destination) = endpoints(d);
         let tcp = d.tcp_slice().map(|t| {
@@ -487,6 +537,11 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn connection(&mut self, c: &ConnRecord) -> io::Result<()> {
+        self.totals.connections += 1;
+        *self.totals.by_close.entry(c.close.name()).or_default() += 1;
+        for (name, n) in &c.analysis {
+            *self.totals.analysis.entry(name).or_default() += n;
+        }
         let mut analysis = serde_json::Map::new();
         for (name, n) in &c.analysis {
             analysis.insert((*name).to_string(), (*n).into());
@@ -536,6 +591,10 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn http(&mut self, x: &Exchange) -> io::Result<()> {
+        self.totals.http_exchanges += 1;
+        if x.request.is_some() && x.response.is_none() {
+            self.totals.http_unanswered += 1;
+        }
         let line = HttpLine {
             kind: "http",
             stream: x.stream,
@@ -577,6 +636,7 @@ impl<W: Write> Sink for JsonSink<W> {
     }
 
     fn notice(&mut self, n: &Notice, ts_ns: Option<i64>) -> io::Result<()> {
+        self.totals.notices += 1;
         let code = match n {
             // The exchange records carry HTTP notes.
             Notice::Http(_) => return Ok(()),
@@ -594,7 +654,29 @@ impl<W: Write> Sink for JsonSink<W> {
         })
     }
 
-    fn finish(&mut self, _stats: &RunStats) -> io::Result<()> {
+    fn finish(&mut self, stats: &RunStats) -> io::Result<()> {
+        let t = &self.totals;
+        let line = SummaryLine {
+            kind: "summary",
+            frames_read: stats.frames_read,
+            packets: t.packets,
+            start: t.first_ts.map(rfc3339),
+            end: t.first_ts.map(|_| rfc3339(t.last_ts)),
+            duration_ns: t.first_ts.map_or(0, |f| t.last_ts - f),
+            tcp_connections: t.connections,
+            close: &t.by_close,
+            analysis: &t.analysis,
+            http_exchanges: t.http_exchanges,
+            http_unanswered: t.http_unanswered,
+            notices: t.notices,
+            capture: stats.capture.map(|c| CaptureJson {
+                received: c.received,
+                dropped: c.dropped,
+                if_dropped: c.if_dropped,
+            }),
+        };
+        serde_json::to_writer(&mut self.out, &line)?;
+        self.out.write_all(b"\n")?;
         self.out.flush()
     }
 }

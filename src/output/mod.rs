@@ -5,6 +5,7 @@ pub mod annotate;
 pub mod dump;
 pub mod files;
 pub mod json;
+pub mod ladder;
 pub mod line;
 pub mod pcapng;
 pub mod progress;

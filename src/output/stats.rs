@@ -218,11 +218,96 @@ impl HttpStats {
     }
 }
 
+/// Connections kept for the conversation table (the rest are counted).
+pub const MAX_CONVERSATIONS: usize = 10_000;
+
+/// TCP conversations for `--stats`: the table rows (bounded) and totals.
+#[derive(Debug, Default)]
+struct TcpStats {
+    rows: Vec<crate::track::ConnRecord>,
+    more: u64,
+    total: u64,
+    retransmissions: u64,
+    rtt: Samples,
+}
+
+#[derive(Serialize)]
+struct RttJson {
+    count: u64,
+    min: i64,
+    median: i64,
+    max: i64,
+}
+
+#[derive(Serialize)]
+struct TcpStatsJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    connections: u64,
+    retransmissions: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    handshake_rtt_ns: Option<RttJson>,
+}
+
+impl TcpStats {
+    fn add(&mut self, c: &crate::track::ConnRecord) {
+        self.total += 1;
+        self.retransmissions += super::summary::retransmissions(c);
+        if let Some(r) = c.rtt_ns {
+            self.rtt.add(r);
+        }
+        if self.rows.len() < MAX_CONVERSATIONS {
+            self.rows.push(c.clone());
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn write_table<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        if self.total == 0 {
+            return Ok(());
+        }
+        super::summary::write_conversations(w, &self.rows)?;
+        if self.more > 0 {
+            writeln!(w, "… and {} more connections (not listed)", self.more)?;
+        }
+        if self.rtt.count > 0 {
+            writeln!(
+                w,
+                "handshake rtt: min {}  median {}  max {}  over {} connections; {} retransmissions in all",
+                human_duration(self.rtt.min),
+                human_duration(self.rtt.percentile(50.0)),
+                human_duration(self.rtt.max),
+                self.rtt.count,
+                self.retransmissions
+            )?;
+        }
+        writeln!(w)
+    }
+
+    fn write_json<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        let line = TcpStatsJson {
+            kind: "tcp_stats",
+            connections: self.total,
+            retransmissions: self.retransmissions,
+            handshake_rtt_ns: (self.rtt.count > 0).then(|| RttJson {
+                count: self.rtt.count,
+                min: self.rtt.min,
+                median: self.rtt.percentile(50.0),
+                max: self.rtt.max,
+            }),
+        };
+        serde_json::to_writer(&mut *w, &line)?;
+        w.write_all(b"\n")
+    }
+}
+
 /// A sink that gathers statistics and writes them when the run ends.
 pub struct StatsSink<W: Write> {
     out: W,
     json: bool,
     http: HttpStats,
+    tcp: TcpStats,
 }
 
 impl<W: Write> StatsSink<W> {
@@ -232,6 +317,7 @@ impl<W: Write> StatsSink<W> {
             out,
             json,
             http: HttpStats::default(),
+            tcp: TcpStats::default(),
         }
     }
 
@@ -250,10 +336,17 @@ impl<W: Write> Sink for StatsSink<W> {
         Ok(())
     }
 
+    fn connection(&mut self, c: &crate::track::ConnRecord) -> io::Result<()> {
+        self.tcp.add(c);
+        Ok(())
+    }
+
     fn finish(&mut self, _stats: &RunStats) -> io::Result<()> {
         if self.json {
+            self.tcp.write_json(&mut self.out)?;
             self.http.write_json(&mut self.out)?;
         } else {
+            self.tcp.write_table(&mut self.out)?;
             self.http.write_table(&mut self.out)?;
         }
         self.out.flush()

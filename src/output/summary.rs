@@ -84,7 +84,7 @@ pub fn close_words(r: &ConnRecord) -> String {
     }
 }
 
-fn retransmissions(r: &ConnRecord) -> u64 {
+pub fn retransmissions(r: &ConnRecord) -> u64 {
     r.analysis
         .iter()
         .find(|(n, _)| *n == "retransmission")
