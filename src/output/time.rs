@@ -200,7 +200,8 @@ impl TimeFormatter {
                 let mut frac = Vec::with_capacity(10);
                 self.frac(&mut frac, d % 1_000_000_000)?;
                 s.push_str(&String::from_utf8_lossy(&frac));
-                write!(w, "{s:>11}")?;
+                let width = if self.nanos { 14 } else { 11 };
+                write!(w, "{s:>width$}")?;
             }
         }
         self.prev = Some(ts_ns);

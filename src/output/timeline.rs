@@ -98,7 +98,7 @@ impl<W: Write> TimelineSink<W> {
     fn indent(&self) -> usize {
         let t = match self.opts.time {
             TimeStyle::None => 0,
-            TimeStyle::Relative => 12,
+            TimeStyle::Relative => 12 + if self.opts.nanos { 3 } else { 0 },
             TimeStyle::Epoch => 11 + if self.opts.nanos { 10 } else { 7 },
             TimeStyle::DateTime => 20 + if self.opts.nanos { 10 } else { 7 },
             TimeStyle::Absolute => 9 + if self.opts.nanos { 10 } else { 7 },
@@ -229,6 +229,11 @@ impl<W: Write> Sink for TimelineSink<W> {
         self.time.write(&mut self.buf, p.frame.ts_ns)?;
         match self.tcp_facts(p) {
             Some(facts) => {
+                let facts = if p.annotations.is_empty() {
+                    facts.trim_end().to_string()
+                } else {
+                    facts
+                };
                 let w = visible_len(&facts);
                 self.buf.extend_from_slice(facts.as_bytes());
                 if !p.annotations.is_empty() {
@@ -347,12 +352,12 @@ impl<W: Write> Sink for TimelineSink<W> {
             self.buf,
             "{}",
             self.theme.heading(format!(
-                "Summary: {} packet{}, {} TCP connection{}, {:.3} s",
+                "Summary: {} packet{}, {} TCP connection{}, {}",
                 self.packets,
                 if self.packets == 1 { "" } else { "s" },
                 self.connections,
                 if self.connections == 1 { "" } else { "s" },
-                span.max(0) as f64 / 1e9
+                crate::dissect::http::human_duration(span.max(0))
             ))
         )?;
         for l in &self.summary {

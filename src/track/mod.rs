@@ -322,6 +322,8 @@ struct Side {
     /// Counters for Zeek's repeatable letters (t, w, g): next threshold.
     hist_next: [u64; 3],
     hist_count: [u64; 3],
+    /// Frame and time of this side's first FIN.
+    fin_at: Option<(u64, i64)>,
     /// Recent segments with data (or SYN/FIN), for retransmissions; made at
     /// the first such segment, so idle entries (a SYN flood) stay small.
     recent: Option<Box<Recent>>,
@@ -338,6 +340,9 @@ struct Conn {
     syn_frame: Option<u64>,
     /// Time of the most recent SYN (Wireshark's `ts_mru_syn`).
     syn_ts: Option<i64>,
+    /// Frame and time of the first SYN-carrying segment of each side (for
+    /// naming the original of a retransmitted SYN or SYN-ACK).
+    first_syn_of: [Option<(u64, i64)>; 2],
     synack_frame: Option<u64>,
     ack_frame: Option<u64>,
     /// Wireshark's iRTT: most recent SYN → first packet with ACK and
@@ -536,6 +541,7 @@ impl Conn {
             sides: Default::default(),
             syn_frame: None,
             syn_ts: None,
+            first_syn_of: [None, None],
             synack_frame: None,
             ack_frame: None,
             rtt_ns: None,
@@ -833,6 +839,9 @@ impl Conn {
 
         // Handshake bookkeeping.
         if flags.syn() {
+            if self.first_syn_of[d].is_none() {
+                self.first_syn_of[d] = Some((frame, ts_ns));
+            }
             if self.sides[d].isn.is_none() {
                 self.sides[d].isn = Some(m.seq);
                 self.sides[d].syn_opts = Some(m.options);
@@ -980,7 +989,13 @@ impl Conn {
         let retrans_of = if verdict.flags.has(Analysis::RETRANSMISSION)
             || verdict.flags.has(Analysis::SPURIOUS_RETRANSMISSION)
         {
-            self.sides[d].recent.as_ref().and_then(|r| r.find(m.seq))
+            if flags.syn() && m.payload_len == 0 {
+                self.first_syn_of[d].filter(|&(f, _)| f != frame)
+            } else if flags.fin() && m.payload_len == 0 {
+                self.sides[d].fin_at.filter(|&(f, _)| f != frame)
+            } else {
+                self.sides[d].recent.as_ref().and_then(|r| r.find(m.seq))
+            }
         } else {
             None
         };
@@ -1096,6 +1111,7 @@ impl Conn {
         // Teardown.
         if flags.fin() && self.sides[d].fin_seq.is_none() {
             self.sides[d].fin_seq = Some(m.seq.wrapping_add(m.payload_len));
+            self.sides[d].fin_at = Some((frame, ts_ns));
             match self.first_closer {
                 None => self.first_closer = Some(dir),
                 Some(first) if first != dir => {
