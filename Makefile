@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libpcap-dev tcpdump tshark nginx curl python3
+APT_PACKAGES := libpcap-dev tcpdump tshark nginx curl python3 iproute2 nftables
 DEMO_CAPTURE := captures/lecture-http.pcapng
 
 .PHONY: all deps build release demo test bench fuzz clean capture-lecture man completions install
