@@ -3,6 +3,8 @@
 
 pub mod dump;
 pub mod files;
+pub mod follow;
+pub mod har;
 pub mod json;
 pub mod line;
 pub mod pcapng;
