@@ -2,6 +2,7 @@
 //! a dissector.
 
 pub mod dump;
+pub mod ecs;
 pub mod files;
 pub mod follow;
 pub mod har;
