@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use etherparse::{LaxNetSlice, TransportSlice};
 use serde::Serialize;
 
+use super::ecs;
 use super::time::rfc3339;
 use crate::decode::{Decoded, TcpFlags};
 use crate::dissect::http::{Exchange, Message};
@@ -48,6 +49,9 @@ struct Network {
     transport: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     iana_number: Option<u8>,
+    /// ECS: bytes of the frame on the wire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -124,6 +128,9 @@ struct Packet<'a> {
     record_issue: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<&'a str>,
+    event: ecs::Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    observer: Option<ecs::Observer<'a>>,
 }
 
 #[derive(Serialize)]
@@ -167,6 +174,12 @@ struct Connection<'a> {
     analysis: serde_json::Map<String, serde_json::Value>,
     history: &'a str,
     conn_state: &'static str,
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    event: ecs::Event,
+    source: ecs::Side,
+    destination: ecs::Side,
+    network: ecs::Network,
 }
 
 #[derive(Serialize)]
@@ -178,6 +191,7 @@ struct NoticeLine<'a> {
     timestamp: Option<String>,
     code: &'static str,
     message: &'a str,
+    event: ecs::Event,
 }
 
 /// A kept body: text as text, anything else summarised.
@@ -276,6 +290,20 @@ struct HttpLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     duration_ns: Option<i64>,
     notes: &'a [String],
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    event: ecs::Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<ecs::Side>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<ecs::Side>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network: Option<ecs::Network>,
+    http: ecs::Http<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<ecs::Url<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<ecs::UserAgent<'a>>,
 }
 
 fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -417,6 +445,7 @@ fn network_of(d: &Decoded<'_>) -> Option<Network> {
         kind,
         iana_number: proto.filter(|_| transport == Some("other")),
         transport,
+        bytes: None,
     })
 }
 
@@ -523,7 +552,10 @@ impl<W: Write> Sink for JsonSink<W> {
             len: p.frame.len,
             caplen: p.frame.caplen,
             truncated: p.frame.caplen < p.frame.len,
-            network: network_of(d),
+            network: network_of(d).map(|n| Network {
+                bytes: Some(p.frame.len),
+                ..n
+            }),
             source,
             destination,
             tcp,
@@ -532,6 +564,8 @@ impl<W: Write> Sink for JsonSink<W> {
             decode_issue: d.issue.as_ref().map(|i| i.to_string()),
             record_issue: p.frame.record_issue.map(|i| i.to_string()),
             comment: p.frame.comment,
+            event: ecs::Event::packet(),
+            observer: p.interface.map(ecs::Observer::interface),
         };
         self.line(&pkt)
     }
@@ -586,6 +620,25 @@ impl<W: Write> Sink for JsonSink<W> {
             analysis,
             history: &c.history,
             conn_state: c.conn_state,
+            timestamp: rfc3339(c.start_ns),
+            event: ecs::Event::connection(c.start_ns, c.end_ns),
+            source: ecs::Side {
+                ip: c.client.ip,
+                port: c.client.port,
+                bytes: Some(c.bytes[0]),
+                packets: Some(c.packets[0]),
+            },
+            destination: ecs::Side {
+                ip: c.server.ip,
+                port: c.server.port,
+                bytes: Some(c.bytes[1]),
+                packets: Some(c.packets[1]),
+            },
+            network: ecs::Network {
+                bytes: Some(c.bytes[0].saturating_add(c.bytes[1])),
+                packets: Some(c.packets[0].saturating_add(c.packets[1])),
+                ..ecs::Network::tcp(c.client.ip)
+            },
         };
         self.line(&rec)
     }
@@ -595,6 +648,7 @@ impl<W: Write> Sink for JsonSink<W> {
         if x.request.is_some() && x.response.is_none() {
             self.totals.http_unanswered += 1;
         }
+        let e = ecs::HttpEcs::of(x);
         let line = HttpLine {
             kind: "http",
             stream: x.stream,
@@ -631,6 +685,14 @@ impl<W: Write> Sink for JsonSink<W> {
             ttfb_ns: x.ttfb_ns(),
             duration_ns: x.duration_ns(),
             notes: &x.notes,
+            timestamp: e.timestamp,
+            event: e.event,
+            source: e.source,
+            destination: e.destination,
+            network: e.network,
+            http: e.http,
+            url: e.url,
+            user_agent: e.user_agent,
         };
         self.line(&line)
     }
@@ -651,6 +713,7 @@ impl<W: Write> Sink for JsonSink<W> {
             timestamp: ts_ns.map(rfc3339),
             code,
             message: &msg,
+            event: ecs::Event::notice(code),
         })
     }
 
