@@ -357,7 +357,12 @@ fn ecs_values_agree_with_netpeeks_own() {
     for r in all
         .iter()
         // Aggregate lines (tables and the run's summary) are not events.
-        .filter(|r| !matches!(r["type"].as_str(), Some("meta" | "http_stats" | "tcp_stats" | "summary")))
+        .filter(|r| {
+            !matches!(
+                r["type"].as_str(),
+                Some("meta" | "http_stats" | "tcp_stats" | "summary")
+            )
+        })
     {
         let e = &r["event"];
         assert!(EVENT_KINDS.contains(&e["kind"].as_str().unwrap()), "{r}");
