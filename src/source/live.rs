@@ -40,6 +40,8 @@ pub const DEFAULT_BUFFER_KIB: u32 = 32 * 1024;
 const BATCH_BYTES: usize = 1 << 20;
 const RECORD_HEADER: usize = 16;
 const POLL: Duration = Duration::from_millis(100);
+/// Longest a captured packet waits in the kernel before delivery.
+const DELIVERY_MS: i32 = 10;
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
 enum Msg {
@@ -155,9 +157,18 @@ impl LiveSource {
             .promisc(opts.promiscuous)
             .snaplen(snaplen)
             .buffer_size(buffer)
-            .immediate_mode(opts.immediate)
+            // libpcap's immediate mode falls back to TPACKET_V2, whose ring
+            // has one snaplen-sized slot per packet (on lo, 64 KiB each: a
+            // 32 MiB ring holds 512 packets and overflows under load).
+            // TPACKET_V3 packs packets into blocks; a 10 ms block timeout
+            // still delivers each packet within 10 ms.
+            .immediate_mode(false)
             .precision(Precision::Nano)
-            .timeout(POLL.as_millis() as i32);
+            .timeout(if opts.immediate {
+                DELIVERY_MS
+            } else {
+                POLL.as_millis() as i32
+            });
         let mut cap = inactive
             .open()
             .map_err(|e| open_error(&iface, pcap_msg(e)))?;
