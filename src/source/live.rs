@@ -41,7 +41,7 @@ const BATCH_BYTES: usize = 1 << 20;
 const RECORD_HEADER: usize = 16;
 const POLL: Duration = Duration::from_millis(100);
 /// Longest a captured packet waits in the kernel before delivery.
-const DELIVERY_MS: i32 = 10;
+const DELIVERY_MS: u64 = 10;
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
 enum Msg {
@@ -152,6 +152,11 @@ impl LiveSource {
         };
         let snaplen = i32::try_from(opts.snaplen).unwrap_or(i32::MAX);
         let buffer = i32::try_from(u64::from(opts.buffer_kib) * 1024).unwrap_or(i32::MAX);
+        let block_timeout = if opts.immediate {
+            Duration::from_millis(DELIVERY_MS)
+        } else {
+            POLL
+        };
         let inactive = Capture::from_device(iface.as_str())
             .map_err(|e| open_error(&iface, pcap_msg(e)))?
             .promisc(opts.promiscuous)
@@ -164,11 +169,7 @@ impl LiveSource {
             // still delivers each packet within 10 ms.
             .immediate_mode(false)
             .precision(Precision::Nano)
-            .timeout(if opts.immediate {
-                DELIVERY_MS
-            } else {
-                POLL.as_millis() as i32
-            });
+            .timeout(block_timeout.as_millis() as i32);
         let mut cap = inactive
             .open()
             .map_err(|e| open_error(&iface, pcap_msg(e)))?;
@@ -204,7 +205,7 @@ impl LiveSource {
         let thread_stop = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("netpeek-capture".into())
-            .spawn(move || capture_loop(cap, tx, recycled, thread_stop))
+            .spawn(move || capture_loop(cap, tx, recycled, thread_stop, block_timeout))
             .map_err(|e| Error::Other(format!("cannot start the capture thread: {e}")))?;
         Ok(Self {
             rx,
@@ -270,6 +271,7 @@ fn capture_loop(
     tx: SyncSender<Msg>,
     recycled: Receiver<Vec<u8>>,
     stop: Arc<AtomicBool>,
+    block_timeout: Duration,
 ) {
     let fresh = |recycled: &Receiver<Vec<u8>>| {
         let mut b = recycled
@@ -325,8 +327,13 @@ fn capture_loop(
         let _ = tx.send(Msg::Failed(msg));
         return;
     }
-    // Drain what the kernel already captured, without waiting for more.
+    // Drain what the kernel already captured. With TPACKET_V3 the block the
+    // kernel is filling belongs to userspace only once its timeout retires
+    // it, so keep reading without blocking until every packet captured
+    // before the stop has surely been handed over (three block timeouts),
+    // and after that until the ring is empty.
     if let Ok(mut cap) = cap.setnonblock() {
+        let settle = Instant::now() + block_timeout * 3;
         loop {
             let n = cap.dispatch(None, |p| append(&mut batch, p)).unwrap_or(0);
             if !batch.is_empty() {
@@ -336,7 +343,10 @@ fn capture_loop(
                 }
             }
             if n == 0 {
-                break;
+                if Instant::now() >= settle {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
             }
         }
         let stats = stats_of(&mut cap).unwrap_or_default();
