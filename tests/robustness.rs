@@ -2,69 +2,77 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::capture::*;
 use common::*;
 
 /// Writes a microsecond pcap of Ethernet frames.
 fn write_pcap(path: &Path, linktype: u32, frames: &[(u64, Vec<u8>)]) {
-    let mut v = Vec::new();
-    v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    v.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    v.extend_from_slice(&262_144u32.to_le_bytes());
-    v.extend_from_slice(&linktype.to_le_bytes());
+    let mut w = PcapWriter::create(path, linktype);
     for (ts_us, f) in frames {
-        v.extend_from_slice(&((ts_us / 1_000_000) as u32).to_le_bytes());
-        v.extend_from_slice(&((ts_us % 1_000_000) as u32).to_le_bytes());
-        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        v.extend_from_slice(f);
+        w.frame(*ts_us, f);
     }
-    std::fs::write(path, v).unwrap();
+    w.finish();
 }
 
 /// Runs a command, returning its output and peak resident memory (KiB).
-// The child is reaped with wait4(2), which also reports its peak memory.
-#[allow(clippy::zombie_processes)]
 fn run_measured(cmd: &mut Command) -> (std::process::Output, i64) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t1 = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let t2 = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let mut status = 0;
-    // SAFETY: wait4 on our own child; fills the rusage we own.
-    let rss = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::wait4(child.id() as i32, &mut status, 0, &mut ru);
-        ru.ru_maxrss
+    run_measured_with(cmd, None)
+}
+
+/// Forks and execs the command given as arguments, waits for it with
+/// wait4(2) and writes its peak resident memory (KiB) to the file named
+/// first.
+const MEASURE: &str = "import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+open(sys.argv[1], 'w').write(str(ru.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+";
+
+/// Like [`run_measured`], with stdout written to `stdout_file` instead of
+/// collected (for outputs of hundreds of megabytes).
+///
+/// The peak comes from wait4(2) in a small python3 parent rather than in
+/// this test process: Linux counts a process's peak from before its exec
+/// too, so a child forked from a test binary holding hundreds of
+/// megabytes would report at least that much. Forked from python, the
+/// floor is python's own size (about 10 MiB).
+fn run_measured_with(cmd: &mut Command, stdout_file: Option<&Path>) -> (std::process::Output, i64) {
+    let rss_file = tempfile::NamedTempFile::new().unwrap();
+    let mut wrapped = Command::new("python3");
+    wrapped
+        .arg("-c")
+        .arg(MEASURE)
+        .arg(rss_file.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    match stdout_file {
+        Some(p) => wrapped.stdout(std::fs::File::create(p).unwrap()),
+        None => wrapped.stdout(Stdio::piped()),
     };
-    let stdout = t1.join().unwrap();
-    let stderr = t2.join().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    (
-        std::process::Output {
-            status: std::process::ExitStatus::from_raw(status),
-            stdout,
-            stderr,
-        },
-        rss,
-    )
+    let o = wrapped
+        .stderr(Stdio::piped())
+        .output()
+        .expect("python3 (make deps installs it)");
+    let rss = std::fs::read_to_string(rss_file.path())
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (o, rss)
 }
 
 #[test]
@@ -387,9 +395,10 @@ fn syn_flood_keeps_the_connection_table_bounded() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("flood.pcap");
     let n = 1_000_000u32;
-    let mut frames = Vec::with_capacity(n as usize);
+    let mut w = PcapWriter::create(&f, 1);
+    let mut pkt = Vec::with_capacity(54);
     for i in 0..n {
-        let mut pkt = Vec::with_capacity(54);
+        pkt.clear();
         let src = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
         etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
             .ipv4(src, [192, 168, 0, 1], 64)
@@ -402,10 +411,9 @@ fn syn_flood_keeps_the_connection_table_bounded() {
             .syn()
             .write(&mut pkt, &[])
             .unwrap();
-        frames.push((1_700_000_000_000_000 + u64::from(i) * 10, pkt));
+        w.frame(1_700_000_000_000_000 + u64::from(i) * 10, &pkt);
     }
-    write_pcap(&f, 1, &frames);
-    drop(frames);
+    w.finish();
     let (o, rss_kib) = run_measured(netpeek().arg("-r").arg(&f).arg("--json"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
@@ -437,5 +445,704 @@ fn syn_flood_keeps_the_connection_table_bounded() {
     assert!(evicted >= 850_000, "evicted: {evicted}");
     // The default 100 000 tracked connections (about 1.2 KiB each) plus
     // the reader's buffers; without the limit this would pass 1 GiB.
+    eprintln!("peak RSS {rss_kib} KiB (bound 180 MiB)");
     assert!(rss_kib < 180 * 1024, "peak RSS {rss_kib} KiB");
+}
+
+// ---- hostile HTTP and TCP streams, memory measured ------------------------
+
+/// Peak RSS bounds below are set well under what the input would cost if
+/// the limit in question did not hold (the input's size, or more), and
+/// well above what netpeek needs (about 10 MiB for these runs).
+const MIB: i64 = 1024;
+
+/// The JSON records of one type, from a file of NDJSON; packet lines are
+/// skipped unless asked for (they can be millions).
+fn json_records(path: &Path, kind: &str) -> Vec<serde_json::Value> {
+    use std::io::BufRead;
+    let prefix = format!("{{\"type\":\"{kind}\"");
+    std::io::BufReader::new(std::fs::File::open(path).unwrap())
+        .lines()
+        .map(|l| l.unwrap())
+        .filter(|l| l.starts_with(&prefix))
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .collect()
+}
+
+/// The one `http` record of a run, for captures of one exchange.
+fn only(records: &[serde_json::Value]) -> &serde_json::Value {
+    assert_eq!(records.len(), 1, "{records:#?}");
+    &records[0]
+}
+
+fn notes(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().map(|n| n.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn http_head_of_100_mb_without_an_end_is_given_up_at_the_head_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("head.pcap");
+    let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
+    c.handshake();
+    let start = b"GET /endless HTTP/1.1\r\nHost: x\r\nX-Filler: ";
+    c.send(Dir::ToServer, start, 1460, 1);
+    // 100 MB of one header value, never ended, each segment acknowledged.
+    let filler = vec![b'a'; 64_000];
+    let segments = 100_000_000 / filler.len();
+    for _ in 0..segments {
+        c.send(Dir::ToServer, &filler, filler.len(), 1);
+    }
+    let sent = (start.len() + segments * filler.len()) as u64;
+    c.send(
+        Dir::ToClient,
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n",
+        1460,
+        1,
+    );
+    c.close();
+    c.finish();
+    let out = tmp.path().join("out.json");
+    let (o, rss_kib) = run_measured_with(netpeek().arg("-r").arg(&f).arg("--json"), Some(&out));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let limit_note =
+        "request head longer than 65536 bytes (the limit): skipped, looking for the next message";
+    let unpaired = format!(
+        "response without a request (the client sent {sent} bytes that are not HTTP: `GET /endless HTTP/1.1\\r`)"
+    );
+    // The packet that carried the 65537th byte of the head says so: the
+    // head started in frame 4 (42 bytes), then 64 000-byte segments (each
+    // acknowledged) in frames 6, 8, …: byte 65537 is in frame 8. The
+    // answer's frame tells that it pairs with nothing.
+    let flagged: Vec<(u64, Vec<String>)> = json_records(&out, "packet")
+        .iter()
+        .filter(|p| p.get("http_notes").is_some())
+        .map(|p| (p["frame"].as_u64().unwrap(), notes(&p["http_notes"])))
+        .collect();
+    let answer_frame = 4 + 2 + 2 * segments as u64;
+    assert_eq!(
+        flagged,
+        [
+            (8, vec![limit_note.to_string()]),
+            (answer_frame, vec![unpaired.clone()])
+        ]
+    );
+    // The answer pairs with no request; the record tells why.
+    let http = json_records(&out, "http");
+    let x = only(&http);
+    assert!(x.get("request").is_none(), "{x}");
+    assert_eq!(x["response"]["status_code"], 431);
+    assert_eq!(notes(&x["notes"]), [limit_note.to_string(), unpaired]);
+    let conns = json_records(&out, "connection");
+    assert_eq!(only(&conns)["bytes"]["client"], sent);
+    // Holding the head would take 100 MB.
+    eprintln!("peak RSS {rss_kib} KiB (bound 40 MiB)");
+    assert!(rss_kib < 40 * MIB, "peak RSS {rss_kib} KiB");
+}
+
+#[test]
+fn http_head_with_100_000_header_fields_keeps_the_first_128() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("headers.pcap");
+    let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
+    c.handshake();
+    let mut req = b"GET /many HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..100_000 {
+        req.extend_from_slice(format!("X-H{i}: v{i}\r\n").as_bytes());
+    }
+    req.extend_from_slice(b"\r\n");
+    let head_len = req.len();
+    c.send(Dir::ToServer, &req, 1460, 2);
+    c.send(
+        Dir::ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        1460,
+        1,
+    );
+    c.close();
+    c.finish();
+
+    // A head this big passes the byte limit only when asked to; then the
+    // field-count limit keeps the first 128 fields.
+    let max_head = (2 * head_len).to_string();
+    let (o, rss_kib) =
+        run_measured(
+            netpeek()
+                .arg("-r")
+                .arg(&f)
+                .args(["--json", "--http-max-head", &max_head]),
+        );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = json_lines(&o.stdout);
+    let http: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "http").collect();
+    assert_eq!(http.len(), 1);
+    let x = http[0];
+    let headers = x["request"]["headers"].as_array().unwrap();
+    assert_eq!(headers.len(), 128);
+    assert_eq!(headers[127], serde_json::json!(["X-H126", "v126"]));
+    assert_eq!(x["request"]["complete"], true);
+    assert_eq!(x["response"]["status_code"], 200);
+    assert_eq!(x["response"]["body_bytes"], 2);
+    assert_eq!(
+        notes(&x["notes"]),
+        ["100001 header fields, more than the limit of 128: kept the first 128"]
+    );
+    // The head (1.3 MB) is held once while it arrives and parsed once;
+    // keeping all 100 001 fields in the record (about 22 MB as owned
+    // strings, redacted copy included) would pass the bound.
+    eprintln!("peak RSS {rss_kib} KiB (bound 32 MiB)");
+    assert!(rss_kib < 32 * MIB, "peak RSS {rss_kib} KiB");
+
+    // With the default head limit (64 KiB) the same head is given up.
+    let (o, rss_kib) = run_measured(netpeek().arg("-r").arg(&f).arg("--json"));
+    assert!(o.status.success());
+    let lines = json_lines(&o.stdout);
+    let x = lines.iter().find(|l| l["type"] == "http").unwrap();
+    assert!(x.get("request").is_none());
+    assert_eq!(
+        notes(&x["notes"])[0],
+        "request head longer than 65536 bytes (the limit): skipped, looking for the next message"
+    );
+    eprintln!("peak RSS {rss_kib} KiB (bound 40 MiB)");
+    assert!(rss_kib < 40 * MIB, "peak RSS {rss_kib} KiB");
+}
+
+/// One exchange per connection: a GET answered by `response_head`, then
+/// `body_len` bytes of body (in 16 000-byte segments), then the connection
+/// closes.
+fn answered_with(
+    c: TcpConv,
+    port: u16,
+    response_head: &str,
+    body_len: usize,
+    first: bool,
+) -> TcpConv {
+    let mut c = if first { c } else { c.then(port, 1000, 5000) };
+    c.handshake();
+    c.send(
+        Dir::ToServer,
+        b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n",
+        1460,
+        1,
+    );
+    c.send(Dir::ToClient, response_head.as_bytes(), 1460, 1);
+    let piece = vec![b'b'; 1 << 20];
+    let mut left = body_len;
+    while left > 0 {
+        let n = left.min(piece.len());
+        c.send(Dir::ToClient, &piece[..n], 16_000, 4);
+        left -= n;
+    }
+    c.close();
+    c
+}
+
+/// (status, body_bytes, complete, notes) of each response, by stream.
+fn responses(lines: &[serde_json::Value]) -> Vec<(u64, u64, bool, Vec<String>)> {
+    let mut v: Vec<(u64, &serde_json::Value)> = lines
+        .iter()
+        .filter(|l| l["type"] == "http")
+        .map(|l| (l["stream"].as_u64().unwrap(), l))
+        .collect();
+    v.sort_by_key(|(s, _)| *s);
+    v.into_iter()
+        .map(|(_, x)| {
+            let r = &x["response"];
+            (
+                r["status_code"].as_u64().unwrap(),
+                r["body_bytes"].as_u64().unwrap(),
+                r["complete"].as_bool().unwrap(),
+                notes(&x["notes"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn chunk_size_of_2_pow_63_and_beyond() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("chunks.pcap");
+    let sizes = [
+        "8000000000000000",  // 2^63
+        "FFFFFFFFFFFFFFFF",  // 2^64 - 1
+        "10000000000000000", // 2^64: does not fit
+    ];
+    // 64 MB of body after the first size: holding it would show.
+    let lens = [64_000_000, 2_000_000, 2_000_000];
+    let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
+    for (i, size) in sizes.iter().enumerate() {
+        let head = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\n");
+        c = answered_with(c, 40000 + i as u16, &head, lens[i], i == 0);
+    }
+    c.finish();
+    let (o, rss_kib) = run_measured(netpeek().arg("-r").arg(&f).args(["--json", "--body"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = json_lines(&o.stdout);
+    let truncated = |n: u64| vec![format!("response truncated: body ended after {n} bytes")];
+    assert_eq!(
+        responses(&lines),
+        [
+            (200, 64_000_000, false, truncated(64_000_000)),
+            (200, 2_000_000, false, truncated(2_000_000)),
+            (
+                200,
+                0,
+                false,
+                vec![
+                    "response body framing broken: chunk size too large".to_string(),
+                    "response truncated: body ended after 0 bytes".to_string()
+                ]
+            ),
+        ]
+    );
+    // --body keeps the first 4096 bytes (the default --body-limit) of the
+    // 64 MB, no more.
+    let kept = lines
+        .iter()
+        .find(|l| l["type"] == "http")
+        .map(|x| x["response"]["body"].clone())
+        .unwrap();
+    assert_eq!(kept["text"].as_str().unwrap().len(), 4096, "{kept}");
+    assert_eq!(kept["truncated"], true);
+    eprintln!("peak RSS {rss_kib} KiB (bound 40 MiB)");
+    assert!(rss_kib < 40 * MIB, "peak RSS {rss_kib} KiB");
+}
+
+#[test]
+fn content_length_of_10_pow_18() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("cl.pcap");
+    let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
+    c = answered_with(
+        c,
+        40000,
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000000\r\n\r\n",
+        64_000_000,
+        true,
+    );
+    // Beyond what 64 bits hold: the length is invalid, the body runs to
+    // the close.
+    c = answered_with(
+        c,
+        40001,
+        "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        1000,
+        false,
+    );
+    // A request announcing 10^18 bytes, refused after 2 MB.
+    let mut c = c.then(40002, 1000, 5000);
+    c.handshake();
+    c.send(
+        Dir::ToServer,
+        b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000000000\r\n\r\n",
+        1460,
+        1,
+    );
+    c.send(Dir::ToServer, &vec![b'p'; 2_000_000], 1460, 8);
+    c.send(
+        Dir::ToClient,
+        b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        1460,
+        1,
+    );
+    c.close();
+    c.finish();
+    let (o, rss_kib) = run_measured(netpeek().arg("-r").arg(&f).args(["--json", "--body"]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = json_lines(&o.stdout);
+    assert_eq!(
+        responses(&lines),
+        [
+            (
+                200,
+                64_000_000,
+                false,
+                vec!["response truncated: 64000000 of 1000000000000000000 body bytes".to_string()]
+            ),
+            (
+                200,
+                1000,
+                true,
+                vec!["invalid Content-Length: `99999999999999999999999`".to_string()]
+            ),
+            (
+                413,
+                0,
+                true,
+                vec!["request truncated: 2000000 of 1000000000000000000 body bytes".to_string()]
+            ),
+        ]
+    );
+    let post = lines
+        .iter()
+        .find(|l| l["type"] == "http" && l["stream"] == 2)
+        .unwrap();
+    assert_eq!(post["request"]["body_bytes"], 2_000_000);
+    assert_eq!(post["request"]["complete"], false);
+    // Bodies kept for display stop at --body-limit (4096 by default).
+    let first = lines
+        .iter()
+        .find(|l| l["type"] == "http" && l["stream"] == 0)
+        .unwrap();
+    assert_eq!(
+        first["response"]["body"]["text"].as_str().unwrap().len(),
+        4096
+    );
+    assert_eq!(
+        post["request"]["body"]["text"].as_str().unwrap().len(),
+        4096
+    );
+    eprintln!("peak RSS {rss_kib} KiB (bound 40 MiB)");
+    assert!(rss_kib < 40 * MIB, "peak RSS {rss_kib} KiB");
+}
+
+#[test]
+fn a_million_one_byte_segments_out_of_order_stay_within_the_buffer_limit() {
+    // The client sends bytes 1..=1 000 000 of its stream one per segment,
+    // each pair swapped (2, 1, 4, 3, …). Byte 0 and byte 500 000 never
+    // come: the segments after each hole are held until the per-direction
+    // buffer (1 MiB, each held segment counted with its bookkeeping) is
+    // full, then the hole is given up and reported.
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("ooo.pcap");
+    let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 7000, 9000);
+    c.step_us = 1;
+    c.handshake();
+    let base = c.next[0];
+    let n = 1_000_000u32;
+    let lost = [0u32, 500_000];
+    let mut k = 1;
+    let mut sent = 0u64;
+    while k <= n {
+        for off in [k + 1, k] {
+            if off <= n && !lost.contains(&off) {
+                c.raw(Dir::ToServer, base.wrapping_add(off), PSH | ACK, b"z");
+                sent += 1;
+            }
+        }
+        k += 2;
+    }
+    c.next[0] = base.wrapping_add(n + 1);
+    c.close();
+    let frames = c.finish();
+    assert_eq!(sent, 999_999);
+    let out = tmp.path().join("out.json");
+    let (o, rss_kib) = run_measured_with(netpeek().arg("-r").arg(&f).arg("--json"), Some(&out));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let notices: Vec<(String, String)> = json_records(&out, "notice")
+        .iter()
+        .map(|n| {
+            (
+                n["code"].as_str().unwrap().to_string(),
+                n["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let msg = "stream #0 client→server: reassembly buffer limit (1048576 bytes) reached, \
+               skipping a hole (raise --max-buffer to wait longer)";
+    assert_eq!(
+        notices,
+        vec![("reassembly_limit".to_string(), msg.to_string()); 2]
+    );
+    let conns = json_records(&out, "connection");
+    let conn = only(&conns);
+    // Every byte but the two lost ones reached the stream.
+    assert_eq!(conn["missing_bytes"]["client"], 2);
+    assert_eq!(conn["bytes"]["client"], sent);
+    assert_eq!(conn["last_frame"], frames);
+    // 1 MiB of held segments is about 16 000 of them; all million held
+    // would take well over 64 MiB, and the 32 MiB total limit alone would
+    // let the buffer grow past this bound.
+    eprintln!("peak RSS {rss_kib} KiB (bound 32 MiB)");
+    assert!(rss_kib < 32 * MIB, "peak RSS {rss_kib} KiB");
+}
+
+#[test]
+fn an_http_exchange_across_the_sequence_number_wrap() {
+    // Both initial sequence numbers sit just below 2^32: the request body
+    // crosses the client's wrap, the response body the server's.
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("wrap.pcap");
+    let exchange = |c: &mut TcpConv, swap_at_wrap: bool| {
+        c.handshake();
+        let mut req = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n".to_vec();
+        req.extend(std::iter::repeat_n(b'q', 1000));
+        c.send(Dir::ToServer, &req, 100, 1);
+        let mut resp = b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n".to_vec();
+        resp.extend(std::iter::repeat_n(b'r', 200_000));
+        let mut chunks: Vec<(u32, &[u8])> = Vec::new();
+        let mut seq = c.next[1];
+        for ch in resp.chunks(1460) {
+            chunks.push((seq, ch));
+            seq = seq.wrapping_add(ch.len() as u32);
+        }
+        if swap_at_wrap {
+            // The segment that crosses 2^32 arrives after the next one.
+            let i = chunks
+                .iter()
+                .position(|(s, ch)| s.checked_add(ch.len() as u32).is_none())
+                .unwrap();
+            chunks.swap(i, i + 1);
+        }
+        // The client acknowledges every second segment, up to what it
+        // holds in order (so no duplicate ACKs).
+        let first = c.next[1];
+        let mut received: Vec<(u32, u32)> = Vec::new();
+        let mut acked = first;
+        for (i, (s, ch)) in chunks.iter().enumerate() {
+            c.raw(Dir::ToClient, *s, PSH | ACK, ch);
+            let off = s.wrapping_sub(first);
+            received.push((off, off + ch.len() as u32));
+            if i % 2 == 1 {
+                received.sort_unstable();
+                let contiguous = received
+                    .iter()
+                    .fold(0u32, |end, &(o, e)| if o == end { e } else { end });
+                let now = first.wrapping_add(contiguous);
+                if now != acked {
+                    acked = now;
+                    c.next[1] = now;
+                    c.ack(Dir::ToClient);
+                }
+            }
+        }
+        c.next[1] = seq;
+        if acked != seq {
+            c.ack(Dir::ToClient);
+        }
+        c.close();
+    };
+    let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 0xFFFF_FF00, 0xFFFF_0000);
+    exchange(&mut c, false);
+    let mut c = c.then(40001, 0xFFFF_FFF0, 0xFFFD_0000);
+    exchange(&mut c, true);
+    c.finish();
+    let o = run(netpeek().arg("-r").arg(&f).arg("--json"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = json_lines(&o.stdout);
+    let http: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "http").collect();
+    assert_eq!(http.len(), 2);
+    for x in &http {
+        assert_eq!(x["request"]["method"], "POST");
+        assert_eq!(x["request"]["body_bytes"], 1000);
+        assert_eq!(x["request"]["complete"], true);
+        assert_eq!(x["response"]["status_code"], 200);
+        assert_eq!(x["response"]["body_bytes"], 200_000);
+        assert_eq!(x["response"]["complete"], true);
+        assert_eq!(notes(&x["notes"]), Vec::<String>::new());
+    }
+    // The wrap really happened: raw numbers fall back below the ISN.
+    let wrapped = packets(&lines)
+        .iter()
+        .filter(|p| p["tcp"]["stream"] == 0 && p["tcp"]["seq_raw"].as_u64().unwrap() < 0x1_0000)
+        .count();
+    assert!(wrapped > 100, "{wrapped}");
+    // Analysis flags: none on the clean connection, and on the other only
+    // the segment that came late, exactly where tshark sees them.
+    let ours: Vec<(u64, Vec<String>)> = packets(&lines)
+        .iter()
+        .filter_map(|p| {
+            let a = p["tcp"]["analysis"].as_array()?;
+            Some((
+                p["frame"].as_u64().unwrap(),
+                a.iter().map(|s| s.as_str().unwrap().to_string()).collect(),
+            ))
+        })
+        .collect();
+    let conns: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "connection").collect();
+    assert_eq!(conns[0]["analysis"], serde_json::json!({}));
+    assert_eq!(
+        conns[0]["missing_bytes"],
+        serde_json::json!({"client": 0, "server": 0})
+    );
+    assert_eq!(
+        conns[1]["missing_bytes"],
+        serde_json::json!({"client": 0, "server": 0})
+    );
+    let t = run(tshark().arg("-r").arg(&f).args([
+        "-Y",
+        "tcp.analysis.flags",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "tcp.analysis.lost_segment",
+        "-e",
+        "tcp.analysis.out_of_order",
+    ]));
+    assert!(t.status.success());
+    let theirs: Vec<(u64, Vec<String>)> = String::from_utf8_lossy(&t.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let mut flags = Vec::new();
+            if !f[1].is_empty() {
+                flags.push("lost_segment".to_string());
+            }
+            if !f[2].is_empty() {
+                flags.push("out_of_order".to_string());
+            }
+            (f[0].parse().unwrap(), flags)
+        })
+        .collect();
+    assert_eq!(ours, theirs);
+    // The segment after the one that crosses 2^32 shows a hole ("previous
+    // segment not captured"), which the late one fills.
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours[0].1, ["lost_segment"]);
+    assert_eq!(ours[1].1, ["out_of_order"]);
+    assert_eq!(ours[1].0, ours[0].0 + 1);
+    assert!(ours[0].0 > conns[0]["last_frame"].as_u64().unwrap());
+}
+
+// ---- secrets in payload dumps ---------------------------------------------
+
+/// The bytes a `-X` dump shows, decoded back from its hex columns.
+fn hex_dump_bytes(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("\t0x") else {
+            continue;
+        };
+        // "\t0x0000: " then 40 columns of hex, two blanks, the ASCII.
+        let hex: String = rest
+            .get(6..46)
+            .unwrap_or_else(|| rest.get(6..).unwrap())
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        for i in (0..hex.len()).step_by(2) {
+            out.push(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Runs netpeek on `file` with each dump mode and view, and checks that no
+/// secret shows by default and that every one shows with --show-secrets.
+fn check_dumps(file: &Path, secrets: &[&str]) {
+    for view in [&[][..], &["--plain"][..]] {
+        for mode in ["-A", "-X"] {
+            for show in [false, true] {
+                let mut cmd = netpeek();
+                cmd.arg("-r").arg(file).arg(mode).args(view);
+                if show {
+                    cmd.arg("--show-secrets");
+                }
+                let o = run(&mut cmd);
+                assert!(o.status.success());
+                let shown = if mode == "-X" {
+                    hex_dump_bytes(&String::from_utf8_lossy(&o.stdout))
+                } else {
+                    o.stdout.clone()
+                };
+                assert!(shown.len() > 100, "{view:?} {mode}: nothing dumped");
+                for s in secrets {
+                    assert_eq!(
+                        contains(&shown, s.as_bytes()),
+                        show,
+                        "{} {view:?} {mode} show_secrets={show}: {s}",
+                        name(file)
+                    );
+                }
+                if !show {
+                    assert!(
+                        contains(&shown, b"<redacted "),
+                        "{view:?} {mode}: no redaction marker"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn secrets_are_redacted_in_ascii_and_hex_dumps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("secrets.pcap");
+    let cookie = "session=Zk9vQmFyQmF6UXV4LWNvb2tpZQ";
+    let token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2Vu";
+    let set_cookie = "id=c2V0LWNvb2tpZS12YWx1ZQ; HttpOnly";
+    let req = format!(
+        "GET /account HTTP/1.1\r\nHost: shop.example\r\nCookie: {cookie}\r\n\
+         Authorization: Bearer {token}\r\nAccept: */*\r\n\r\n"
+    );
+    let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
+    c.handshake();
+    // Three segments: the first ends inside the cookie's value, the second
+    // inside the name "Authorization".
+    let cut1 = req.find("Zk9vQmFy").unwrap() + 8;
+    let cut2 = req.find("Authoriz").unwrap() + 8;
+    c.send(Dir::ToServer, &req.as_bytes()[..cut1], 1460, 0);
+    c.send(Dir::ToServer, &req.as_bytes()[cut1..cut2], 1460, 0);
+    c.send(Dir::ToServer, &req.as_bytes()[cut2..], 1460, 1);
+    let resp =
+        format!("HTTP/1.1 200 OK\r\nSet-Cookie: {set_cookie}\r\nContent-Length: 2\r\n\r\nok");
+    c.send(Dir::ToClient, resp.as_bytes(), 1460, 1);
+    c.close();
+    c.finish();
+    // Fragments of each value that sit in different segments.
+    let secrets = [
+        "Zk9vQmFy",
+        "QmF6UXV4LWNvb2tpZQ",
+        "c2VjcmV0LXRva2Vu",
+        "c2V0LWNvb2tpZS12YWx1ZQ",
+    ];
+    check_dumps(&f, &secrets);
+
+    // JSON records and pcapng comments were redacted already; they stay so.
+    let o = run(netpeek().arg("-r").arg(&f).arg("--json"));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines = json_lines(&o.stdout);
+    let x = lines.iter().find(|l| l["type"] == "http").unwrap();
+    let headers = &x["request"]["headers"];
+    assert_eq!(
+        headers[1],
+        serde_json::json!(["Cookie", format!("<redacted {} bytes>", cookie.len())])
+    );
+    assert_eq!(
+        headers[2],
+        serde_json::json!([
+            "Authorization",
+            format!("<redacted {} bytes>", token.len() + 7)
+        ])
+    );
+    assert_eq!(
+        x["response"]["headers"][0],
+        serde_json::json!([
+            "Set-Cookie",
+            format!("<redacted {} bytes>", set_cookie.len())
+        ])
+    );
+    for s in secrets {
+        assert!(!text.contains(s), "JSON shows {s}");
+    }
+    let out = tmp.path().join("c.pcapng");
+    let o = run(netpeek().arg("-r").arg(&f).args(["-q", "-w"]).arg(&out));
+    assert!(o.status.success());
+    let t = run(tshark()
+        .arg("-r")
+        .arg(&out)
+        .args(["-T", "fields", "-e", "frame.comment"]));
+    let comments = String::from_utf8_lossy(&t.stdout);
+    assert!(comments.contains("→ GET /account HTTP/1.1"), "{comments}");
+    for s in secrets {
+        assert!(!comments.contains(s), "pcapng comment shows {s}");
+    }
+
+    // A real capture: Basic credentials with a colon in them.
+    if let Some(dir) = corpus_dir() {
+        check_dumps(
+            &dir.join("zeek-http-basic-auth-with-colon-ipv4linktype.pcap"),
+            &["dGVzdDoxOjM0"],
+        );
+    }
 }

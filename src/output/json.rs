@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::time::rfc3339;
 use crate::decode::{Decoded, TcpFlags};
-use crate::dissect::http::{Exchange, Message};
+use crate::dissect::http::{Exchange, HttpNote, Message};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 use crate::track::{ConnRecord, Direction};
 
@@ -124,6 +124,11 @@ struct Packet<'a> {
     record_issue: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<&'a str>,
+    /// HTTP problems noticed at this packet (a head over the limit, broken
+    /// framing, a gap). The exchange records carry them too; these also
+    /// reach the output when no exchange follows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    http_notes: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -532,6 +537,14 @@ impl<W: Write> Sink for JsonSink<W> {
             decode_issue: d.issue.as_ref().map(|i| i.to_string()),
             record_issue: p.frame.record_issue.map(|i| i.to_string()),
             comment: p.frame.comment,
+            http_notes: p
+                .http
+                .iter()
+                .filter_map(|n| match n {
+                    HttpNote::Notice { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
         };
         self.line(&pkt)
     }

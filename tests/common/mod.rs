@@ -2,6 +2,8 @@
 //! oracles (tcpdump, tshark), finding the corpus, live-capture plumbing.
 #![allow(dead_code)]
 
+pub mod capture;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
