@@ -3,15 +3,17 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libpcap-dev tcpdump tshark nginx curl python3 iproute2 nftables
+APT_PACKAGES := libpcap-dev tcpdump tshark nginx curl python3 iproute2 nftables wrk libcap2-bin
 DEMO_CAPTURE := captures/lecture-http.pcapng
 
 .PHONY: all deps build release demo test bench fuzz clean capture-lecture man completions install
 
 all: build
 
-# Installs libpcap's headers, the test oracles (tcpdump, tshark) and the live
-# HTTP tests' peers (nginx, curl, python3) when missing.
+# Installs libpcap's headers, the test oracles (tcpdump, tshark), the live
+# tests' peers and tools (nginx, curl, python3, wrk for load, iproute2 and
+# nftables for namespaces and loss, libcap2-bin for setcap/getcap) when
+# missing.
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

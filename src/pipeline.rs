@@ -250,6 +250,8 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     };
     if let Some(user) = &cfg.drop_user {
         crate::privileges::drop_to(user)?;
+    } else {
+        crate::privileges::drop_capabilities()?;
     }
 
     let mut tracker = Tracker::new(cfg.limits);

@@ -75,6 +75,34 @@ fn run_measured_with(cmd: &mut Command, stdout_file: Option<&Path>) -> (std::pro
     (o, rss)
 }
 
+/// A tmpfs of a given size mounted on a temporary directory (root only),
+/// unmounted on drop.
+struct SmallTmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallTmpfs {
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "netpeek-test"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Self { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
 #[test]
 fn truncated_files_show_every_complete_frame_then_one_error() {
     let mut inputs = vec![repo().join("captures/lecture-http.pcapng")];
@@ -223,23 +251,10 @@ fn output_to_a_full_device_fails_cleanly_and_keeps_a_readable_file() {
         return;
     }
     let Some(dir) = corpus_dir() else { return };
-    let mnt = tempfile::tempdir().unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "netpeek-test"])
-        .arg(mnt.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
+    let Some(mnt) = SmallTmpfs::mount("256k") else {
         eprintln!("cannot mount tmpfs here; skipping the tmpfs part");
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _u = Unmount(mnt.path());
+    };
     let out = mnt.path().join("full.pcapng");
     let o = run(netpeek()
         .arg("-r")
@@ -324,11 +339,16 @@ fn drops_privileges_after_opening_device_and_files() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    // The output is created as root before the drop.
+    // The output is created as root before the drop, in a directory only
+    // root may write to.
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let out = tmp.path().join("z.pcapng");
     let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = rx.local_addr().unwrap().port();
-    let np = LiveNetpeek::start(
+    // netpeek starts with supplementary groups of its own (root's 0 and
+    // 4242); after the drop it must hold exactly nobody's.
+    let np = LiveNetpeek::start_with(
         &[
             "-i",
             "lo",
@@ -341,6 +361,20 @@ fn drops_privileges_after_opening_device_and_files() {
             &port.to_string(),
         ],
         &tmp.path().join("stdout"),
+        |cmd| {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setgroups(2) between fork and exec, with a valid
+            // array; no allocation happens in the closure.
+            unsafe {
+                cmd.pre_exec(|| {
+                    let groups: [libc::gid_t; 2] = [0, 4242];
+                    if libc::setgroups(2, groups.as_ptr()) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        },
     );
     let pid = np.guard.0.as_ref().unwrap().id();
     std::thread::sleep(Duration::from_millis(200));
@@ -353,6 +387,11 @@ fn drops_privileges_after_opening_device_and_files() {
     let gid_line = status
         .lines()
         .find(|l| l.starts_with("Gid:"))
+        .unwrap()
+        .to_string();
+    let groups_line = status
+        .lines()
+        .find(|l| l.starts_with("Groups:"))
         .unwrap()
         .to_string();
     let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -371,6 +410,28 @@ fn drops_privileges_after_opening_device_and_files() {
         gid_line.split_whitespace().skip(1).all(|g| g == "65534"),
         "{gid_line}"
     );
+    // Supplementary groups: nobody's, from the group database (as
+    // initgroups(3) makes them), and nothing left of the starting set.
+    let id = run(Command::new("id").args(["-G", "nobody"]));
+    let mut want: Vec<String> = String::from_utf8_lossy(&id.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    want.sort();
+    let mut have: Vec<String> = groups_line
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    have.sort();
+    assert_eq!(have, want, "{groups_line}");
+    assert!(
+        !have.iter().any(|g| g == "0" || g == "4242"),
+        "{groups_line}"
+    );
+    // The file was created (by root) before the drop: nobody could not
+    // have created it there.
+    assert_eq!(std::fs::metadata(&out).unwrap().uid(), 0);
     assert!(st.success(), "{stderr:?}");
     // It kept capturing after the drop, and the file is complete.
     assert!(
@@ -1145,4 +1206,281 @@ fn secrets_are_redacted_in_ascii_and_hex_dumps() {
             &["dGVzdDoxOjM0"],
         );
     }
+}
+
+// ---- faults during live capture --------------------------------------------
+
+/// "N packets captured" from netpeek's final statistics.
+fn captured_count(stderr: &[String]) -> u64 {
+    stderr
+        .iter()
+        .find_map(|l| {
+            l.strip_suffix(" packets captured")
+                .or_else(|| l.strip_suffix(" packet captured"))
+        })
+        .unwrap_or_else(|| panic!("no 'packets captured' line: {stderr:?}"))
+        .parse()
+        .unwrap()
+}
+
+/// Frames tshark reads from `file`, which must open without a warning.
+fn tshark_frame_count(file: &Path) -> u64 {
+    let t = run(tshark()
+        .arg("-r")
+        .arg(file)
+        .args(["-T", "fields", "-e", "frame.number"]));
+    assert!(
+        t.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&t.stderr)
+    );
+    assert_eq!(tshark_warnings(&t.stderr), Vec::<String>::new());
+    let numbers: Vec<u64> = String::from_utf8_lossy(&t.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    // Numbered 1..=n without holes.
+    assert!(numbers.iter().enumerate().all(|(i, &n)| n == i as u64 + 1));
+    numbers.len() as u64
+}
+
+fn wrk_available(test: &str) -> bool {
+    let ok = Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty() || !o.stderr.is_empty());
+    if !ok {
+        if std::env::var_os("NETPEEK_REQUIRE_LIVE").is_some() {
+            panic!("{test}: wrk is missing (make deps installs it)");
+        }
+        eprintln!("{test}: wrk is missing (make deps installs it); skipping");
+    }
+    ok
+}
+
+#[test]
+fn sigint_and_sigterm_under_load_leave_every_captured_packet_in_the_file() {
+    let test = "sigint_and_sigterm_under_load_leave_every_captured_packet_in_the_file";
+    if !live_allowed(test) || !wrk_available(test) {
+        return;
+    }
+    let Some(ng) = common::nginx::Nginx::start(false) else {
+        return;
+    };
+    ng.file("index.html", &[b'n'; 64]);
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("load.pcapng");
+        let np = LiveNetpeek::start(
+            &[
+                "-i",
+                "lo",
+                "-q",
+                "-w",
+                file.to_str().unwrap(),
+                "tcp",
+                "port",
+                &ng.port.to_string(),
+            ],
+            &tmp.path().join("stdout"),
+        );
+        // Eight keep-alive connections for at most 30 s.
+        let mut wrk = ChildGuard(Some(
+            Command::new("wrk")
+                .args(["-t", "1", "-c", "8", "-d", "30s"])
+                .arg(ng.url("/index.html"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+        // The signal comes once 4 MB of capture reached the file, while
+        // wrk is still sending.
+        let deadline = Instant::now() + Duration::from_secs(25);
+        while std::fs::metadata(&file).map_or(0, |m| m.len()) < 4 << 20 {
+            assert!(Instant::now() < deadline, "the capture file stays small");
+            assert!(wrk.child().try_wait().unwrap().is_none(), "wrk ended early");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(wrk.child().try_wait().unwrap().is_none(), "wrk ended early");
+        let (status, stderr) = np.stop(sig);
+        let load_went_on = wrk.child().try_wait().unwrap().is_none();
+        drop(wrk);
+        assert!(status.success(), "signal {sig}: {status:?} {stderr:?}");
+        assert!(load_went_on, "wrk ended before netpeek did");
+        let captured = captured_count(&stderr);
+        assert!(captured > 10_000, "{captured}");
+        assert_eq!(tshark_frame_count(&file), captured, "signal {sig}");
+        eprintln!("signal {sig}: {captured} packets captured and in the file");
+    }
+}
+
+#[test]
+fn output_filesystem_filling_up_during_a_live_capture() {
+    let test = "output_filesystem_filling_up_during_a_live_capture";
+    if !live_allowed(test) {
+        return;
+    }
+    let Some(mnt) = SmallTmpfs::mount("2m") else {
+        if std::env::var_os("NETPEEK_REQUIRE_LIVE").is_some() {
+            panic!("{test}: cannot mount a tmpfs");
+        }
+        eprintln!("{test}: cannot mount a tmpfs here; skipping");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = mnt.path().join("live.pcapng");
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rx.local_addr().unwrap().port();
+    let mut np = LiveNetpeek::start(
+        &[
+            "-i",
+            "lo",
+            "-q",
+            "-w",
+            out.to_str().unwrap(),
+            "udp",
+            "port",
+            &port.to_string(),
+        ],
+        &tmp.path().join("stdout"),
+    );
+    // 1000-byte datagrams until netpeek gives up (at most 20 MB, ten
+    // times the room on the filesystem).
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let payload = [b'f'; 1000];
+    let mut status = None;
+    for i in 0..20_000 {
+        tx.send_to(&payload, ("127.0.0.1", port)).unwrap();
+        let mut buf = [0u8; 2048];
+        let _ = rx.set_nonblocking(true);
+        while rx.recv(&mut buf).is_ok() {}
+        if i % 100 == 99 {
+            std::thread::sleep(Duration::from_millis(5));
+            status = np.guard.child().try_wait().unwrap();
+            if status.is_some() {
+                break;
+            }
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = status.or_else(|| np.guard.child().try_wait().unwrap()) {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "netpeek kept running with its output filesystem full"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    let line = np.wait_stderr("netpeek:", Duration::from_secs(5));
+    assert_eq!(
+        line,
+        format!(
+            "netpeek: cannot write {}: No space left on device",
+            out.display()
+        )
+    );
+    // What was written is cut back to whole blocks: tshark reads it
+    // without a word, and it holds most of what fit.
+    let frames = tshark_frame_count(&out);
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert!(size > 1 << 20, "only {size} bytes kept");
+    assert!(frames > 1000, "only {frames} frames kept");
+    eprintln!("{frames} frames, {size} bytes kept on a 2 MiB filesystem");
+}
+
+/// A status line of /proc/PID/status, without its name.
+fn proc_status(pid: u32, field: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn file_capabilities_let_a_plain_user_capture_and_are_given_up_after_opening() {
+    // The README's recipe: setcap on the binary, getcap to check, then an
+    // ordinary user captures; once the device and the file are open the
+    // process holds no capability any more.
+    let test = "file_capabilities_let_a_plain_user_capture_and_are_given_up_after_opening";
+    if !live_allowed(test) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Reachable and writable by nobody; the binary is a copy (capabilities
+    // live in the file's extended attributes).
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let bin = dir.path().join("netpeek");
+    std::fs::copy(netpeek_bin(), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let set = Command::new("setcap")
+        .arg("cap_net_raw,cap_net_admin=eip")
+        .arg(&bin)
+        .status();
+    if !set.is_ok_and(|s| s.success()) {
+        if std::env::var_os("NETPEEK_REQUIRE_LIVE").is_some() {
+            panic!("{test}: setcap failed (libcap2-bin, a filesystem with xattrs)");
+        }
+        eprintln!("{test}: setcap is missing or the filesystem refuses it; skipping");
+        return;
+    }
+    let get = run(Command::new("getcap").arg(&bin));
+    assert_eq!(
+        String::from_utf8_lossy(&get.stdout).trim(),
+        format!("{} cap_net_admin,cap_net_raw=eip", bin.display())
+    );
+    let out = dir.path().join("user.pcapng");
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rx.local_addr().unwrap().port();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(&bin)
+        .args(["-i", "lo", "-q", "-w"])
+        .arg(&out)
+        .args(["udp", "port", &port.to_string()]);
+    let np = LiveNetpeek::start_cmd(cmd, &dir.path().join("stdout"));
+    let pid = np.guard.0.as_ref().unwrap().id();
+    assert_eq!(proc_status(pid, "Uid"), "65534\t65534\t65534\t65534");
+    // Listening means the device and the output are open: nothing is left.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while proc_status(pid, "CapPrm") != "0000000000000000" {
+        assert!(
+            Instant::now() < deadline,
+            "capabilities kept: {}",
+            proc_status(pid, "CapPrm")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(proc_status(pid, "CapEff"), "0000000000000000");
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..3 {
+        tx.send_to(b"cap", ("127.0.0.1", port)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (st, stderr) = np.stop(libc::SIGINT);
+    assert!(st.success(), "{stderr:?}");
+    assert_eq!(captured_count(&stderr), 3);
+    assert_eq!(tshark_frame_count(&out), 3);
+
+    // Without the capabilities the same user gets told how to get them.
+    let plain = dir.path().join("plain");
+    std::fs::copy(netpeek_bin(), &plain).unwrap();
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run(Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(&plain)
+        .args(["-i", "lo", "-c", "1"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sudo setcap cap_net_raw,cap_net_admin=eip"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
