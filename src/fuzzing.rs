@@ -387,8 +387,10 @@ impl StreamConsumer for CheckingConsumer {
 }
 
 /// A sequence of synthetic TCP segments between a few endpoints, 16 bytes
-/// of header each followed by up to 63 payload bytes: the tracker must
-/// stay within its limits and deliver no more than it was given.
+/// of header each followed by up to 63 payload bytes, or (bit 0x80 of the
+/// 14th byte) a filler payload of up to 4032 bytes that takes no input:
+/// the tracker must stay within its limits, keep its buffer accounting
+/// exact and deliver no more than it was given.
 pub fn track_segments(data: &[u8]) {
     let limits = Limits {
         max_connections: 8,
@@ -403,6 +405,7 @@ pub fn track_segments(data: &[u8]) {
     let mut ts = 0i64;
     let mut given = 0u64;
     let payload_src = [b'x'; 64];
+    let filler = [b'f'; 63 * 64];
     while rest.len() >= 16 {
         let (h, tail) = rest.split_at(16);
         frame += 1;
@@ -414,9 +417,15 @@ pub fn track_segments(data: &[u8]) {
         let plen = usize::from(h[12] & 63);
         let wire_extra = u32::from(h[13] & 7);
         ts += i64::from(u16::from_be_bytes([h[14], h[15]])) * 1_000_000;
-        let take = plen.min(tail.len());
-        let payload = tail.get(..take).unwrap_or(&payload_src[..0]);
-        rest = &tail[take..];
+        let payload = if h[13] & 0x80 != 0 {
+            // Large segments next to small ones stress the buffer limits.
+            rest = tail;
+            filler.get(..plen * 64).unwrap_or_default()
+        } else {
+            let take = plen.min(tail.len());
+            rest = &tail[take..];
+            tail.get(..take).unwrap_or(&payload_src[..0])
+        };
         let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1 + (sel & 3)));
         let b = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1 + ((sel >> 2) & 3)));
         let (src, dst, sport, dport) = if sel & 0x80 == 0 {
@@ -443,6 +452,13 @@ pub fn track_segments(data: &[u8]) {
         given += u64::from(m.payload_len);
         tracker.process(frame, ts, &m, &mut sink);
         assert!(tracker.len() <= limits.max_connections);
+        assert!(
+            tracker.buffered() <= limits.max_buffer_total,
+            "{} bytes held, limit {}",
+            tracker.buffered(),
+            limits.max_buffer_total
+        );
+        assert_eq!(tracker.buffered(), tracker.buffered_recount());
         let _ = tracker.drain_events().count();
     }
     tracker.finish(&mut sink);

@@ -921,6 +921,51 @@ fn a_million_one_byte_segments_out_of_order_stay_within_the_buffer_limit() {
 }
 
 #[test]
+fn held_segments_stay_within_the_buffer_limit_whatever_their_sizes() {
+    // 20 000 one-byte segments, each after a one-byte hole, fill the
+    // 1 MiB per-direction buffer; then 1 000 segments of 60 000 bytes
+    // arrive far ahead, each after a hole. Giving up one hole per segment
+    // would free one small segment while a large one is added: the buffer
+    // would grow by about 60 KB per segment (to 60 MB here).
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("mix.pcap");
+    let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
+    c.handshake();
+    let base = c.next[0];
+    for i in 0..20_000u32 {
+        c.raw(Dir::ToServer, base.wrapping_add(2 * i + 1), PSH | ACK, b"t");
+    }
+    let big = vec![b'B'; 60_000];
+    for i in 0..1_000u32 {
+        c.raw(
+            Dir::ToServer,
+            base.wrapping_add(1_000_000 + i * 61_000),
+            PSH | ACK,
+            &big,
+        );
+    }
+    c.finish();
+    let out = tmp.path().join("out.json");
+    let (o, rss_kib) = run_measured_with(netpeek().arg("-r").arg(&f).arg("--json"), Some(&out));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let conns = json_records(&out, "connection");
+    let conn = only(&conns);
+    // Every byte sent reached the stream (held, then delivered after the
+    // holes before it were given up); only the holes are missing.
+    assert_eq!(conn["bytes"]["client"], 20_000 + 60_000_000u64);
+    let holes = 20_000 + (1_000_000 - 2 * 20_000) + 999 * 1_000;
+    assert_eq!(conn["missing_bytes"]["client"], holes);
+    let notices = json_records(&out, "notice");
+    assert!(
+        notices.iter().all(|n| n["code"] == "reassembly_limit"),
+        "{notices:?}"
+    );
+    assert!(!notices.is_empty());
+    eprintln!("peak RSS {rss_kib} KiB (bound 32 MiB)");
+    assert!(rss_kib < 32 * MIB, "peak RSS {rss_kib} KiB");
+}
+
+#[test]
 fn an_http_exchange_across_the_sequence_number_wrap() {
     // Both initial sequence numbers sit just below 2^32: the request body
     // crosses the client's wrap, the response body the server's.
