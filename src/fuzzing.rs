@@ -43,10 +43,9 @@ fn render(frame: &Frame<'_>) {
         };
         let _ = write_line(&mut line, frame, &d, None, &opts, &none);
     }
-    let _ = crate::output::dump::write_hex_ascii(
-        &mut line,
-        crate::output::dump::network_bytes(frame, &d),
-    );
+    let dumped =
+        crate::dissect::redact_payload(crate::output::dump::network_bytes(frame, &d), false);
+    let _ = crate::output::dump::write_hex_ascii(&mut line, &dumped);
     if let Ok(mut json) = JsonSink::new(
         Vec::new(),
         &JsonInput {
