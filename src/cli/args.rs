@@ -219,7 +219,8 @@ pub struct Args {
     pub body_limit: usize,
 
     /// Show the values of Authorization, Proxy-Authorization, Cookie and
-    /// Set-Cookie (by default they are replaced by `<redacted N bytes>`).
+    /// Set-Cookie (by default they are replaced by `<redacted N bytes>` in
+    /// every output, -A/-X dumps included).
     #[arg(long = "show-secrets")]
     pub show_secrets: bool,
 
