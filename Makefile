@@ -38,8 +38,19 @@ test: deps
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) fmt --check
 
+# Benchmarks (not part of make test): criterion micro-benchmarks, then the
+# whole-process comparison against tcpdump, tshark and the libpcap read floor
+# on a generated capture (2 million packets) and on a recording of wrk
+# driving nginx over a veth pair, then live capture under wrk load.
+BENCH_RUNS ?= 5
 bench: release
-	@echo "benchmarks arrive with the performance issue; nothing to run yet"
+	@for p in hyperfine wrk; do dpkg -s $$p >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p; done
+	$(CARGO) bench --bench tracker --bench pipeline
+	mkdir -p bench-data
+	[ -f bench-data/wrk.pcap ] || bench/record-wrk.sh bench-data/wrk.pcap 4
+	bench/compare.sh bench-data/wrk.pcap $(BENCH_RUNS)
+	bench/compare.sh bench-data/gen.pcap $(BENCH_RUNS)
+	bench/live.sh 3 10 50
 
 # Runs every fuzz target for FUZZ_SECONDS each (cargo-fuzz on the stable
 # toolchain, with RUSTC_BOOTSTRAP for libFuzzer's instrumentation flags).

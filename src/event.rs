@@ -100,6 +100,10 @@ pub trait Sink {
     fn http(&mut self, _x: &Exchange) -> std::io::Result<()> {
         Ok(())
     }
+    /// A piece of the stream followed with `--follow`.
+    fn follow(&mut self, _c: &crate::dissect::follow::FollowChunk) -> std::io::Result<()> {
+        Ok(())
+    }
     /// Interfaces are known (or grew): called before the first packet of a
     /// new interface.
     fn interfaces(&mut self, _all: &[crate::source::InterfaceInfo]) -> std::io::Result<()> {

@@ -9,10 +9,14 @@ use std::sync::Arc;
 
 use crate::cli::config::{Config, Format, Input, ProgressMode};
 use crate::decode::decode;
+use crate::dissect::follow::FollowTap;
 use crate::dissect::http::HttpDissector;
+use crate::dissect::tee::Tee;
 use crate::error::Error;
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 use crate::output::annotate::{annotate, Annotation};
+use crate::output::follow::FollowPrinter;
+use crate::output::har::HarSink;
 use crate::output::json::{JsonInput, JsonSink};
 use crate::output::ladder::{LadderOptions, LadderSink};
 use crate::output::progress::Progress;
@@ -65,6 +69,8 @@ impl OutErr {
 struct Outputs {
     primary: Option<Box<dyn Sink>>,
     pcapng: Option<(PathBuf, PcapngOutput)>,
+    /// `--har FILE`.
+    har: Option<(PathBuf, Box<dyn Sink>)>,
     /// `--stats`: last, so its tables follow the primary output.
     stats: Option<Box<dyn Sink>>,
 }
@@ -79,6 +85,9 @@ impl Outputs {
         }
         if let Some((path, w)) = self.pcapng.as_mut() {
             f(w).map_err(|e| OutErr::File(path.clone(), e))?;
+        }
+        if let Some((path, w)) = self.har.as_mut() {
+            f(w.as_mut()).map_err(|e| OutErr::File(path.clone(), e))?;
         }
         if let Some(s) = self.stats.as_mut() {
             f(s.as_mut()).map_err(OutErr::Stdout)?;
@@ -164,6 +173,15 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         None => None,
     };
     let primary: Option<Box<dyn Sink>> = match cfg.format {
+        // `--follow` replaces the per-packet output.
+        _ if cfg.follow.is_some() => cfg.follow.map(|f| {
+            Box::new(FollowPrinter::new(
+                BufWriter::with_capacity(1 << 16, io::stdout()),
+                f,
+                cfg.color,
+                live || cfg.line_buffered,
+            )) as Box<dyn Sink>
+        }),
         Format::Quiet => None,
         _ if stdout_used_by_pcapng => None,
         Format::Text if cfg.ladder => Some(Box::new(LadderSink::new(
@@ -243,9 +261,30 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             cfg.format == Format::Json,
         ))),
     };
+    let har = match &cfg.har {
+        None => None,
+        Some(path) => {
+            let show_secrets = cfg.http.show_secrets;
+            let sink: io::Result<Box<dyn Sink>> = if path.as_os_str() == "-" {
+                HarSink::new(BufWriter::new(io::stdout()), show_secrets)
+                    .map(|s| Box::new(s) as Box<dyn Sink>)
+            } else {
+                std::fs::File::create(path).and_then(|f| {
+                    HarSink::new(BufWriter::with_capacity(1 << 16, f), show_secrets)
+                        .map(|s| Box::new(s) as Box<dyn Sink>)
+                })
+            };
+            let sink = sink.map_err(|source| Error::Output {
+                path: path.clone(),
+                source,
+            })?;
+            Some((path.clone(), sink))
+        }
+    };
     let mut outputs = Outputs {
         primary,
         pcapng,
+        har,
         stats,
     };
     if let Some(user) = &cfg.drop_user {
@@ -256,6 +295,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
 
     let mut tracker = Tracker::new(cfg.limits);
     let mut consumer = HttpDissector::new(cfg.http);
+    let mut follow = cfg.follow.map(|f| FollowTap::new(f.stream, f.side));
     let mut stats = RunStats::default();
     let mut known_interfaces = 0usize;
     let mut read_error = None;
@@ -325,9 +365,10 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             }
             stats.frames_shown += 1;
             let decoded = decode(&frame);
-            let tcp = decoded
-                .tcp_meta()
-                .map(|m| tracker.process(frame.number, frame.ts_ns, &m, &mut consumer));
+            let tcp = decoded.tcp_meta().map(|m| {
+                let mut tee = Tee(&mut consumer, &mut follow);
+                tracker.process(frame.number, frame.ts_ns, &m, &mut tee)
+            });
             let iface = interfaces.get(frame.interface as usize);
             let http_notes = consumer.take_notes();
             let mut event = PacketEvent {
@@ -344,6 +385,11 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 event.annotations = &annotations;
             }
             outputs.each(|s| s.packet(&event))?;
+            if let Some(tap) = follow.as_mut() {
+                for c in tap.drain() {
+                    outputs.each(|s| s.follow(&c))?;
+                }
+            }
             for x in consumer.drain_exchanges() {
                 outputs.each(|s| s.http(&x))?;
             }
@@ -374,7 +420,12 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         // packet to stand beside, the exchanges, the connection record.
         tracker.begin_finish();
         loop {
-            let more = tracker.finish_one(&mut consumer);
+            let more = tracker.finish_one(&mut Tee(&mut consumer, &mut follow));
+            if let Some(tap) = follow.as_mut() {
+                for c in tap.drain() {
+                    outputs.each(|s| s.follow(&c))?;
+                }
+            }
             for n in consumer.take_notes() {
                 let notice = Notice::Http(n);
                 outputs.each(|s| s.notice(&notice, None))?;

@@ -554,7 +554,21 @@ fn connection_record_json_and_summary() {
         "missing_bytes": {"client": 0, "server": 0},
         "analysis": {},
         "history": "ShADadFf",
-        "conn_state": "SF"
+        "conn_state": "SF",
+        // ECS names for the same facts (issue #7).
+        "@timestamp": "2013-03-07T21:42:06.869344000Z",
+        "event": {
+            "kind": "event",
+            "category": ["network"],
+            "type": ["connection", "end"],
+            "dataset": "netpeek.connection",
+            "start": "2013-03-07T21:42:06.869344000Z",
+            "end": "2013-03-07T21:42:07.080972000Z",
+            "duration": 211_628_000
+        },
+        "source": {"ip": "141.142.228.5", "port": 59856, "bytes": 136, "packets": 7},
+        "destination": {"ip": "192.150.187.43", "port": 80, "bytes": 5007, "packets": 7},
+        "network": {"type": "ipv4", "transport": "tcp", "bytes": 5143, "packets": 14}
     });
     assert_eq!(c, &expected);
 

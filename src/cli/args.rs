@@ -14,6 +14,27 @@ pub enum ColorWhen {
     Never,
 }
 
+/// `--follow-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FollowFormatArg {
+    /// tshark's `-z follow,tcp,ascii` layout: a length line per chunk (tab
+    /// indented for the server), then the bytes, unprintable ones as `.`.
+    Ascii,
+    /// A hex dump per chunk, offsets counted per direction.
+    Hex,
+    /// The bytes of one direction (--follow-side), nothing else.
+    Raw,
+}
+
+/// `--follow-side`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FollowSideArg {
+    /// What the client (the side that sent the SYN) sent.
+    Client,
+    /// What the server sent.
+    Server,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TsPrecision {
     Micro,
@@ -219,8 +240,8 @@ pub struct Args {
     pub body_limit: usize,
 
     /// Show the values of Authorization, Proxy-Authorization, Cookie and
-    /// Set-Cookie (by default they are replaced by `<redacted N bytes>` in
-    /// every output, -A/-X dumps included).
+    /// Set-Cookie (by default they are replaced by `<redacted N bytes>`,
+    /// in -A/-X dumps too; -w files and --follow keep the bytes as captured).
     #[arg(long = "show-secrets")]
     pub show_secrets: bool,
 
@@ -238,6 +259,40 @@ pub struct Args {
     /// used to frame the body).
     #[arg(long = "http-max-headers", value_name = "N", default_value_t = 128)]
     pub http_max_headers: usize,
+
+    /// Print the reassembled conversation of TCP stream N (the number on
+    /// the timeline, Wireshark's tcp.stream) instead of packet lines, like
+    /// Wireshark's "Follow TCP Stream": client and server data in the order
+    /// seen, missing bytes marked. Works live and on files.
+    #[arg(long = "follow", value_name = "N", conflicts_with_all = ["json", "plain"])]
+    pub follow: Option<u64>,
+
+    /// How --follow prints the conversation (default ascii).
+    #[arg(
+        long = "follow-format",
+        value_enum,
+        value_name = "FORMAT",
+        requires = "follow"
+    )]
+    pub follow_format: Option<FollowFormatArg>,
+
+    /// With --follow: only this direction (required with --follow-format
+    /// raw, which writes that side's bytes to stdout, e.g. to save a
+    /// download).
+    #[arg(
+        long = "follow-side",
+        value_enum,
+        value_name = "SIDE",
+        requires = "follow"
+    )]
+    pub follow_side: Option<FollowSideArg>,
+
+    /// Write every HTTP exchange to FILE as an HTTP Archive (HAR 1.2) for a
+    /// browser's developer tools or any HAR viewer ("-" for standard
+    /// output, instead of packet lines). Timings come from the capture;
+    /// bodies are included with --body.
+    #[arg(long = "har", value_name = "FILE")]
+    pub har: Option<PathBuf>,
 
     /// The filter expression, in tcpdump's (libpcap's) language.
     #[arg(value_name = "EXPRESSION")]

@@ -4,15 +4,16 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use super::args::{Args, ColorWhen, TsPrecision};
+use super::args::{Args, ColorWhen, FollowFormatArg, FollowSideArg, TsPrecision};
 use crate::dissect::http::head::HeadLimits;
 use crate::dissect::http::HttpOptions;
 use crate::error::Error;
+use crate::output::follow::{FollowFormat, FollowOptions};
 use crate::output::line::LineOptions;
 use crate::output::text::DumpMode;
 use crate::output::time::TimeStyle;
 use crate::source::live::{LiveOptions, DEFAULT_BUFFER_KIB};
-use crate::track::Limits;
+use crate::track::{Direction, Limits};
 
 #[derive(Clone, Debug)]
 pub enum Input {
@@ -59,6 +60,10 @@ pub struct Config {
     pub fold: bool,
     pub ascii: bool,
     pub summary_max: usize,
+    /// `--follow N`: the follow output replaces the per-packet output.
+    pub follow: Option<FollowOptions>,
+    /// `--har FILE` (`-` for standard output).
+    pub har: Option<PathBuf>,
 }
 
 /// What progress display stderr gets.
@@ -130,7 +135,45 @@ impl Config {
                 "-w - writes the capture to standard output; --json cannot share it".into(),
             ));
         }
-        let format = if args.quiet || write_stdout {
+        let har_stdout = args.har.as_ref().is_some_and(|p| p.as_os_str() == "-");
+        if har_stdout && (write_stdout || args.json || args.follow.is_some()) {
+            return Err(Error::Usage(
+                "--har - writes the HAR file to standard output; -w -, --json and --follow cannot share it"
+                    .into(),
+            ));
+        }
+        let follow = match args.follow {
+            None => None,
+            Some(stream) => {
+                let format = match args.follow_format.unwrap_or(FollowFormatArg::Ascii) {
+                    FollowFormatArg::Ascii => FollowFormat::Ascii,
+                    FollowFormatArg::Hex => FollowFormat::Hex,
+                    FollowFormatArg::Raw => FollowFormat::Raw,
+                };
+                let side = args.follow_side.map(|s| match s {
+                    FollowSideArg::Client => Direction::ToServer,
+                    FollowSideArg::Server => Direction::ToClient,
+                });
+                if format == FollowFormat::Raw && side.is_none() {
+                    return Err(Error::Usage(
+                        "--follow-format raw writes one direction's bytes: add --follow-side client or --follow-side server"
+                            .into(),
+                    ));
+                }
+                if write_stdout {
+                    return Err(Error::Usage(
+                        "-w - writes the capture to standard output; --follow cannot share it"
+                            .into(),
+                    ));
+                }
+                Some(FollowOptions {
+                    stream,
+                    format,
+                    side,
+                })
+            }
+        };
+        let format = if args.quiet || write_stdout || har_stdout {
             Format::Quiet
         } else if args.json {
             Format::Json
@@ -252,6 +295,8 @@ impl Config {
                 ..HttpOptions::default()
             },
             stats: args.stats,
+            follow,
+            har: args.har.clone(),
         })
     }
 }

@@ -12,7 +12,9 @@
 
 use std::borrow::Cow;
 
+pub mod follow;
 pub mod http;
+pub mod tee;
 
 /// Header fields whose values are secrets (credentials, session cookies).
 pub const SECRET_HEADERS: [&str; 4] = [

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use etherparse::{LaxNetSlice, TransportSlice};
 use serde::Serialize;
 
+use super::ecs;
 use super::time::rfc3339;
 use crate::decode::{Decoded, TcpFlags};
 use crate::dissect::http::{Exchange, HttpNote, Message};
@@ -48,6 +49,9 @@ struct Network {
     transport: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     iana_number: Option<u8>,
+    /// ECS: bytes of the frame on the wire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -129,6 +133,9 @@ struct Packet<'a> {
     /// reach the output when no exchange follows.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     http_notes: Vec<&'a str>,
+    event: ecs::Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    observer: Option<ecs::Observer<'a>>,
 }
 
 #[derive(Serialize)]
@@ -172,6 +179,12 @@ struct Connection<'a> {
     analysis: serde_json::Map<String, serde_json::Value>,
     history: &'a str,
     conn_state: &'static str,
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    event: ecs::Event,
+    source: ecs::Side,
+    destination: ecs::Side,
+    network: ecs::Network,
 }
 
 #[derive(Serialize)]
@@ -183,6 +196,7 @@ struct NoticeLine<'a> {
     timestamp: Option<String>,
     code: &'static str,
     message: &'a str,
+    event: ecs::Event,
 }
 
 /// A kept body: text as text, anything else summarised.
@@ -281,6 +295,20 @@ struct HttpLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     duration_ns: Option<i64>,
     notes: &'a [String],
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    event: ecs::Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<ecs::Side>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<ecs::Side>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network: Option<ecs::Network>,
+    http: ecs::Http<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<ecs::Url<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<ecs::UserAgent<'a>>,
 }
 
 fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -422,6 +450,7 @@ fn network_of(d: &Decoded<'_>) -> Option<Network> {
         kind,
         iana_number: proto.filter(|_| transport == Some("other")),
         transport,
+        bytes: None,
     })
 }
 
@@ -528,7 +557,10 @@ impl<W: Write> Sink for JsonSink<W> {
             len: p.frame.len,
             caplen: p.frame.caplen,
             truncated: p.frame.caplen < p.frame.len,
-            network: network_of(d),
+            network: network_of(d).map(|n| Network {
+                bytes: Some(p.frame.len),
+                ..n
+            }),
             source,
             destination,
             tcp,
@@ -545,6 +577,8 @@ impl<W: Write> Sink for JsonSink<W> {
                     _ => None,
                 })
                 .collect(),
+            event: ecs::Event::packet(),
+            observer: p.interface.map(ecs::Observer::interface),
         };
         self.line(&pkt)
     }
@@ -599,6 +633,25 @@ impl<W: Write> Sink for JsonSink<W> {
             analysis,
             history: &c.history,
             conn_state: c.conn_state,
+            timestamp: rfc3339(c.start_ns),
+            event: ecs::Event::connection(c.start_ns, c.end_ns),
+            source: ecs::Side {
+                ip: c.client.ip,
+                port: c.client.port,
+                bytes: Some(c.bytes[0]),
+                packets: Some(c.packets[0]),
+            },
+            destination: ecs::Side {
+                ip: c.server.ip,
+                port: c.server.port,
+                bytes: Some(c.bytes[1]),
+                packets: Some(c.packets[1]),
+            },
+            network: ecs::Network {
+                bytes: Some(c.bytes[0].saturating_add(c.bytes[1])),
+                packets: Some(c.packets[0].saturating_add(c.packets[1])),
+                ..ecs::Network::tcp(c.client.ip)
+            },
         };
         self.line(&rec)
     }
@@ -608,6 +661,7 @@ impl<W: Write> Sink for JsonSink<W> {
         if x.request.is_some() && x.response.is_none() {
             self.totals.http_unanswered += 1;
         }
+        let e = ecs::HttpEcs::of(x);
         let line = HttpLine {
             kind: "http",
             stream: x.stream,
@@ -644,6 +698,14 @@ impl<W: Write> Sink for JsonSink<W> {
             ttfb_ns: x.ttfb_ns(),
             duration_ns: x.duration_ns(),
             notes: &x.notes,
+            timestamp: e.timestamp,
+            event: e.event,
+            source: e.source,
+            destination: e.destination,
+            network: e.network,
+            http: e.http,
+            url: e.url,
+            user_agent: e.user_agent,
         };
         self.line(&line)
     }
@@ -664,6 +726,7 @@ impl<W: Write> Sink for JsonSink<W> {
             timestamp: ts_ns.map(rfc3339),
             code,
             message: &msg,
+            event: ecs::Event::notice(code),
         })
     }
 

@@ -3,7 +3,10 @@
 
 pub mod annotate;
 pub mod dump;
+pub mod ecs;
 pub mod files;
+pub mod follow;
+pub mod har;
 pub mod json;
 pub mod ladder;
 pub mod line;

@@ -12,6 +12,27 @@ use crate::track::Direction;
 #[derive(Clone, Debug)]
 pub struct Theme {
     on: bool,
+    /// Escape sequences around text, precomputed for the per-packet
+    /// columns (so a line is written without building strings).
+    marks: Marks,
+}
+
+/// (prefix, suffix) pairs.
+#[derive(Clone, Debug, Default)]
+struct Marks {
+    stream: Vec<(String, String)>,
+    to_server: (String, String),
+    to_client: (String, String),
+    /// plain, syn, fin, rst
+    flags: [(String, String); 4],
+}
+
+fn marks_of(style: Style) -> (String, String) {
+    let s = "\u{1}".style(style).to_string();
+    match s.split_once('\u{1}') {
+        Some((a, b)) => (a.to_string(), b.to_string()),
+        None => (String::new(), String::new()),
+    }
 }
 
 /// Connection tags cycle through these.
@@ -26,11 +47,65 @@ const STREAM_STYLES: [fn(Style) -> Style; 6] = [
 
 impl Theme {
     pub fn new(color: bool) -> Self {
-        Self { on: color }
+        let marks = if color {
+            Marks {
+                stream: STREAM_STYLES
+                    .iter()
+                    .map(|f| marks_of(f(Style::new()).bold()))
+                    .collect(),
+                to_server: marks_of(Style::new().bright_green()),
+                to_client: marks_of(Style::new().bright_blue()),
+                flags: [
+                    (String::new(), String::new()),
+                    marks_of(Style::new().green()),
+                    marks_of(Style::new().cyan()),
+                    marks_of(Style::new().red().bold()),
+                ],
+            }
+        } else {
+            Marks::default()
+        };
+        Self { on: color, marks }
     }
 
     pub fn plain() -> Self {
-        Self { on: false }
+        Self::new(false)
+    }
+
+    /// Escape codes around a connection's tag.
+    pub fn stream_marks(&self, stream: u64) -> (&str, &str) {
+        match self
+            .marks
+            .stream
+            .get((stream % STREAM_STYLES.len() as u64) as usize)
+        {
+            Some((a, b)) => (a, b),
+            None => ("", ""),
+        }
+    }
+
+    /// Escape codes around a direction arrow.
+    pub fn direction_marks(&self, d: Direction) -> (&str, &str) {
+        let m = match d {
+            Direction::ToServer => &self.marks.to_server,
+            Direction::ToClient => &self.marks.to_client,
+        };
+        (&m.0, &m.1)
+    }
+
+    /// Escape codes around TCP flags, by their most telling flag.
+    pub fn flags_marks(&self, syn: bool, fin: bool, rst: bool) -> (&str, &str) {
+        let i = if rst {
+            3
+        } else if syn {
+            1
+        } else if fin {
+            2
+        } else {
+            0
+        };
+        let m = &self.marks.flags[i];
+        (&m.0, &m.1)
     }
 
     pub fn is_on(&self) -> bool {

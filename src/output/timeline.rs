@@ -136,56 +136,114 @@ impl<W: Write> TimelineSink<W> {
         Ok(())
     }
 
-    fn tcp_facts(&mut self, p: &PacketEvent<'_, '_>) -> Option<String> {
+    /// Writes the TCP facts into the line buffer without building strings;
+    /// returns their visible width, or `None` for a packet without TCP.
+    fn write_tcp_facts(&mut self, p: &PacketEvent<'_, '_>) -> Option<usize> {
+        use std::io::Write as _;
         let t = p.tcp?;
         let tcp = p.decoded.tcp_slice()?;
         let flags = TcpFlags::from_slice(tcp);
-        let client = t.client.to_string();
-        let server = t.server.to_string();
+        // Endpoints are formatted on the stack to learn their width.
+        let mut cbuf = [0u8; 64];
+        let mut sbuf = [0u8; 64];
+        let client = fmt_stack(&mut cbuf, &t.client);
+        let server = fmt_stack(&mut sbuf, &t.server);
         self.widths[0] = self.widths[0].max(client.len());
         self.widths[1] = self.widths[1].max(server.len());
-        let arrow = match (t.direction, self.opts.ascii) {
-            (Direction::ToServer, false) => "→",
-            (Direction::ToClient, false) => "←",
-            (Direction::ToServer, true) => "->",
-            (Direction::ToClient, true) => "<-",
+        let arrow: &[u8] = match (t.direction, self.opts.ascii) {
+            (Direction::ToServer, false) => "→".as_bytes(),
+            (Direction::ToClient, false) => "←".as_bytes(),
+            (Direction::ToServer, true) => b"->",
+            (Direction::ToClient, true) => b"<-",
         };
-        let mut fl = Vec::new();
-        fl.push(b'[');
-        let _ = line::write_flags(&mut fl, flags);
-        fl.push(b']');
-        let fl = String::from_utf8_lossy(&fl).into_owned();
-        let mut nums = String::with_capacity(48);
-        use std::fmt::Write as _;
+        let arrow_w = if self.opts.ascii { 2 } else { 1 };
+        let b = &mut self.buf;
+        let start = b.len();
+        let mut escapes = 0usize;
+        let mut mark = |b: &mut Vec<u8>, s: &str| {
+            b.extend_from_slice(s.as_bytes());
+            escapes += s.len();
+        };
+        // Tag.
+        let (pre, post) = self.theme.stream_marks(t.stream);
+        mark(b, pre);
+        let tag_start = b.len();
+        let _ = write!(b, "#{}", t.stream);
+        pad(b, tag_start, 5);
+        mark(b, post);
+        b.push(b' ');
+        // Endpoints and direction.
+        let c0 = b.len();
+        b.extend_from_slice(client);
+        pad(b, c0, self.widths[0]);
+        b.push(b' ');
+        let (pre, post) = self.theme.direction_marks(t.direction);
+        mark(b, pre);
+        b.extend_from_slice(arrow);
+        mark(b, post);
+        b.push(b' ');
+        let s0 = b.len();
+        b.extend_from_slice(server);
+        pad(b, s0, self.widths[1]);
+        b.extend_from_slice(b"  ");
+        // Flags.
+        let (pre, post) = self
+            .theme
+            .flags_marks(flags.syn(), flags.fin(), flags.rst());
+        mark(b, pre);
+        let f0 = b.len();
+        b.push(b'[');
+        let _ = line::write_flags(&mut *b, flags);
+        b.push(b']');
+        pad(b, f0, 6);
+        mark(b, post);
+        b.push(b' ');
+        // Numbers.
+        let n0 = b.len();
         if t.payload_len > 0 || flags.syn() || flags.fin() || flags.rst() {
-            let _ = write!(nums, "seq {}", t.seq_rel);
+            let _ = write!(b, "seq {}", t.seq_rel);
             if t.payload_len > 0 {
-                let _ = write!(nums, ":{}", t.seq_rel.wrapping_add(t.payload_len));
+                let _ = write!(b, ":{}", t.seq_rel.wrapping_add(t.payload_len));
             }
         }
         if flags.ack() {
-            if !nums.is_empty() {
-                nums.push(' ');
+            if b.len() > n0 {
+                b.push(b' ');
             }
-            let _ = write!(nums, "ack {}", t.ack_rel);
+            let _ = write!(b, "ack {}", t.ack_rel);
         }
-        let tag = format!("#{:<4}", t.stream);
-        let facts = format!(
-            "{} {:<cw$} {} {:<sw$}  {:<6} {:<22} win {:<6} len {:<5}",
-            self.theme.stream(t.stream, tag),
-            client,
-            self.theme.direction(t.direction, arrow),
-            server,
-            self.theme
-                .flags(flags.syn(), flags.fin(), flags.rst(), format!("{fl:<6}")),
-            nums,
-            t.window,
-            t.payload_len,
-            cw = self.widths[0],
-            sw = self.widths[1],
-        );
-        Some(facts)
+        pad(b, n0, 22);
+        let _ = write!(b, " win {}", t.window);
+        let w0 = b.len() - (t.window.to_string().len());
+        pad(b, w0, 6);
+        let l0 = b.len();
+        let _ = write!(b, " len {}", t.payload_len);
+        pad(b, l0 + 5, 5);
+        let _ = arrow_w;
+        // Visible width: bytes minus escapes, minus the arrow's extra
+        // UTF-8 bytes.
+        let extra = arrow.len() - arrow_w;
+        Some(b.len() - start - escapes - extra)
     }
+}
+
+/// Pads with spaces so that what was written since `from` is `width` wide.
+fn pad(b: &mut Vec<u8>, from: usize, width: usize) {
+    let have = b.len().saturating_sub(from);
+    for _ in have..width {
+        b.push(b' ');
+    }
+}
+
+/// Formats a value into a stack buffer (no allocation).
+fn fmt_stack<'a, T: std::fmt::Display>(buf: &'a mut [u8; 64], v: &T) -> &'a [u8] {
+    use std::io::Write as _;
+    let len = {
+        let mut c = std::io::Cursor::new(&mut buf[..]);
+        let _ = write!(c, "{v}");
+        c.position() as usize
+    };
+    &buf[..len]
 }
 
 /// Splits a paragraph into lines of at most `width` characters.
@@ -207,24 +265,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// Visible width of a string that may hold colour escapes.
-fn visible_len(s: &str) -> usize {
-    let mut n = 0;
-    let mut esc = false;
-    for c in s.chars() {
-        if esc {
-            if c == 'm' {
-                esc = false;
-            }
-        } else if c == '\u{1b}' {
-            esc = true;
-        } else {
-            n += 1;
-        }
-    }
-    n
-}
-
 impl<W: Write> Sink for TimelineSink<W> {
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
         self.packets += 1;
@@ -232,16 +272,13 @@ impl<W: Write> Sink for TimelineSink<W> {
         self.last_ts = p.frame.ts_ns;
         self.buf.clear();
         self.time.write(&mut self.buf, p.frame.ts_ns)?;
-        match self.tcp_facts(p) {
-            Some(facts) => {
-                let facts = if p.annotations.is_empty() {
-                    facts.trim_end().to_string()
+        match self.write_tcp_facts(p) {
+            Some(w) => {
+                if p.annotations.is_empty() {
+                    while self.buf.last() == Some(&b' ') {
+                        self.buf.pop();
+                    }
                 } else {
-                    facts
-                };
-                let w = visible_len(&facts);
-                self.buf.extend_from_slice(facts.as_bytes());
-                if !p.annotations.is_empty() {
                     self.facts_width = self.facts_width.max(w).min(110);
                     for _ in w..self.facts_width {
                         self.buf.push(b' ');
@@ -393,10 +430,5 @@ mod tests {
         let w = wrap("The server accepts: it acknowledges the client's ISN 2615568916 by sending ack = 2615568917, and picks its own ISN 89437789.", 40);
         assert!(w.iter().all(|l| l.chars().count() <= 40));
         assert_eq!(w.join(" "), "The server accepts: it acknowledges the client's ISN 2615568916 by sending ack = 2615568917, and picks its own ISN 89437789.");
-    }
-
-    #[test]
-    fn visible_length_skips_escapes() {
-        assert_eq!(visible_len("\u{1b}[31mred\u{1b}[0m x"), 5);
     }
 }

@@ -30,6 +30,11 @@ const READ_CHUNK: usize = 1 << 20;
 pub(crate) struct ByteReader {
     inner: Box<dyn Read + Send>,
     buf: Vec<u8>,
+    /// A memory-mapped regular file: read in place, no copy. `start` and
+    /// `end` then index the map.
+    map: Option<memmap2::Mmap>,
+    /// Bytes of the map already given back to the kernel.
+    released: usize,
     start: usize,
     end: usize,
     /// Absolute offset of `buf[start]` in the stream.
@@ -42,10 +47,27 @@ impl ByteReader {
         Self {
             inner,
             buf: vec![0; 4 * READ_CHUNK],
+            map: None,
+            released: 0,
             start: 0,
             end: 0,
             offset: 0,
             eof: false,
+        }
+    }
+
+    /// Reads a mapped file in place.
+    pub(crate) fn mapped(map: memmap2::Mmap) -> Self {
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Self {
+            inner: Box::new(io::empty()),
+            buf: Vec::new(),
+            end: map.len(),
+            map: Some(map),
+            released: 0,
+            start: 0,
+            offset: 0,
+            eof: true,
         }
     }
 
@@ -86,17 +108,43 @@ impl ByteReader {
 
     /// The next `n` bytes; call `ensure(n)` first.
     pub(crate) fn peek(&self, n: usize) -> &[u8] {
-        &self.buf[self.start..self.start + n]
+        match &self.map {
+            Some(m) => &m[self.start..self.start + n],
+            None => &self.buf[self.start..self.start + n],
+        }
     }
 
     pub(crate) fn consume(&mut self, n: usize) {
         let n = n.min(self.end - self.start);
         self.start += n;
         self.offset += n as u64;
+        if let Some(m) = &self.map {
+            // Give pages already read back to the kernel, so resident
+            // memory stays small however large the file.
+            const STEP: usize = 4 << 20;
+            if self.start - self.released >= 2 * STEP {
+                let upto = (self.start - STEP) & !(4096 - 1);
+                // SAFETY: the range lies inside the map and is never read
+                // again (reading only moves forward); for a read-only file
+                // mapping DONTNEED only drops cached pages.
+                let _ = unsafe {
+                    m.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        self.released,
+                        upto - self.released,
+                    )
+                };
+                self.released = upto;
+            }
+        }
     }
 
     pub(crate) fn offset(&self) -> u64 {
         self.offset
+    }
+
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.map.is_some()
     }
 
     /// True when the stream has no more bytes.
@@ -183,6 +231,30 @@ impl FileSource {
                     msg: "is a directory, not a capture file".into(),
                 });
             }
+            // A regular, uncompressed file is read in place through a
+            // memory map (no copy from the page cache); anything else
+            // (pipes, devices, compressed files) is streamed.
+            if meta.as_ref().is_some_and(|m| m.is_file() && m.len() >= 4) {
+                // SAFETY: the map is only read. If another process
+                // truncated the file while we read it, access past the new
+                // end would fault; netpeek reads capture files that are
+                // complete, as tcpdump -r does.
+                if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+                    let compressed = map.starts_with(&[0x1f, 0x8b])
+                        || map.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+                    if !compressed {
+                        let size = map.len() as u64;
+                        let raw_read = Arc::new(AtomicU64::new(0));
+                        return Self::with_reader(
+                            path,
+                            ByteReader::mapped(map),
+                            Compression::None,
+                            raw_read,
+                            Some(size),
+                        );
+                    }
+                }
+            }
             (Box::new(file), meta.map(|m| m.len()))
         };
         Self::from_reader(path, inner, total_size)
@@ -204,7 +276,26 @@ impl FileSource {
             count: Arc::clone(&raw_read),
         });
         let (inner, compression) = decompressing(counted).map_err(read_err)?;
-        let mut reader = ByteReader::new(inner);
+        Self::with_reader(
+            path,
+            ByteReader::new(inner),
+            compression,
+            raw_read,
+            total_size,
+        )
+    }
+
+    fn with_reader(
+        path: &Path,
+        mut reader: ByteReader,
+        compression: Compression,
+        raw_read: Arc<AtomicU64>,
+        total_size: Option<u64>,
+    ) -> Result<Self, Error> {
+        let read_err = |source| Error::ReadInput {
+            path: path.to_path_buf(),
+            source,
+        };
         let have4 = reader.ensure(4).map_err(read_err)?;
         if !have4 {
             let n = reader.available();
@@ -387,6 +478,11 @@ impl PacketSource for FileSource {
     }
 
     fn progress(&self) -> Option<(u64, Option<u64>)> {
-        Some((self.raw_read.load(Ordering::Relaxed), self.total_size))
+        let read = match self.compression {
+            // Mapped or plain: the position in the file.
+            Compression::None if self.reader.is_mapped() => self.reader.offset(),
+            _ => self.raw_read.load(Ordering::Relaxed),
+        };
+        Some((read, self.total_size))
     }
 }

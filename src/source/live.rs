@@ -40,6 +40,8 @@ pub const DEFAULT_BUFFER_KIB: u32 = 32 * 1024;
 const BATCH_BYTES: usize = 1 << 20;
 const RECORD_HEADER: usize = 16;
 const POLL: Duration = Duration::from_millis(100);
+/// Longest a captured packet waits in the kernel before delivery.
+const DELIVERY_MS: i32 = 10;
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
 enum Msg {
@@ -150,14 +152,24 @@ impl LiveSource {
         };
         let snaplen = i32::try_from(opts.snaplen).unwrap_or(i32::MAX);
         let buffer = i32::try_from(u64::from(opts.buffer_kib) * 1024).unwrap_or(i32::MAX);
+        let block_timeout_ms = if opts.immediate {
+            DELIVERY_MS
+        } else {
+            POLL.as_millis() as i32
+        };
         let inactive = Capture::from_device(iface.as_str())
             .map_err(|e| open_error(&iface, pcap_msg(e)))?
             .promisc(opts.promiscuous)
             .snaplen(snaplen)
             .buffer_size(buffer)
-            .immediate_mode(opts.immediate)
+            // libpcap's immediate mode falls back to TPACKET_V2, whose ring
+            // has one snaplen-sized slot per packet (on lo, 64 KiB each: a
+            // 32 MiB ring holds 512 packets and overflows under load).
+            // TPACKET_V3 packs packets into blocks; a 10 ms block timeout
+            // still delivers each packet within 10 ms.
+            .immediate_mode(false)
             .precision(Precision::Nano)
-            .timeout(POLL.as_millis() as i32);
+            .timeout(block_timeout_ms);
         let mut cap = inactive
             .open()
             .map_err(|e| open_error(&iface, pcap_msg(e)))?;
@@ -193,7 +205,11 @@ impl LiveSource {
         let thread_stop = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("netpeek-capture".into())
-            .spawn(move || capture_loop(cap, tx, recycled, thread_stop))
+            .spawn(move || {
+                let block_timeout =
+                    Duration::from_millis(u64::from(block_timeout_ms.unsigned_abs()));
+                capture_loop(cap, tx, recycled, thread_stop, block_timeout)
+            })
             .map_err(|e| Error::Other(format!("cannot start the capture thread: {e}")))?;
         Ok(Self {
             rx,
@@ -254,11 +270,20 @@ fn stats_of(cap: &mut Capture<Active>) -> Option<CaptureStats> {
     })
 }
 
+/// A packet's timestamp in nanoseconds (the handle uses nanosecond
+/// precision).
+fn packet_ns(p: &pcap::Packet<'_>) -> i64 {
+    #[allow(clippy::useless_conversion)] // time_t is not i64 everywhere
+    let ns = i64::from(p.header.ts.tv_sec) * 1_000_000_000 + i64::from(p.header.ts.tv_usec);
+    ns
+}
+
 fn capture_loop(
     mut cap: Capture<Active>,
     tx: SyncSender<Msg>,
     recycled: Receiver<Vec<u8>>,
     stop: Arc<AtomicBool>,
+    block_timeout: Duration,
 ) {
     let fresh = |recycled: &Receiver<Vec<u8>>| {
         let mut b = recycled
@@ -271,8 +296,7 @@ fn capture_loop(
     let mut last_stats = Instant::now();
     let mut dropped_seen = 0u64;
     let append = |batch: &mut Vec<u8>, p: pcap::Packet<'_>| {
-        #[allow(clippy::useless_conversion)] // time_t is not i64 everywhere
-        let ts = i64::from(p.header.ts.tv_sec) * 1_000_000_000 + i64::from(p.header.ts.tv_usec);
+        let ts = packet_ns(&p);
         batch.extend_from_slice(&ts.to_le_bytes());
         batch.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
         batch.extend_from_slice(&p.header.len.to_le_bytes());
@@ -315,16 +339,34 @@ fn capture_loop(
         return;
     }
     // Drain what the kernel already captured, without waiting for more.
+    // TPACKET_V3 hands packets over in blocks, which the kernel retires
+    // when they fill or when the block timeout passes: the packets of the
+    // block being filled when the stop came show only after that timeout.
+    // So wait for it once, then read until the ring is empty, or (under a
+    // load that never lets it empty) until packets stamped well after the
+    // stop show up.
+    let stop_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    let horizon =
+        stop_ns.saturating_add(i64::try_from((2 * block_timeout).as_nanos()).unwrap_or(i64::MAX));
+    std::thread::sleep(block_timeout + Duration::from_millis(5));
     if let Ok(mut cap) = cap.setnonblock() {
         loop {
-            let n = cap.dispatch(None, |p| append(&mut batch, p)).unwrap_or(0);
+            let mut newest = i64::MIN;
+            let n = cap
+                .dispatch(None, |p| {
+                    newest = newest.max(packet_ns(&p));
+                    append(&mut batch, p)
+                })
+                .unwrap_or(0);
             if !batch.is_empty() {
                 let full = std::mem::replace(&mut batch, fresh(&recycled));
                 if tx.send(Msg::Batch(full)).is_err() {
                     return;
                 }
             }
-            if n == 0 {
+            if n == 0 || newest > horizon {
                 break;
             }
         }

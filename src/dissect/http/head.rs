@@ -112,6 +112,21 @@ impl HeadBuf {
         self.buf.is_empty()
     }
 
+    /// Takes the gathered bytes out (the buffer is left empty); give the
+    /// vector back with `restore` to reuse its allocation.
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        self.line_nonempty = false;
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Hands a vector back for reuse (its contents are discarded).
+    pub fn restore(&mut self, mut v: Vec<u8>) {
+        if self.buf.capacity() == 0 && v.capacity() <= 16 * 1024 {
+            v.clear();
+            self.buf = v;
+        }
+    }
+
     /// Forgets the head (keeping a modest allocation for the next one).
     pub fn clear(&mut self) {
         self.buf.clear();
@@ -425,41 +440,34 @@ fn version_name(v: Option<u8>) -> String {
 /// `Err` carries a note when the start line is beyond repair.
 pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, String> {
     let max_headers = limits.max_headers.clamp(1, 10_000);
+    // Most heads have a handful of fields: try a stack array first and
+    // allocate room for the limit only when it is not enough.
+    const STACK: usize = 32;
+    if max_headers > STACK {
+        let mut slots = [httparse::EMPTY_HEADER; STACK];
+        match parse_with(buf, kind, &mut slots, limits) {
+            Err(ParseFail::TooMany) => {}
+            other => return finish_parse(other, buf, kind, max_headers),
+        }
+    }
     let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-    let cfg = parser_config();
-    let strict = match kind {
-        Kind::Request => {
-            let mut req = httparse::Request::new(&mut slots);
-            match cfg.parse_request(&mut req, buf) {
-                Ok(httparse::Status::Complete(_)) => Ok((
-                    StartLine::Request {
-                        method: req.method.unwrap_or_default().to_string(),
-                        uri: req.path.unwrap_or_default().to_string(),
-                        version: version_name(req.version),
-                    },
-                    collect(req.headers),
-                )),
-                Ok(httparse::Status::Partial) => Err(None),
-                Err(e) => Err(Some(e)),
-            }
-        }
-        Kind::Response => {
-            let mut resp = httparse::Response::new(&mut slots);
-            match cfg.parse_response(&mut resp, buf) {
-                Ok(httparse::Status::Complete(_)) => Ok((
-                    StartLine::Response {
-                        version: version_name(resp.version),
-                        status: resp.code.unwrap_or(0),
-                        reason: resp.reason.unwrap_or_default().to_string(),
-                    },
-                    collect(resp.headers),
-                )),
-                Ok(httparse::Status::Partial) => Err(None),
-                Err(e) => Err(Some(e)),
-            }
-        }
-    };
-    match strict {
+    let r = parse_with(buf, kind, &mut slots, limits);
+    finish_parse(r, buf, kind, max_headers)
+}
+
+enum ParseFail {
+    Partial,
+    TooMany,
+    Bad(httparse::Error),
+}
+
+fn finish_parse(
+    r: Result<(StartLine, Vec<(String, String)>), ParseFail>,
+    buf: &[u8],
+    kind: Kind,
+    max_headers: usize,
+) -> Result<Head, String> {
+    match r {
         Ok((start, headers)) => {
             let mut notes = Vec::new();
             let facts = facts_of(&headers, &mut notes);
@@ -470,7 +478,62 @@ pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, St
                 notes,
             })
         }
-        Err(why) => parse_lenient(buf, kind, max_headers, why),
+        Err(ParseFail::Partial) => parse_lenient(buf, kind, max_headers, None),
+        Err(ParseFail::TooMany) => parse_lenient(
+            buf,
+            kind,
+            max_headers,
+            Some(httparse::Error::TooManyHeaders),
+        ),
+        Err(ParseFail::Bad(e)) => parse_lenient(buf, kind, max_headers, Some(e)),
+    }
+}
+
+fn parse_with<'b>(
+    buf: &'b [u8],
+    kind: Kind,
+    slots: &mut [httparse::Header<'b>],
+    _limits: HeadLimits,
+) -> Result<(StartLine, Vec<(String, String)>), ParseFail> {
+    let fail = |e: httparse::Error| {
+        if e == httparse::Error::TooManyHeaders {
+            ParseFail::TooMany
+        } else {
+            ParseFail::Bad(e)
+        }
+    };
+    let cfg = parser_config();
+    match kind {
+        Kind::Request => {
+            let mut req = httparse::Request::new(slots);
+            match cfg.parse_request(&mut req, buf) {
+                Ok(httparse::Status::Complete(_)) => Ok((
+                    StartLine::Request {
+                        method: req.method.unwrap_or_default().to_string(),
+                        uri: req.path.unwrap_or_default().to_string(),
+                        version: version_name(req.version),
+                    },
+                    collect(req.headers),
+                )),
+                Ok(httparse::Status::Partial) => Err(ParseFail::Partial),
+                Err(e) => Err(fail(e)),
+            }
+        }
+        Kind::Response => {
+            let mut resp = httparse::Response::new(slots);
+            match cfg.parse_response(&mut resp, buf) {
+                Ok(httparse::Status::Complete(_)) => Ok((
+                    StartLine::Response {
+                        version: version_name(resp.version),
+                        status: resp.code.unwrap_or(0),
+                        reason: resp.reason.unwrap_or_default().to_string(),
+                    },
+                    collect(resp.headers),
+                )),
+                Ok(httparse::Status::Partial) => Err(ParseFail::Partial),
+                Err(e) => Err(fail(e)),
+            }
+        }
     }
 }
 

@@ -219,7 +219,7 @@ enum Act {
 /// TCP stream.
 pub struct HttpDissector {
     opts: HttpOptions,
-    conns: HashMap<u64, Conn>,
+    conns: HashMap<u64, Conn, foldhash::quality::RandomState>,
     done: Vec<Exchange>,
     notes: Vec<HttpNote>,
     /// Sum of the connections' `pending_bytes`.
@@ -230,7 +230,7 @@ impl HttpDissector {
     pub fn new(opts: HttpOptions) -> Self {
         Self {
             opts,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             done: Vec::new(),
             notes: Vec::new(),
             pending_bytes: 0,
@@ -346,11 +346,14 @@ fn approx_size(x: &Exchange) -> usize {
         + x.interim.len() * 64
 }
 
-fn redact_all(fields: &[(String, String)], show: bool) -> Vec<(String, String)> {
+/// Redacts secret values in place (most headers are kept as they are).
+fn redact_all(mut fields: Vec<(String, String)>, show: bool) -> Vec<(String, String)> {
+    for (n, v) in &mut fields {
+        if let std::borrow::Cow::Owned(r) = redact(n, v, show) {
+            *v = r;
+        }
+    }
     fields
-        .iter()
-        .map(|(n, v)| (n.clone(), redact(n, v, show).into_owned()))
-        .collect()
 }
 
 fn dir_name(dir: Direction, swapped: bool) -> &'static str {
@@ -632,10 +635,12 @@ impl Conn {
                 let kind = self.kind_of(dir);
                 let side = self.side(dir);
                 let at = side.head_at;
-                let bytes = side.head.bytes().to_vec();
-                side.head.clear();
+                // Borrow the gathered bytes out of the buffer (no copy);
+                // the buffer is handed back below, keeping its capacity.
+                let bytes = side.head.take_bytes();
                 side.head_at = At::default();
-                match parse_head(&bytes, kind, out.opts.head) {
+                let parsed = parse_head(&bytes, kind, out.opts.head);
+                match parsed {
                     Ok(head) => {
                         self.http = true;
                         let skipped = std::mem::take(&mut self.side(dir).skipped);
@@ -655,6 +660,7 @@ impl Conn {
                                 self.on_response(out, ctx, dir, head, at, bytes.len())
                             }
                         }
+                        self.side(dir).head.restore(bytes);
                         Act::Consumed(n)
                     }
                     Err(note) => {
@@ -709,7 +715,7 @@ impl Conn {
 
     fn message(
         &self,
-        head: &Head,
+        head: &mut Head,
         at: At,
         ctx: &StreamCtx,
         head_len: usize,
@@ -726,7 +732,7 @@ impl Conn {
             first_ts_ns: at.ts,
             last_ts_ns: ctx.ts_ns,
             version,
-            headers: redact_all(&head.headers, show),
+            headers: redact_all(std::mem::take(&mut head.headers), show),
             trailers: Vec::new(),
             content_type: head.facts.content_type.clone(),
             content_encoding: head.facts.content_encoding.clone(),
@@ -746,11 +752,12 @@ impl Conn {
         out: &mut Out<'_>,
         ctx: &StreamCtx,
         dir: Direction,
-        head: Head,
+        mut head: Head,
         at: At,
         head_len: usize,
     ) {
         let at = if at == At::default() { At::of(ctx) } else { at };
+        let msg = self.message(&mut head, at, ctx, head_len, out.opts.show_secrets);
         let StartLine::Request {
             method,
             uri,
@@ -759,7 +766,6 @@ impl Conn {
         else {
             return;
         };
-        let msg = self.message(&head, at, ctx, head_len, out.opts.show_secrets);
         out.notes.push(HttpNote::Request {
             stream: self.stream,
             method: method.clone(),
@@ -926,7 +932,7 @@ impl Conn {
         out: &mut Out<'_>,
         ctx: &StreamCtx,
         dir: Direction,
-        head: Head,
+        mut head: Head,
         at: At,
         head_len: usize,
     ) {
@@ -935,6 +941,7 @@ impl Conn {
             return;
         };
         let status = *status;
+        let reason = reason.clone();
         if let Some(g) = self.resp_gap.take() {
             self.skip_lost_responses(out, g);
         }
@@ -979,10 +986,10 @@ impl Conn {
             self.side(dir).state = State::Head;
             return;
         }
-        let msg = self.message(&head, at, ctx, head_len, out.opts.show_secrets);
+        let msg = self.message(&mut head, at, ctx, head_len, out.opts.show_secrets);
         let response = Response {
             status,
-            reason: reason.clone(),
+            reason,
             msg,
         };
         let id = match target {
@@ -1289,7 +1296,7 @@ impl Conn {
         msg.body_wire_bytes = reader.wire;
         msg.body_missing_bytes = reader.missing;
         msg.body_decoded_bytes = res.decoded_bytes;
-        msg.trailers = redact_all(&trailers, show);
+        msg.trailers = redact_all(trailers.clone(), show);
         msg.complete = complete;
         if keep && reader.size() > 0 {
             msg.body = Some(Body {

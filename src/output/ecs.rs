@@ -1,0 +1,356 @@
+//! The Elastic Common Schema side of the JSON output: the `event`, `http`,
+//! `url` and `user_agent` objects and the ECS names of endpoints and sizes
+//! that `--json` records carry beside netpeek's own fields, so that the
+//! lines can be indexed by Elasticsearch as they are (README: "Kibana and
+//! Elasticsearch"). Only fields that ECS defines are named here; values
+//! follow ECS's allowed values (`event.kind`, `event.category`,
+//! `event.type`) and units (`event.duration` in nanoseconds).
+
+use serde::Serialize;
+
+use super::har::request_url;
+use super::time::rfc3339;
+use crate::dissect::http::{Exchange, Message};
+
+/// ECS `event.*`.
+#[derive(Serialize)]
+pub struct Event {
+    pub kind: &'static str,
+    pub category: &'static [&'static str],
+    #[serde(rename = "type")]
+    pub kind_of: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
+    pub dataset: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Nanoseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+}
+
+impl Event {
+    pub fn packet() -> Self {
+        Self::plain(&["network"], &["info"], "netpeek.packet")
+    }
+
+    pub fn notice(code: &'static str) -> Self {
+        Self {
+            action: Some(code),
+            ..Self::plain(&["network"], &["info"], "netpeek.notice")
+        }
+    }
+
+    pub fn connection(start_ns: i64, end_ns: i64) -> Self {
+        Self {
+            start: Some(rfc3339(start_ns)),
+            end: Some(rfc3339(end_ns)),
+            duration: Some(end_ns.saturating_sub(start_ns)),
+            ..Self::plain(&["network"], &["connection", "end"], "netpeek.connection")
+        }
+    }
+
+    fn plain(
+        category: &'static [&'static str],
+        kind_of: &'static [&'static str],
+        dataset: &'static str,
+    ) -> Self {
+        Self {
+            kind: "event",
+            category,
+            kind_of,
+            action: None,
+            dataset,
+            start: None,
+            end: None,
+            duration: None,
+        }
+    }
+}
+
+/// ECS `source.*` / `destination.*` with the per-side counters of a
+/// connection.
+#[derive(Serialize)]
+pub struct Side {
+    pub ip: std::net::IpAddr,
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets: Option<u64>,
+}
+
+/// ECS `network.*` of a connection or an exchange.
+#[derive(Serialize)]
+pub struct Network {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub transport: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets: Option<u64>,
+}
+
+impl Network {
+    pub fn tcp(ip: std::net::IpAddr) -> Self {
+        Self {
+            kind: if ip.is_ipv4() { "ipv4" } else { "ipv6" },
+            transport: "tcp",
+            protocol: None,
+            bytes: None,
+            packets: None,
+        }
+    }
+}
+
+/// ECS `observer.ingress.interface.name`.
+#[derive(Serialize)]
+pub struct Observer<'a> {
+    pub ingress: Ingress<'a>,
+}
+
+#[derive(Serialize)]
+pub struct Ingress<'a> {
+    pub interface: InterfaceName<'a>,
+}
+
+#[derive(Serialize)]
+pub struct InterfaceName<'a> {
+    pub name: &'a str,
+}
+
+impl<'a> Observer<'a> {
+    pub fn interface(name: &'a str) -> Self {
+        Self {
+            ingress: Ingress {
+                interface: InterfaceName { name },
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct BodyBytes {
+    pub bytes: u64,
+}
+
+/// `http.request.*` / `http.response.*` as ECS names them.
+#[derive(Serialize)]
+pub struct HttpMessage<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<&'a str>,
+    /// Head and body as they were on the wire.
+    pub bytes: u64,
+    pub body: BodyBytes,
+}
+
+/// ECS `http.*`.
+#[derive(Serialize)]
+pub struct Http<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<HttpMessage<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<HttpMessage<'a>>,
+}
+
+/// ECS `url.*`.
+#[derive(Serialize)]
+pub struct Url<'a> {
+    pub original: &'a str,
+    pub full: String,
+    pub scheme: &'static str,
+    pub domain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+}
+
+/// ECS `user_agent.original`.
+#[derive(Serialize)]
+pub struct UserAgent<'a> {
+    pub original: &'a str,
+}
+
+/// Everything ECS says about one exchange.
+pub struct HttpEcs<'a> {
+    pub timestamp: String,
+    pub event: Event,
+    pub source: Option<Side>,
+    pub destination: Option<Side>,
+    pub network: Option<Network>,
+    pub http: Http<'a>,
+    pub url: Option<Url<'a>>,
+    pub user_agent: Option<UserAgent<'a>>,
+}
+
+fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
+    m.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `text/html; charset=utf-8` → `text/html`.
+fn mime(m: &Message) -> Option<String> {
+    let ct = m.content_type.as_deref()?;
+    let t = ct.split(';').next().unwrap_or(ct).trim();
+    (!t.is_empty()).then(|| t.to_ascii_lowercase())
+}
+
+fn message<'a>(m: &'a Message) -> HttpMessage<'a> {
+    HttpMessage {
+        method: None,
+        status_code: None,
+        mime_type: mime(m),
+        referrer: None,
+        bytes: m.head_bytes.saturating_add(m.body_wire_bytes),
+        body: BodyBytes {
+            bytes: m.body_bytes,
+        },
+    }
+}
+
+/// Splits the absolute URL `request_url` made (always
+/// `http[s]://authority/path[?query]`) into ECS's parts.
+fn url_parts(full: &str) -> (String, Option<u16>, String, Option<String>) {
+    let rest = full
+        .strip_prefix("http://")
+        .or_else(|| full.strip_prefix("https://"))
+        .unwrap_or(full);
+    let (authority, path_query) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (domain, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (addr, after) = v6.split_once(']').unwrap_or((v6, ""));
+            (
+                addr.to_string(),
+                after.strip_prefix(':').and_then(|p| p.parse().ok()),
+            )
+        }
+        None => match authority.rsplit_once(':') {
+            Some((d, p)) => (d.to_string(), p.parse().ok()),
+            None => (authority.to_string(), None),
+        },
+    };
+    let (path, query) = match path_query.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (path_query.to_string(), None),
+    };
+    let path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path
+    };
+    (domain, port, path, query)
+}
+
+impl<'a> HttpEcs<'a> {
+    pub fn of(x: &'a Exchange) -> Self {
+        let req = x.request.as_ref();
+        let resp = x.response.as_ref();
+        let start = req
+            .map(|r| r.msg.first_ts_ns)
+            .or(resp.map(|r| r.msg.first_ts_ns))
+            .unwrap_or(0);
+        let end = resp
+            .map(|r| r.msg.last_ts_ns)
+            .or(req.map(|r| r.msg.last_ts_ns))
+            .unwrap_or(start);
+        let event = Event {
+            start: Some(rfc3339(start)),
+            end: Some(rfc3339(end)),
+            duration: x.duration_ns(),
+            ..Event::plain(&["network", "web"], &["access", "protocol"], "netpeek.http")
+        };
+        let side = |e: Option<crate::track::Endpoint>| {
+            e.map(|e| Side {
+                ip: e.ip,
+                port: e.port,
+                bytes: None,
+                packets: None,
+            })
+        };
+        let version = req
+            .map(|r| r.msg.version.as_str())
+            .or(resp.map(|r| r.msg.version.as_str()))
+            .map(|v| v.strip_prefix("HTTP/").unwrap_or(v))
+            .filter(|v| !v.is_empty());
+        let http = Http {
+            version,
+            request: req.map(|r| HttpMessage {
+                method: Some(r.method.as_str()),
+                referrer: header(&r.msg, "referer"),
+                ..message(&r.msg)
+            }),
+            response: resp.map(|r| HttpMessage {
+                status_code: Some(r.status),
+                ..message(&r.msg)
+            }),
+        };
+        let url = req.map(|r| {
+            let full = request_url(&r.method, &r.uri, r.host.as_deref(), x.server);
+            let (domain, port, path, query) = url_parts(&full);
+            Url {
+                original: &r.uri,
+                full,
+                scheme: "http",
+                domain,
+                port,
+                path,
+                query,
+            }
+        });
+        Self {
+            timestamp: rfc3339(start),
+            event,
+            source: side(x.client),
+            destination: side(x.server),
+            network: x.server.map(|s| Network {
+                protocol: Some("http"),
+                ..Network::tcp(s.ip)
+            }),
+            http,
+            url,
+            user_agent: req
+                .and_then(|r| header(&r.msg, "user-agent"))
+                .map(|original| UserAgent { original }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_parts_follow_ecs() {
+        assert_eq!(
+            url_parts("http://example.com:8080/a/b?q=1&r"),
+            (
+                "example.com".into(),
+                Some(8080),
+                "/a/b".into(),
+                Some("q=1&r".into())
+            )
+        );
+        assert_eq!(
+            url_parts("http://[::1]:80/"),
+            ("::1".into(), Some(80), "/".into(), None)
+        );
+        assert_eq!(url_parts("http://h"), ("h".into(), None, "/".into(), None));
+    }
+}
