@@ -337,6 +337,60 @@ pub fn read_file(data: &[u8]) {
         }
     }
     assert_eq!(n, seen.len(), "frames in the pcapng copy");
+    mapped_reads_as_streamed(data);
+}
+
+/// Every record of a source, and how it ended (`None`: the input ended,
+/// else the error), for comparing readers.
+type Records = (Vec<(u64, i64, u32, u32, u32, Vec<u8>)>, Option<String>);
+
+fn records(src: Result<FileSource, crate::error::Error>) -> Records {
+    let mut src = match src {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), Some(e.to_string())),
+    };
+    let mut out = Vec::new();
+    loop {
+        match src.next() {
+            Ok(Next::Frame(f, _)) => out.push((
+                f.number,
+                f.ts_ns,
+                f.interface,
+                f.caplen,
+                f.len,
+                f.data.to_vec(),
+            )),
+            Ok(Next::Notice(_)) | Ok(Next::Idle) => {}
+            Ok(Next::End) => return (out, None),
+            Err(e) => return (out, Some(e.to_string())),
+        }
+    }
+}
+
+/// A regular file is read in place through a memory map, anything else
+/// through a stream: both must see the same records and end the same way.
+fn mapped_reads_as_streamed(data: &[u8]) {
+    let compressed = data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    if compressed || data.len() < 4 {
+        return;
+    }
+    let Ok(mut anon) = memmap2::MmapMut::map_anon(data.len()) else {
+        return;
+    };
+    anon.copy_from_slice(data);
+    let Ok(map) = anon.make_read_only() else {
+        return;
+    };
+    let path = Path::new("fuzz");
+    let mapped = records(FileSource::from_map(path, map));
+    let streamed = records(FileSource::from_reader(
+        path,
+        Box::new(Cursor::new(data.to_vec())),
+        None,
+    ));
+    assert_eq!(mapped.0.len(), streamed.0.len(), "records read");
+    assert!(mapped.0 == streamed.0, "records differ");
+    assert_eq!(mapped.1, streamed.1, "how reading ended");
 }
 
 /// Feeds the checks and the HTTP dissector the same stream events.
