@@ -3,15 +3,17 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libpcap-dev tcpdump tshark nginx curl python3 iproute2 nftables
+APT_PACKAGES := libpcap-dev tcpdump tshark nginx curl python3 iproute2 nftables wrk libcap2-bin
 DEMO_CAPTURE := captures/lecture-http.pcapng
 
-.PHONY: all deps build release demo test bench fuzz clean capture-lecture man completions install
+.PHONY: all deps build release demo test bench fuzz fuzz-cmin clean capture-lecture man completions install
 
 all: build
 
-# Installs libpcap's headers, the test oracles (tcpdump, tshark) and the live
-# HTTP tests' peers (nginx, curl, python3) when missing.
+# Installs libpcap's headers, the test oracles (tcpdump, tshark), the live
+# tests' peers and tools (nginx, curl, python3, wrk for load, iproute2 and
+# nftables for namespaces and loss, libcap2-bin for setcap/getcap) when
+# missing.
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -52,17 +54,36 @@ bench: release
 
 # Runs every fuzz target for FUZZ_SECONDS each (cargo-fuzz on the stable
 # toolchain, with RUSTC_BOOTSTRAP for libFuzzer's instrumentation flags).
-# New inputs go to fuzz/corpus/<target>; crashes to fuzz/artifacts/<target>.
+# New inputs go to fuzz/corpus/<target>; crashes to fuzz/artifacts/<target>
+# (fix them, then keep each in fuzz/regressions/<target>, which make test
+# replays). read_file also starts from the shared corpus, with inputs cut
+# to 32 KiB so that it runs at a useful speed.
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?= decode_frame read_file track_segments http_stream
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 	@set -e; cd fuzz; for t in $(FUZZ_TARGETS); do \
 		extra=""; [ "$$t" = read_file ] && [ -d ../../shared/corpus ] && extra=../../shared/corpus; \
+		maxlen=262144; [ "$$t" = read_file ] && maxlen=32768; \
 		echo "== $$t ($(FUZZ_SECONDS) s)"; \
 		RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t corpus/$$t $$extra -- \
-			-max_total_time=$(FUZZ_SECONDS) -max_len=262144 -rss_limit_mb=2048 -timeout=10 2>&1 | \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen -rss_limit_mb=2048 -timeout=10 2>&1 | \
 			grep -E "^(Done|#[0-9]+ *DONE)|SUMMARY|panicked|ERROR" || true; \
+	done
+
+# Minimises the corpora before they are committed: the smallest set of
+# inputs that keeps every coverage edge (hit counts are not kept, so the
+# corpora stay a few MB).
+fuzz-cmin:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	@set -e; cd fuzz; for t in $(FUZZ_TARGETS); do \
+		maxlen=262144; [ "$$t" = read_file ] && maxlen=32768; \
+		tmp=$$(mktemp -d); \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t $$tmp corpus/$$t -- \
+			-merge=1 -use_counters=0 -max_len=$$maxlen -rss_limit_mb=2048 -timeout=10 2>&1 | \
+			grep -E "MERGE-OUTER: [0-9]+ new files" || true; \
+		rm -rf corpus/$$t; mv $$tmp corpus/$$t; \
+		echo "$$t: $$(ls corpus/$$t | wc -l) inputs, $$(du -sh corpus/$$t | cut -f1)"; \
 	done
 
 # Re-records the lecture scenario: python3 http.server on 127.0.0.1:8000 and

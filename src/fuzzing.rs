@@ -43,10 +43,9 @@ fn render(frame: &Frame<'_>) {
         };
         let _ = write_line(&mut line, frame, &d, None, &opts, &none);
     }
-    let _ = crate::output::dump::write_hex_ascii(
-        &mut line,
-        crate::output::dump::network_bytes(frame, &d),
-    );
+    let dumped =
+        crate::dissect::redact_payload(crate::output::dump::network_bytes(frame, &d), false);
+    let _ = crate::output::dump::write_hex_ascii(&mut line, &dumped);
     if let Ok(mut json) = JsonSink::new(
         Vec::new(),
         &JsonInput {
@@ -88,9 +87,24 @@ pub fn decode_frame(data: &[u8]) {
     render(&frame);
 }
 
-/// A whole capture file: every frame is read, decoded and tracked; reading
-/// ends with the input or one error, never a panic or a hang.
+/// A whole capture file through every stage and output the binary has:
+/// read, decode, track, HTTP, annotate, then the timeline (with `-X`
+/// dumps, explanations and bodies), the plain lines (`-A`), JSON, ladders,
+/// the `--stats` tables and a pcapng copy. Reading ends with the input or
+/// one error, never a panic or a hang; the pcapng copy reads back as the
+/// same frames.
 pub fn read_file(data: &[u8]) {
+    use crate::dissect::http::{HttpDissector, HttpOptions};
+    use crate::output::annotate::{annotate, Annotation};
+    use crate::output::ladder::{LadderOptions, LadderSink};
+    use crate::output::pcapng::PcapngSink;
+    use crate::output::stats::StatsSink;
+    use crate::output::text::{DumpMode, TextOptions, TextSink};
+    use crate::output::theme::Theme;
+    use crate::output::time::TimeStyle;
+    use crate::output::timeline::{TimelineOptions, TimelineSink};
+    use crate::track::TrackEvent;
+
     let Ok(mut src) = FileSource::from_reader(
         Path::new("fuzz"),
         Box::new(Cursor::new(data.to_vec())),
@@ -104,25 +118,304 @@ pub fn read_file(data: &[u8]) {
         max_buffer_total: 1 << 18,
         idle_timeout_ns: 60_000_000_000,
     });
-    let mut sink = CheckingConsumer::default();
+    let mut consumer = Tee {
+        check: CheckingConsumer::default(),
+        http: HttpDissector::new(HttpOptions {
+            keep_body: true,
+            body_limit: 1024,
+            max_pending: 16,
+            max_pending_bytes: 1 << 16,
+            max_decoded: 1 << 20,
+            ..HttpOptions::default()
+        }),
+    };
+    let line = LineOptions {
+        link_header: true,
+        absolute_seq: false,
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = vec![
+        Box::new(TimelineSink::new(
+            std::io::sink(),
+            TimelineOptions {
+                time: TimeStyle::DeltaFirst,
+                nanos: true,
+                line,
+                dump: DumpMode::HexAscii,
+                show_secrets: false,
+                line_buffered: false,
+                http_body: true,
+                local_ifindex_names: false,
+                explain: true,
+                ascii: false,
+                summary_max: 8,
+            },
+            Theme::new(true),
+        )),
+        Box::new(TextSink::new(
+            std::io::sink(),
+            TextOptions {
+                time: TimeStyle::Absolute,
+                nanos: false,
+                line,
+                dump: DumpMode::Ascii,
+                show_secrets: false,
+                line_buffered: false,
+                http_body: true,
+                local_ifindex_names: false,
+                plain: false,
+            },
+        )),
+        Box::new(LadderSink::new(
+            std::io::sink(),
+            LadderOptions {
+                time: TimeStyle::DeltaFirst,
+                nanos: false,
+                ascii: false,
+                fold: true,
+                immediate: false,
+                line_buffered: false,
+            },
+            Theme::plain(),
+        )),
+        Box::new(StatsSink::new(std::io::sink(), false)),
+    ];
+    if let Ok(json) = JsonSink::new(
+        std::io::sink(),
+        &JsonInput {
+            file: Some("fuzz"),
+            interface: None,
+            filter: None,
+        },
+        false,
+    ) {
+        sinks.push(Box::new(json));
+    }
+    let Ok(mut copy) = PcapngSink::new(Vec::new(), None, false) else {
+        return;
+    };
     let mut frames = 0u64;
-    loop {
-        match src.next() {
-            Ok(Next::Frame(f, ifaces)) => {
-                frames += 1;
-                assert_eq!(f.number, frames);
-                assert!((f.interface as usize) < ifaces.len());
-                assert_eq!(f.caplen as usize, f.data.len());
-                render(&f);
-                if let Some(m) = decode(&f).tcp_meta() {
-                    tracker.process(f.number, f.ts_ns, &m, &mut sink);
-                }
-            }
-            Ok(Next::Notice(_)) | Ok(Next::Idle) => {}
-            Ok(Next::End) | Err(_) => break,
+    let mut given = 0u64;
+    let mut known_interfaces = 0usize;
+    let mut annotations: Vec<Annotation> = Vec::new();
+    // What the copy must hold: each frame's interface and bytes.
+    let mut seen: Vec<(u32, Vec<u8>)> = Vec::new();
+    fn each(sinks: &mut [Box<dyn Sink>], f: &mut dyn FnMut(&mut dyn Sink)) {
+        for s in sinks.iter_mut() {
+            f(s.as_mut());
         }
     }
-    tracker.finish(&mut sink);
+    loop {
+        let (f, ifaces) = match src.next() {
+            Ok(Next::Frame(f, ifaces)) => (f, ifaces),
+            Ok(Next::Notice(_)) | Ok(Next::Idle) => continue,
+            Ok(Next::End) | Err(_) => break,
+        };
+        frames += 1;
+        assert_eq!(f.number, frames);
+        assert!((f.interface as usize) < ifaces.len());
+        assert_eq!(f.caplen as usize, f.data.len());
+        if ifaces.len() != known_interfaces {
+            known_interfaces = ifaces.len();
+            each(&mut sinks, &mut |s| {
+                let _ = s.interfaces(ifaces);
+            });
+            let _ = copy.interfaces(ifaces);
+        }
+        let d = decode(&f);
+        if let Some(m) = d.tcp_meta() {
+            assert!(
+                m.payload.len() <= m.payload_len as usize,
+                "captured payload exceeds wire length"
+            );
+            given += u64::from(m.payload_len);
+        }
+        let tcp = d
+            .tcp_meta()
+            .map(|m| tracker.process(f.number, f.ts_ns, &m, &mut consumer));
+        let notes = consumer.http.take_notes();
+        let iface = ifaces.get(f.interface as usize);
+        let mut ev = PacketEvent {
+            frame: &f,
+            decoded: &d,
+            tcp: tcp.as_ref(),
+            interface: iface.and_then(|i| i.name.as_deref()),
+            interface_id: iface.map_or(0, |i| i.index_in_section),
+            http: &notes,
+            annotations: &[],
+        };
+        annotate(&ev, true, &mut annotations);
+        ev.annotations = &annotations;
+        each(&mut sinks, &mut |s| {
+            let _ = s.packet(&ev);
+        });
+        assert!(
+            copy.packet(&ev).is_ok(),
+            "pcapng copy: writing to memory failed"
+        );
+        seen.push((f.interface, f.data.to_vec()));
+        for x in consumer.http.drain_exchanges() {
+            each(&mut sinks, &mut |s| {
+                let _ = s.http(&x);
+            });
+        }
+        for e in tracker.drain_events() {
+            match e {
+                TrackEvent::Connection(c) => each(&mut sinks, &mut |s| {
+                    let _ = s.connection(&c);
+                }),
+                TrackEvent::Notice(n) => {
+                    let n = crate::event::Notice::Track(n);
+                    each(&mut sinks, &mut |s| {
+                        let _ = s.notice(&n, Some(f.ts_ns));
+                    });
+                }
+            }
+        }
+    }
+    tracker.begin_finish();
+    loop {
+        let more = tracker.finish_one(&mut consumer);
+        for n in consumer.http.take_notes() {
+            let n = crate::event::Notice::Http(n);
+            each(&mut sinks, &mut |s| {
+                let _ = s.notice(&n, None);
+            });
+        }
+        for x in consumer.http.drain_exchanges() {
+            each(&mut sinks, &mut |s| {
+                let _ = s.http(&x);
+            });
+        }
+        for e in tracker.drain_events() {
+            if let TrackEvent::Connection(c) = e {
+                each(&mut sinks, &mut |s| {
+                    let _ = s.connection(&c);
+                });
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    let stats = crate::event::RunStats {
+        frames_read: frames,
+        frames_shown: frames,
+        capture: None,
+    };
+    each(&mut sinks, &mut |s| {
+        let _ = s.finish(&stats);
+    });
+    assert!(copy.finish(&stats).is_ok());
+    assert!(
+        consumer.check.delivered <= given,
+        "delivered {} of {given} bytes given",
+        consumer.check.delivered
+    );
+
+    // The pcapng copy reads back as the same frames.
+    let Ok(bytes) = copy.into_inner() else {
+        panic!("pcapng copy: no bytes");
+    };
+    let back = FileSource::from_reader(Path::new("copy"), Box::new(Cursor::new(bytes)), None);
+    let Ok(mut back) = back else {
+        panic!("the pcapng copy does not open");
+    };
+    let mut n = 0usize;
+    loop {
+        match back.next() {
+            Ok(Next::Frame(f, _)) => {
+                let Some((iface, data)) = seen.get(n) else {
+                    panic!("the pcapng copy has more frames than were read");
+                };
+                assert_eq!(f.interface, *iface, "frame {}: interface", n + 1);
+                assert_eq!(f.data, data.as_slice(), "frame {}: bytes", n + 1);
+                n += 1;
+            }
+            Ok(Next::Notice(_)) | Ok(Next::Idle) => {}
+            Ok(Next::End) => break,
+            Err(e) => panic!("the pcapng copy is unreadable after {n} frames: {e}"),
+        }
+    }
+    assert_eq!(n, seen.len(), "frames in the pcapng copy");
+    mapped_reads_as_streamed(data);
+}
+
+/// Every record of a source, and how it ended (`None`: the input ended,
+/// else the error), for comparing readers.
+type Records = (Vec<(u64, i64, u32, u32, u32, Vec<u8>)>, Option<String>);
+
+fn records(src: Result<FileSource, crate::error::Error>) -> Records {
+    let mut src = match src {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), Some(e.to_string())),
+    };
+    let mut out = Vec::new();
+    loop {
+        match src.next() {
+            Ok(Next::Frame(f, _)) => out.push((
+                f.number,
+                f.ts_ns,
+                f.interface,
+                f.caplen,
+                f.len,
+                f.data.to_vec(),
+            )),
+            Ok(Next::Notice(_)) | Ok(Next::Idle) => {}
+            Ok(Next::End) => return (out, None),
+            Err(e) => return (out, Some(e.to_string())),
+        }
+    }
+}
+
+/// A regular file is read in place through a memory map, anything else
+/// through a stream: both must see the same records and end the same way.
+fn mapped_reads_as_streamed(data: &[u8]) {
+    let compressed = data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    if compressed || data.len() < 4 {
+        return;
+    }
+    let Ok(mut anon) = memmap2::MmapMut::map_anon(data.len()) else {
+        return;
+    };
+    anon.copy_from_slice(data);
+    let Ok(map) = anon.make_read_only() else {
+        return;
+    };
+    let path = Path::new("fuzz");
+    let mapped = records(FileSource::from_map(path, map));
+    let streamed = records(FileSource::from_reader(
+        path,
+        Box::new(Cursor::new(data.to_vec())),
+        None,
+    ));
+    assert_eq!(mapped.0.len(), streamed.0.len(), "records read");
+    assert!(mapped.0 == streamed.0, "records differ");
+    assert_eq!(mapped.1, streamed.1, "how reading ended");
+}
+
+/// Feeds the checks and the HTTP dissector the same stream events.
+struct Tee {
+    check: CheckingConsumer,
+    http: crate::dissect::http::HttpDissector,
+}
+
+impl StreamConsumer for Tee {
+    fn data(&mut self, ctx: &StreamCtx, dir: Direction, bytes: &[u8]) {
+        self.check.data(ctx, dir, bytes);
+        self.http.data(ctx, dir, bytes);
+    }
+    fn gap(&mut self, ctx: &StreamCtx, dir: Direction, missing: u64) {
+        self.check.gap(ctx, dir, missing);
+        self.http.gap(ctx, dir, missing);
+    }
+    fn end(&mut self, ctx: &StreamCtx, dir: Direction) {
+        self.check.end(ctx, dir);
+        self.http.end(ctx, dir);
+    }
+    fn closed(&mut self, ctx: &StreamCtx) {
+        self.check.closed(ctx);
+        self.http.closed(ctx);
+    }
 }
 
 /// Checks what the tracker hands to a stream consumer.
@@ -147,8 +440,10 @@ impl StreamConsumer for CheckingConsumer {
 }
 
 /// A sequence of synthetic TCP segments between a few endpoints, 16 bytes
-/// of header each followed by up to 63 payload bytes: the tracker must
-/// stay within its limits and deliver no more than it was given.
+/// of header each followed by up to 63 payload bytes, or (bit 0x80 of the
+/// 14th byte) a filler payload of up to 4032 bytes that takes no input:
+/// the tracker must stay within its limits, keep its buffer accounting
+/// exact and deliver no more than it was given.
 pub fn track_segments(data: &[u8]) {
     let limits = Limits {
         max_connections: 8,
@@ -163,6 +458,7 @@ pub fn track_segments(data: &[u8]) {
     let mut ts = 0i64;
     let mut given = 0u64;
     let payload_src = [b'x'; 64];
+    let filler = [b'f'; 63 * 64];
     while rest.len() >= 16 {
         let (h, tail) = rest.split_at(16);
         frame += 1;
@@ -174,9 +470,15 @@ pub fn track_segments(data: &[u8]) {
         let plen = usize::from(h[12] & 63);
         let wire_extra = u32::from(h[13] & 7);
         ts += i64::from(u16::from_be_bytes([h[14], h[15]])) * 1_000_000;
-        let take = plen.min(tail.len());
-        let payload = tail.get(..take).unwrap_or(&payload_src[..0]);
-        rest = &tail[take..];
+        let payload = if h[13] & 0x80 != 0 {
+            // Large segments next to small ones stress the buffer limits.
+            rest = tail;
+            filler.get(..plen * 64).unwrap_or_default()
+        } else {
+            let take = plen.min(tail.len());
+            rest = &tail[take..];
+            tail.get(..take).unwrap_or(&payload_src[..0])
+        };
         let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1 + (sel & 3)));
         let b = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1 + ((sel >> 2) & 3)));
         let (src, dst, sport, dport) = if sel & 0x80 == 0 {
@@ -203,6 +505,13 @@ pub fn track_segments(data: &[u8]) {
         given += u64::from(m.payload_len);
         tracker.process(frame, ts, &m, &mut sink);
         assert!(tracker.len() <= limits.max_connections);
+        assert!(
+            tracker.buffered() <= limits.max_buffer_total,
+            "{} bytes held, limit {}",
+            tracker.buffered(),
+            limits.max_buffer_total
+        );
+        assert_eq!(tracker.buffered(), tracker.buffered_recount());
         let _ = tracker.drain_events().count();
     }
     tracker.finish(&mut sink);

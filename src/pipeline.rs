@@ -203,6 +203,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 nanos: cfg.nanos,
                 line: cfg.line,
                 dump: cfg.dump,
+                show_secrets: cfg.http.show_secrets,
                 line_buffered: cfg.line_buffered,
                 http_body: cfg.http.keep_body,
                 local_ifindex_names: live,
@@ -219,6 +220,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 nanos: cfg.nanos,
                 line: cfg.line,
                 dump: cfg.dump,
+                show_secrets: cfg.http.show_secrets,
                 line_buffered: cfg.line_buffered,
                 http_body: cfg.http.keep_body,
                 local_ifindex_names: live,
@@ -287,6 +289,8 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     };
     if let Some(user) = &cfg.drop_user {
         crate::privileges::drop_to(user)?;
+    } else {
+        crate::privileges::drop_capabilities()?;
     }
 
     let mut tracker = Tracker::new(cfg.limits);

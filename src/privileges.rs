@@ -1,6 +1,9 @@
-//! `-Z USER`: give up root once the capture device and the output files
-//! are open, as tcpdump does. The process takes the user's uid, primary
-//! gid and supplementary groups; a later attempt to regain root fails.
+//! Holding no more privilege than needed. `-Z USER`: give up root once the
+//! capture device and the output files are open, as tcpdump does; the
+//! process takes the user's uid, primary gid and supplementary groups, and
+//! a later attempt to regain root fails. Without `-Z`, a non-root netpeek
+//! started with file capabilities (`setcap cap_net_raw,cap_net_admin=eip`)
+//! gives them all up at the same point.
 
 use std::ffi::CString;
 
@@ -48,4 +51,67 @@ pub fn drop_to(user: &str) -> Result<(), Error> {
     }
     log::info!("dropped privileges to {user} (uid {uid}, gid {gid})");
     Ok(())
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Gives up every capability (permitted, effective, inheritable) a
+/// non-root process holds, once the capture device and the output files
+/// are open: a netpeek given `cap_net_raw,cap_net_admin` as file
+/// capabilities keeps them only as long as it needs them. Returns true
+/// when there was something to give up. Root keeps its privileges unless
+/// `-Z` says otherwise, as with tcpdump.
+pub fn drop_capabilities() -> Result<bool, Error> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return Ok(false);
+    }
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget(2) with a version-3 header and room for its two
+    // data words, all owned here.
+    let got = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    if got != 0 {
+        return Err(Error::Permission(format!(
+            "cannot read this process's capabilities ({})",
+            std::io::Error::last_os_error()
+        )));
+    }
+    if data.iter().all(|d| d.permitted == 0 && d.effective == 0) {
+        return Ok(false);
+    }
+    let mut header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let none = [CapData::default(); 2];
+    // SAFETY: capset(2) on this process with a version-3 header and two
+    // data words; lowering capabilities needs no privilege.
+    let set = unsafe { libc::syscall(libc::SYS_capset, &mut header, none.as_ptr()) };
+    if set != 0 {
+        return Err(Error::Permission(format!(
+            "cannot give up capabilities after opening the capture ({}); refusing to continue",
+            std::io::Error::last_os_error()
+        )));
+    }
+    log::info!("gave up the capabilities netpeek was started with");
+    Ok(true)
 }

@@ -464,7 +464,13 @@ fn lines_match_tcpdump_on_the_corpus() {
                 .args(*flags)
                 .arg("-r")
                 .arg(file));
-            let np = run(netpeek().arg("--plain").args(*flags).arg("-r").arg(file));
+            // tcpdump's -A/-X show secret header values as sent; netpeek
+            // redacts them unless asked (tested in robustness.rs).
+            let np = run(netpeek()
+                .args(["--plain", "--show-secrets"])
+                .args(*flags)
+                .arg("-r")
+                .arg(file));
             let td_lines: Vec<String> = String::from_utf8_lossy(&td.stdout)
                 .lines()
                 .map(str::to_string)

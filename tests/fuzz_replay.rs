@@ -52,3 +52,20 @@ fn track_segments_corpus() {
 fn http_stream_corpus() {
     assert!(replay("http_stream", netpeek::fuzzing::http_stream) > 5);
 }
+
+/// The read_file target's checks (every output, the pcapng copy read back
+/// frame for frame) hold on real captures too: the shipped ones and the
+/// shared corpus when it is present.
+#[test]
+fn read_file_on_real_captures() {
+    let mut files = common::shipped_captures();
+    if let Some(more) = common::corpus_files("read_file_on_real_captures") {
+        files.extend(more);
+    }
+    for p in &files {
+        let data = std::fs::read(p).unwrap();
+        let result = std::panic::catch_unwind(|| netpeek::fuzzing::read_file(&data));
+        assert!(result.is_ok(), "{} panicked", p.display());
+    }
+    assert!(!files.is_empty());
+}

@@ -15,7 +15,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -23,6 +22,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
+use common::nginx::Nginx;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -215,24 +217,6 @@ fn curl(args: &[&str]) -> (u16, u64) {
     (code, size)
 }
 
-fn nginx_path() -> Option<PathBuf> {
-    for p in [
-        "/usr/sbin/nginx",
-        "/usr/local/sbin/nginx",
-        "/usr/local/nginx/sbin/nginx",
-    ] {
-        if Path::new(p).exists() {
-            return Some(PathBuf::from(p));
-        }
-    }
-    let out = Command::new("sh")
-        .args(["-c", "command -v nginx"])
-        .output()
-        .ok()?;
-    let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (!p.is_empty()).then(|| PathBuf::from(p))
-}
-
 /// Checks one exchange: method, URI, status, body sizes, latencies.
 #[track_caller]
 fn check(x: &Value, method: &str, uri: &str, status: u64, req_body: u64, resp_body: u64) {
@@ -397,80 +381,6 @@ fn expect_100_continue_upload() {
 }
 
 // ---- nginx --------------------------------------------------------------------
-
-/// An nginx serving a temporary directory on 127.0.0.1 (and ::1) PORT,
-/// stopped (and its files removed) on drop.
-struct Nginx {
-    _child: Guard,
-    port: u16,
-    www: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Nginx {
-    fn start(v6: bool) -> Option<Self> {
-        let Some(bin) = nginx_path() else {
-            println!("note: nginx not found (make deps installs it): nginx tests skipped");
-            return None;
-        };
-        let dir = tempfile::tempdir().expect("tempdir");
-        let www = dir.path().join("www");
-        std::fs::create_dir_all(&www).expect("www");
-        std::fs::create_dir_all(dir.path().join("body")).expect("body temp");
-        let port = free_port();
-        let d = dir.path().display();
-        let listen6 = if v6 {
-            format!("listen [::1]:{port};")
-        } else {
-            String::new()
-        };
-        let conf = format!(
-            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-             error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
-             http {{\n  access_log off;\n  default_type text/plain;\n  client_body_temp_path {d}/body;\n\
-             \x20 server {{\n    listen 127.0.0.1:{port};\n    {listen6}\n    root {d}/www;\n\
-             \x20   gzip on;\n    gzip_types text/plain;\n    gzip_min_length 1;\n\
-             \x20   if_modified_since before;\n\
-             \x20   location = /echo {{ return 200 \"posted\\n\"; }}\n  }}\n}}\n"
-        );
-        let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf).expect("write nginx.conf");
-        let child = Command::new(&bin)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(dir.path().join("error.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx");
-        let mut guard = Guard(child);
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || guard.0.try_wait().ok().flatten().is_some() {
-                let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
-                panic!("nginx did not start on port {port}; error.log:\n{log}");
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        Some(Self {
-            _child: guard,
-            port,
-            www,
-            _dir: dir,
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn file(&self, name: &str, content: &[u8]) {
-        std::fs::write(self.www.join(name), content).expect("write file");
-    }
-}
 
 #[test]
 fn nginx_keep_alive_gzip_post_304_ipv6() {

@@ -240,7 +240,8 @@ pub struct Args {
     pub body_limit: usize,
 
     /// Show the values of Authorization, Proxy-Authorization, Cookie and
-    /// Set-Cookie (by default they are replaced by `<redacted N bytes>`).
+    /// Set-Cookie (by default they are replaced by `<redacted N bytes>`,
+    /// in -A/-X dumps too; -w files and --follow keep the bytes as captured).
     #[arg(long = "show-secrets")]
     pub show_secrets: bool,
 

@@ -1,12 +1,112 @@
 //! Payload dumps as tcpdump prints them: `-A` (ASCII) and `-X` (hex and
-//! ASCII), from the network header on.
+//! ASCII), from the network header on, with secret header values
+//! (`Authorization`, `Cookie`, …) redacted unless `--show-secrets`.
 
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 
 use etherparse::LaxNetSlice;
 
 use crate::decode::Decoded;
+use crate::dissect::{redact_payload, redact_payload_cont, LineCarry};
+use crate::event::PacketEvent;
 use crate::source::Frame;
+use crate::track::Direction;
+
+/// What `-A`/`-X` show of each packet: [`network_bytes`] with the values
+/// of secret header fields replaced by `<redacted N bytes>`.
+///
+/// A TCP segment is redacted in the context of its direction's byte
+/// stream: a secret value cut by the end of one segment stays hidden in the
+/// segment that continues it, and a field name split between two segments
+/// is still recognised. Context is kept per direction for the last few
+/// segment ends (so a retransmission of a continuing segment is redacted
+/// the same way); a segment whose start matches none is read as starting a
+/// line. Other packets are redacted line by line on their own.
+pub struct DumpRedactor {
+    show_secrets: bool,
+    /// Per stream and direction: line state at recent segment ends, by
+    /// absolute sequence number.
+    streams: HashMap<(u64, Direction), VecDeque<(u32, LineCarry)>>,
+}
+
+/// Segment ends remembered per direction.
+const ENDS_KEPT: usize = 16;
+/// Directions remembered; beyond this the context is forgotten (a bound
+/// for captures with very many connections).
+const DIRECTIONS_KEPT: usize = 8192;
+
+impl DumpRedactor {
+    pub fn new(show_secrets: bool) -> Self {
+        Self {
+            show_secrets,
+            streams: HashMap::new(),
+        }
+    }
+
+    /// The bytes to dump for this packet.
+    pub fn bytes<'f>(&mut self, p: &PacketEvent<'_, 'f>) -> Cow<'f, [u8]> {
+        let all = network_bytes(p.frame, p.decoded);
+        if self.show_secrets {
+            return Cow::Borrowed(all);
+        }
+        let tcp = p.decoded.tcp_meta().zip(p.tcp);
+        let Some((m, info)) = tcp else {
+            return redact_payload(all, false);
+        };
+        let Some(start) = offset_in(all, m.payload) else {
+            return redact_payload(all, false);
+        };
+        let end = start + m.payload.len();
+        let (Some(head), Some(payload), Some(tail)) =
+            (all.get(..start), all.get(start..end), all.get(end..))
+        else {
+            return redact_payload(all, false);
+        };
+        if payload.is_empty() {
+            return Cow::Borrowed(all);
+        }
+        // A SYN's data starts one after its sequence number.
+        let seq = if m.flags.syn() {
+            m.seq.wrapping_add(1)
+        } else {
+            m.seq
+        };
+        if self.streams.len() >= DIRECTIONS_KEPT
+            && !self.streams.contains_key(&(info.stream, info.direction))
+        {
+            self.streams.clear();
+        }
+        let ends = self
+            .streams
+            .entry((info.stream, info.direction))
+            .or_default();
+        let mut carry = ends
+            .iter()
+            .rev()
+            .find(|(at, _)| *at == seq)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default();
+        let redacted = redact_payload_cont(payload, false, &mut carry);
+        let seg_end = seq.wrapping_add(payload.len() as u32);
+        ends.retain(|(at, _)| *at != seg_end);
+        if ends.len() >= ENDS_KEPT {
+            ends.pop_front();
+        }
+        ends.push_back((seg_end, carry));
+        match redacted {
+            Cow::Borrowed(_) => Cow::Borrowed(all),
+            Cow::Owned(r) => {
+                let mut v = Vec::with_capacity(head.len() + r.len() + tail.len());
+                v.extend_from_slice(head);
+                v.extend_from_slice(&r);
+                v.extend_from_slice(tail);
+                Cow::Owned(v)
+            }
+        }
+    }
+}
 
 /// The bytes tcpdump dumps for `-A`/`-X`: the frame minus its link-level
 /// header, to the end of what was captured (link-layer padding included).

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::ecs;
 use super::time::rfc3339;
 use crate::decode::{Decoded, TcpFlags};
-use crate::dissect::http::{Exchange, Message};
+use crate::dissect::http::{Exchange, HttpNote, Message};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 use crate::track::{ConnRecord, Direction};
 
@@ -128,6 +128,11 @@ struct Packet<'a> {
     record_issue: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<&'a str>,
+    /// HTTP problems noticed at this packet (a head over the limit, broken
+    /// framing, a gap). The exchange records carry them too; these also
+    /// reach the output when no exchange follows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    http_notes: Vec<&'a str>,
     event: ecs::Event,
     #[serde(skip_serializing_if = "Option::is_none")]
     observer: Option<ecs::Observer<'a>>,
@@ -564,6 +569,14 @@ impl<W: Write> Sink for JsonSink<W> {
             decode_issue: d.issue.as_ref().map(|i| i.to_string()),
             record_issue: p.frame.record_issue.map(|i| i.to_string()),
             comment: p.frame.comment,
+            http_notes: p
+                .http
+                .iter()
+                .filter_map(|n| match n {
+                    HttpNote::Notice { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
             event: ecs::Event::packet(),
             observer: p.interface.map(ecs::Observer::interface),
         };

@@ -2,8 +2,8 @@
 //! counts requests by method and status and gives latency (first byte of
 //! the request → last byte of the response) by host and path.
 //!
-//! Memory is bounded: at most [`MAX_ROWS`] (host, path) rows (the rest are
-//! pooled under `(other)`), and each row keeps at most [`MAX_SAMPLES`]
+//! Memory is bounded: at most [`MAX_ROWS`] (method, status) and (host, path)
+//! rows each (the rest are pooled under `(other)`), and each row keeps at most [`MAX_SAMPLES`]
 //! latencies (a uniform reservoir sample beyond that, so the median and p95
 //! become estimates; count, min and max stay exact).
 
@@ -85,10 +85,13 @@ impl HttpStats {
     pub fn add(&mut self, x: &Exchange) {
         let Some(req) = &x.request else { return };
         let status = x.response.as_ref().map(|r| r.status);
-        *self
-            .by_status
-            .entry((req.method.clone(), status))
-            .or_default() += 1;
+        // Methods are whatever the client sent: past MAX_ROWS rows the
+        // rest are pooled, as for paths.
+        let mut key = (req.method.clone(), status);
+        if !self.by_status.contains_key(&key) && self.by_status.len() >= MAX_ROWS {
+            key = ("(other)".into(), status);
+        }
+        *self.by_status.entry(key).or_default() += 1;
         if let Some(d) = x.duration_ns().filter(|_| x.response.is_some()) {
             let host = req
                 .host
@@ -379,6 +382,19 @@ mod tests {
             }),
             ..Exchange::default()
         }
+    }
+
+    #[test]
+    fn methods_beyond_the_row_limit_are_pooled() {
+        let mut st = HttpStats::default();
+        for i in 0..3 * MAX_ROWS {
+            st.add(&x(&format!("M{i}"), "/", Some(200), 1));
+        }
+        assert_eq!(st.by_status.len(), MAX_ROWS + 1);
+        assert_eq!(
+            st.by_status.get(&("(other)".to_string(), Some(200))),
+            Some(&(2 * MAX_ROWS as u64))
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct TextOptions {
     pub nanos: bool,
     pub line: LineOptions,
     pub dump: DumpMode,
+    /// `--show-secrets`: dumps show secret header values as sent.
+    pub show_secrets: bool,
     /// Flush after every packet (`-l`, or a terminal).
     pub line_buffered: bool,
     /// Show HTTP bodies under their exchange (`--body`).
@@ -45,6 +47,8 @@ pub struct TextSink<W: Write> {
     /// Interface names by Linux ifindex are unknown in files; SLL2 lines
     /// fall back to "ifindex N". Live captures could resolve them.
     if_names: Vec<(u32, String)>,
+    /// Hides secret header values in `-A`/`-X` dumps.
+    redactor: dump::DumpRedactor,
 }
 
 impl<W: Write> TextSink<W> {
@@ -53,6 +57,7 @@ impl<W: Write> TextSink<W> {
             out,
             time: TimeFormatter::new(opts.time, opts.nanos),
             buf: Vec::with_capacity(4096),
+            redactor: dump::DumpRedactor::new(opts.show_secrets),
             if_names: if opts.local_ifindex_names {
                 local_if_names()
             } else {
@@ -116,12 +121,8 @@ impl<W: Write> Sink for TextSink<W> {
         }
         match self.opts.dump {
             DumpMode::None => {}
-            DumpMode::Ascii => {
-                dump::write_ascii(&mut self.buf, dump::network_bytes(p.frame, p.decoded))?
-            }
-            DumpMode::HexAscii => {
-                dump::write_hex_ascii(&mut self.buf, dump::network_bytes(p.frame, p.decoded))?
-            }
+            DumpMode::Ascii => dump::write_ascii(&mut self.buf, &self.redactor.bytes(p))?,
+            DumpMode::HexAscii => dump::write_hex_ascii(&mut self.buf, &self.redactor.bytes(p))?,
         }
         self.buf.push(b'\n');
         self.out.write_all(&self.buf)?;

@@ -26,6 +26,8 @@ pub struct TimelineOptions {
     pub nanos: bool,
     pub line: LineOptions,
     pub dump: DumpMode,
+    /// `--show-secrets`: dumps show secret header values as sent.
+    pub show_secrets: bool,
     pub line_buffered: bool,
     pub http_body: bool,
     pub local_ifindex_names: bool,
@@ -51,6 +53,8 @@ pub struct TimelineSink<W: Write> {
     /// Width of the facts column so far, where annotations start.
     facts_width: usize,
     if_names: Vec<(u32, String)>,
+    /// Hides secret header values in `-A`/`-X` dumps.
+    redactor: dump::DumpRedactor,
     /// Final-summary lines, one per connection (bounded).
     summary: Vec<String>,
     summary_more: u64,
@@ -70,6 +74,7 @@ impl<W: Write> TimelineSink<W> {
         Self {
             out,
             time: TimeFormatter::new(opts.time, opts.nanos),
+            redactor: dump::DumpRedactor::new(opts.show_secrets),
             opts,
             theme,
             buf: Vec::with_capacity(4096),
@@ -305,12 +310,8 @@ impl<W: Write> Sink for TimelineSink<W> {
         }
         match self.opts.dump {
             DumpMode::None => {}
-            DumpMode::Ascii => {
-                dump::write_ascii(&mut self.buf, dump::network_bytes(p.frame, p.decoded))?
-            }
-            DumpMode::HexAscii => {
-                dump::write_hex_ascii(&mut self.buf, dump::network_bytes(p.frame, p.decoded))?
-            }
+            DumpMode::Ascii => dump::write_ascii(&mut self.buf, &self.redactor.bytes(p))?,
+            DumpMode::HexAscii => dump::write_hex_ascii(&mut self.buf, &self.redactor.bytes(p))?,
         }
         self.buf.push(b'\n');
         self.flush_line()

@@ -243,21 +243,26 @@ impl FileSource {
                     let compressed = map.starts_with(&[0x1f, 0x8b])
                         || map.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
                     if !compressed {
-                        let size = map.len() as u64;
-                        let raw_read = Arc::new(AtomicU64::new(0));
-                        return Self::with_reader(
-                            path,
-                            ByteReader::mapped(map),
-                            Compression::None,
-                            raw_read,
-                            Some(size),
-                        );
+                        return Self::from_map(path, map);
                     }
                 }
             }
             (Box::new(file), meta.map(|m| m.len()))
         };
         Self::from_reader(path, inner, total_size)
+    }
+
+    /// Reads an uncompressed capture in place from a memory map (what
+    /// `open` does for regular files); `path` names it in messages.
+    pub fn from_map(path: &Path, map: memmap2::Mmap) -> Result<Self, Error> {
+        let size = map.len() as u64;
+        Self::with_reader(
+            path,
+            ByteReader::mapped(map),
+            Compression::None,
+            Arc::new(AtomicU64::new(0)),
+            Some(size),
+        )
     }
 
     /// Reads a capture from any byte stream; `path` names it in messages.

@@ -41,7 +41,7 @@ const BATCH_BYTES: usize = 1 << 20;
 const RECORD_HEADER: usize = 16;
 const POLL: Duration = Duration::from_millis(100);
 /// Longest a captured packet waits in the kernel before delivery.
-const DELIVERY_MS: u64 = 10;
+const DELIVERY_MS: i32 = 10;
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
 enum Msg {
@@ -152,10 +152,10 @@ impl LiveSource {
         };
         let snaplen = i32::try_from(opts.snaplen).unwrap_or(i32::MAX);
         let buffer = i32::try_from(u64::from(opts.buffer_kib) * 1024).unwrap_or(i32::MAX);
-        let block_timeout = if opts.immediate {
-            Duration::from_millis(DELIVERY_MS)
+        let block_timeout_ms = if opts.immediate {
+            DELIVERY_MS
         } else {
-            POLL
+            POLL.as_millis() as i32
         };
         let inactive = Capture::from_device(iface.as_str())
             .map_err(|e| open_error(&iface, pcap_msg(e)))?
@@ -169,7 +169,7 @@ impl LiveSource {
             // still delivers each packet within 10 ms.
             .immediate_mode(false)
             .precision(Precision::Nano)
-            .timeout(block_timeout.as_millis() as i32);
+            .timeout(block_timeout_ms);
         let mut cap = inactive
             .open()
             .map_err(|e| open_error(&iface, pcap_msg(e)))?;
@@ -205,7 +205,11 @@ impl LiveSource {
         let thread_stop = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("netpeek-capture".into())
-            .spawn(move || capture_loop(cap, tx, recycled, thread_stop, block_timeout))
+            .spawn(move || {
+                let block_timeout =
+                    Duration::from_millis(u64::from(block_timeout_ms.unsigned_abs()));
+                capture_loop(cap, tx, recycled, thread_stop, block_timeout)
+            })
             .map_err(|e| Error::Other(format!("cannot start the capture thread: {e}")))?;
         Ok(Self {
             rx,
@@ -266,6 +270,14 @@ fn stats_of(cap: &mut Capture<Active>) -> Option<CaptureStats> {
     })
 }
 
+/// A packet's timestamp in nanoseconds (the handle uses nanosecond
+/// precision).
+fn packet_ns(p: &pcap::Packet<'_>) -> i64 {
+    #[allow(clippy::useless_conversion)] // time_t is not i64 everywhere
+    let ns = i64::from(p.header.ts.tv_sec) * 1_000_000_000 + i64::from(p.header.ts.tv_usec);
+    ns
+}
+
 fn capture_loop(
     mut cap: Capture<Active>,
     tx: SyncSender<Msg>,
@@ -284,8 +296,7 @@ fn capture_loop(
     let mut last_stats = Instant::now();
     let mut dropped_seen = 0u64;
     let append = |batch: &mut Vec<u8>, p: pcap::Packet<'_>| {
-        #[allow(clippy::useless_conversion)] // time_t is not i64 everywhere
-        let ts = i64::from(p.header.ts.tv_sec) * 1_000_000_000 + i64::from(p.header.ts.tv_usec);
+        let ts = packet_ns(&p);
         batch.extend_from_slice(&ts.to_le_bytes());
         batch.extend_from_slice(&(p.data.len() as u32).to_le_bytes());
         batch.extend_from_slice(&p.header.len.to_le_bytes());
@@ -327,20 +338,38 @@ fn capture_loop(
         let _ = tx.send(Msg::Failed(msg));
         return;
     }
-    // Drain what the kernel already captured. With TPACKET_V3 the block the
-    // kernel is filling belongs to userspace only once its timeout retires
-    // it, so keep reading without blocking until every packet captured
-    // before the stop has surely been handed over (three block timeouts),
-    // and after that until the ring is empty.
+    // Drain what the kernel already captured, without waiting for more.
+    // TPACKET_V3 hands packets over in blocks, which the kernel retires
+    // when they fill or when the block timeout passes (the retire timer may
+    // need two periods): the packets of the block being filled when the
+    // stop came show only after that. So keep reading, without blocking,
+    // for three block timeouts and then until the ring is empty, or (under
+    // a load that never lets it empty) until packets stamped well after
+    // the stop show up. A read that fails (the "break" that breakloop()
+    // can leave behind when it came between two reads) is retried.
+    let stop_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    let horizon =
+        stop_ns.saturating_add(i64::try_from((2 * block_timeout).as_nanos()).unwrap_or(i64::MAX));
+    let settle = Instant::now() + 3 * block_timeout;
     if let Ok(mut cap) = cap.setnonblock() {
-        let settle = Instant::now() + block_timeout * 3;
         loop {
-            let n = cap.dispatch(None, |p| append(&mut batch, p)).unwrap_or(0);
+            let mut newest = i64::MIN;
+            let n = cap
+                .dispatch(None, |p| {
+                    newest = newest.max(packet_ns(&p));
+                    append(&mut batch, p)
+                })
+                .unwrap_or(0);
             if !batch.is_empty() {
                 let full = std::mem::replace(&mut batch, fresh(&recycled));
                 if tx.send(Msg::Batch(full)).is_err() {
                     return;
                 }
+            }
+            if newest > horizon {
+                break;
             }
             if n == 0 {
                 if Instant::now() >= settle {

@@ -421,6 +421,23 @@ impl Tracker {
         self.table.is_empty()
     }
 
+    /// Bytes held for reassembly across all connections (each held
+    /// segment counted with its bookkeeping overhead); at most
+    /// `Limits::max_buffer_total`.
+    pub fn buffered(&self) -> usize {
+        self.buffered_total
+    }
+
+    /// [`Tracker::buffered`] summed afresh over every direction, for
+    /// checks (fuzzing) that the running total stays exact.
+    pub fn buffered_recount(&self) -> usize {
+        self.table
+            .values()
+            .flat_map(|c| c.sides.iter())
+            .map(|s| s.reasm.buffered())
+            .sum()
+    }
+
     /// Total connections evicted for lack of room.
     pub fn evicted_total(&self) -> u64 {
         self.evicted_total

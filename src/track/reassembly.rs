@@ -125,7 +125,7 @@ impl Reassembler {
                 // hole after it is found when delivery reaches it.
             }
             if self.buffered > limit {
-                self.force_gap(out);
+                self.force_gap(limit, out);
                 result = Err(GapCause::BufferLimit);
             }
         }
@@ -169,9 +169,15 @@ impl Reassembler {
         gap
     }
 
-    /// Gives up on the first hole to stay within the buffer limit.
-    fn force_gap<D: Deliver>(&mut self, out: &mut D) {
-        if let Some((&pos, _)) = self.pending.iter().next() {
+    /// Gives up on holes, first to last, until what is held fits in
+    /// `limit` again. One hole is not enough: if it frees only a small
+    /// segment while a large one waits behind the next hole, the buffer
+    /// would stay over the limit and grow with every such segment.
+    fn force_gap<D: Deliver>(&mut self, limit: usize, out: &mut D) {
+        while self.buffered > limit {
+            let Some((&pos, _)) = self.pending.iter().next() else {
+                break;
+            };
             if pos > self.next_pos {
                 self.skip(pos - self.next_pos, out);
             }
@@ -367,6 +373,33 @@ mod tests {
         assert_eq!(c.gaps, vec![(0, 100)]);
         assert_eq!(r.buffered(), 0);
         assert_eq!(c.bytes.len(), 164);
+    }
+
+    #[test]
+    fn buffer_limit_gives_up_as_many_holes_as_it_takes() {
+        // Small segments each after a one-byte hole fill the buffer; a
+        // large one far ahead must not stay held over the limit because
+        // giving up the first hole freed only a small one.
+        let limit = 10 * (1 + HELD_OVERHEAD);
+        let mut r = Reassembler::default();
+        let mut c = Collect::default();
+        r.on_syn(0);
+        for i in 0..10u32 {
+            r.segment(2 + 2 * i, b"s", 1, limit, &mut c).unwrap();
+        }
+        assert_eq!(r.buffered(), limit);
+        for k in 0..5u32 {
+            assert_eq!(
+                r.segment(1000 + 600 * k, &[b'L'; 500], 500, limit, &mut c),
+                Err(GapCause::BufferLimit)
+            );
+            assert!(r.buffered() <= limit, "{} held", r.buffered());
+        }
+        // The large segments still reach the stream, after their holes.
+        r.finish(&mut c);
+        assert_eq!(c.bytes.len(), 999 + 600 * 4 + 500);
+        assert_eq!(c.bytes.iter().filter(|&&b| b == b'L').count(), 2500);
+        assert_eq!(c.bytes.iter().filter(|&&b| b == b's').count(), 10);
     }
 
     proptest! {

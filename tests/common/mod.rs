@@ -2,6 +2,9 @@
 //! oracles (tcpdump, tshark), finding the corpus, live-capture plumbing.
 #![allow(dead_code)]
 
+pub mod capture;
+pub mod nginx;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -191,9 +194,27 @@ impl LiveNetpeek {
     /// Starts netpeek with `args`, stdout to `stdout_path`, and waits until
     /// it says it is listening.
     pub fn start(args: &[&str], stdout_path: &Path) -> Self {
+        Self::start_with(args, stdout_path, |_| {})
+    }
+
+    /// [`LiveNetpeek::start`], with the command adjusted by `configure`
+    /// before it is spawned.
+    pub fn start_with(
+        args: &[&str],
+        stdout_path: &Path,
+        configure: impl FnOnce(&mut Command),
+    ) -> Self {
+        let mut cmd = netpeek();
+        configure(&mut cmd);
+        cmd.args(args);
+        Self::start_cmd(cmd, stdout_path)
+    }
+
+    /// Starts a prepared command (netpeek, or something that execs it)
+    /// and waits until it says it is listening.
+    pub fn start_cmd(mut cmd: Command, stdout_path: &Path) -> Self {
         let out = std::fs::File::create(stdout_path).unwrap();
-        let mut child = netpeek()
-            .args(args)
+        let mut child = cmd
             .stdout(out)
             .stderr(Stdio::piped())
             .spawn()
