@@ -1576,3 +1576,80 @@ fn a_signal_right_after_the_last_packet_loses_none() {
         }
     }
 }
+
+#[test]
+fn output_path_becoming_unwritable_during_a_rotating_capture() {
+    // -G 1 opens a new file every second. Once the first file is being
+    // written, its directory is moved away and a plain file takes its
+    // name: the next rotation cannot create its file. netpeek must say so
+    // on one line, exit 1, and leave every file it wrote complete.
+    let test = "output_path_becoming_unwritable_during_a_rotating_capture";
+    if !live_allowed(test) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    let pattern = dir.join("cap-%s.pcapng");
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rx.local_addr().unwrap().port();
+    let mut np = LiveNetpeek::start(
+        &[
+            "-i",
+            "lo",
+            "-q",
+            "-G",
+            "1",
+            "-w",
+            pattern.to_str().unwrap(),
+            "udp",
+            "port",
+            &port.to_string(),
+        ],
+        &tmp.path().join("stdout"),
+    );
+    // The first file exists from the start, as tcpdump's does.
+    let first: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut sent_before = 0u64;
+    for _ in 0..20 {
+        tx.send_to(b"before", ("127.0.0.1", port)).unwrap();
+        sent_before += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&dir, &moved).unwrap();
+    std::fs::write(&dir, b"not a directory").unwrap();
+    // Keep the traffic going until a rotation is due and fails (bounded:
+    // at most 5 s).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = np.guard.child().try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "netpeek kept running without a place to write"
+        );
+        tx.send_to(b"after", ("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+    let line = np.wait_stderr("netpeek:", Duration::from_secs(5));
+    assert!(
+        line.starts_with(&format!("netpeek: cannot write {}", pattern.display()))
+            && line.ends_with(": Not a directory"),
+        "{line}"
+    );
+    // Every file written so far is complete, and together they hold every
+    // packet sent before the path went away.
+    let mut frames = 0;
+    for f in std::fs::read_dir(&moved).unwrap() {
+        frames += tshark_frame_count(&f.unwrap().path());
+    }
+    assert!(
+        frames >= sent_before,
+        "{frames} frames kept of {sent_before} sent before"
+    );
+}

@@ -89,9 +89,11 @@ pub struct PcapngOutput {
 }
 
 impl PcapngOutput {
-    /// Opens the output. Without `-G` the first file is created at once, so
-    /// an unwritable path fails before capturing; with `-G` its name depends
-    /// on the first packet's time, so only its directory is checked now.
+    /// Opens the output. The first file is created at once, so an
+    /// unwritable path fails before capturing (and before `-Z` gives up the
+    /// rights to create it); with `-G` its name takes the time of day, as
+    /// tcpdump's does. Reading a file with `-G`, the first name takes the
+    /// first packet's time instead, so only the directory is checked now.
     pub fn create(
         base: &Path,
         rot: Rotation,
@@ -115,6 +117,8 @@ impl PcapngOutput {
         };
         if rot.seconds.is_none() {
             me.open(None)?;
+        } else if live {
+            me.open(Some(now_ns()))?;
         } else {
             let dir = match base.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
