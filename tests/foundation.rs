@@ -501,7 +501,10 @@ fn lines_match_tcpdump_on_the_corpus() {
             }
         }
     }
-    assert!(compared > 1000, "{compared}");
+    // The shipped captures alone give a few hundred lines; with the shared
+    // corpus, thousands.
+    let least = if corpus_dir().is_some() { 1000 } else { 100 };
+    assert!(compared > least, "{compared}");
 }
 
 /// Drops what tcpdump appends after a TCP line's length (": HTTP: GET …").

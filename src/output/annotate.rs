@@ -395,69 +395,75 @@ fn analysis(p: &PacketEvent<'_, '_>, t: &TcpInfo, explain: bool, out: &mut Vec<A
 /// HTTP notes for this frame.
 fn http(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Vec<Annotation>) {
     for n in p.http {
-        let (tone, why) = match n {
-            HttpNote::Request {
-                method, uri, host, ..
-            } => (
-                Tone::Request,
-                format!(
-                    "The client sends an HTTP {method} request for {uri}{}.",
-                    host.as_ref()
-                        .map(|h| format!(" to {h}"))
-                        .unwrap_or_default()
-                ),
-            ),
-            HttpNote::Response {
-                status,
-                reason,
-                content_type,
-                body_bytes,
-                ttfb_ns,
-                duration_ns,
-                ..
-            } => {
-                let mut s = format!(
-                    "The server answers {status}{} with {}{}.",
-                    if reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" {reason}")
-                    },
-                    human_bytes(*body_bytes),
-                    content_type
-                        .as_ref()
-                        .map(|c| format!(" of {}", c.split(';').next().unwrap_or(c).trim()))
-                        .unwrap_or_default()
-                );
-                if let Some(t) = ttfb_ns {
-                    let _ = write!(
-                        s,
-                        " Its first byte came {} after the request's last (time to first byte)",
-                        human_duration(*t)
-                    );
-                    match duration_ns {
-                        Some(d) => {
-                            let _ = write!(s, "; the whole exchange took {}.", human_duration(*d));
-                        }
-                        None => s.push('.'),
-                    }
-                }
-                (Tone::Response(*status), s)
+        let tone = match n {
+            HttpNote::Request { .. } => Tone::Request,
+            HttpNote::Response { status, .. } | HttpNote::Interim { status, .. } => {
+                Tone::Response(*status)
             }
-            HttpNote::Interim { status, reason, .. } => (
-                Tone::Response(*status),
-                format!(
-                    "An interim response ({status} {reason}): the server tells the client to go on \
-                     before the final answer."
-                ),
-            ),
-            HttpNote::Notice { text, .. } => (Tone::Other, text.clone()),
+            HttpNote::Notice { .. } => Tone::Other,
         };
         out.push(Annotation {
             tone,
             text: n.to_string(),
-            explain: explain.then_some(why),
+            // The sentences are written only when asked for.
+            explain: explain.then(|| explain_http(n)),
         });
+    }
+}
+
+/// The `--explain` sentence under an HTTP note.
+fn explain_http(n: &HttpNote) -> String {
+    match n {
+        HttpNote::Request {
+            method, uri, host, ..
+        } => format!(
+            "The client sends an HTTP {method} request for {uri}{}.",
+            host.as_ref()
+                .map(|h| format!(" to {h}"))
+                .unwrap_or_default()
+        ),
+        HttpNote::Response {
+            status,
+            reason,
+            content_type,
+            body_bytes,
+            ttfb_ns,
+            duration_ns,
+            ..
+        } => {
+            let mut s = format!(
+                "The server answers {status}{} with {}{}.",
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {reason}")
+                },
+                human_bytes(*body_bytes),
+                content_type
+                    .as_ref()
+                    .map(|c| format!(" of {}", c.split(';').next().unwrap_or(c).trim()))
+                    .unwrap_or_default()
+            );
+            if let Some(t) = ttfb_ns {
+                let _ = write!(
+                    s,
+                    " Its first byte came {} after the request's last (time to first byte)",
+                    human_duration(*t)
+                );
+                match duration_ns {
+                    Some(d) => {
+                        let _ = write!(s, "; the whole exchange took {}.", human_duration(*d));
+                    }
+                    None => s.push('.'),
+                }
+            }
+            s
+        }
+        HttpNote::Interim { status, reason, .. } => format!(
+            "An interim response ({status} {reason}): the server tells the client to go on \
+                     before the final answer."
+        ),
+        HttpNote::Notice { text, .. } => text.clone(),
     }
 }
 

@@ -11,7 +11,7 @@ use etherparse::{LaxNetSlice, TransportSlice};
 use serde::Serialize;
 
 use super::ecs;
-use super::time::rfc3339;
+use super::time::{rfc3339, Rfc3339};
 use crate::decode::{Decoded, TcpFlags};
 use crate::dissect::http::{Exchange, HttpNote, Message};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
@@ -58,7 +58,7 @@ struct Network {
 struct Tcp {
     #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<u64>,
-    flags: Vec<&'static str>,
+    flags: FlagNames,
     seq: u32,
     ack: u32,
     seq_raw: u32,
@@ -81,6 +81,15 @@ struct Tcp {
     direction: Option<&'static str>,
 }
 
+/// TCP flag names as a JSON array, without collecting them first.
+struct FlagNames(TcpFlags);
+
+impl Serialize for FlagNames {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.names())
+    }
+}
+
 #[derive(Serialize)]
 struct Icmp {
     #[serde(rename = "type")]
@@ -101,7 +110,7 @@ struct Packet<'a> {
     kind: &'static str,
     frame: u64,
     #[serde(rename = "@timestamp")]
-    timestamp: String,
+    timestamp: Rfc3339,
     #[serde(skip_serializing_if = "Option::is_none")]
     interface: Option<&'a str>,
     interface_id: u32,
@@ -346,6 +355,9 @@ fn http_msg(m: &Message) -> HttpMsg<'_> {
 
 pub struct JsonSink<W: Write> {
     out: W,
+    /// One line is serialized here, then written in one call (serde_json
+    /// writes token by token, and a Vec takes those far faster).
+    line: Vec<u8>,
     line_buffered: bool,
     totals: Totals,
 }
@@ -413,14 +425,21 @@ impl<W: Write> JsonSink<W> {
         out.write_all(b"\n")?;
         Ok(Self {
             out,
+            line: Vec::with_capacity(4096),
             line_buffered,
             totals: Totals::default(),
         })
     }
 
     fn line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, v)?;
-        self.out.write_all(b"\n")?;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, v)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        if self.line.capacity() > 1 << 20 {
+            // (a line with a large body; do not keep its room)
+            self.line = Vec::with_capacity(4096);
+        }
         if self.line_buffered {
             self.out.flush()?;
         }
@@ -494,7 +513,7 @@ impl<W: Write> Sink for JsonSink<W> {
             let info = p.tcp;
             Tcp {
                 stream: info.map(|i| i.stream),
-                flags: flags.names().collect(),
+                flags: FlagNames(flags),
                 seq: info.map_or(t.sequence_number(), |i| i.seq_rel),
                 ack: info.map_or(t.acknowledgment_number(), |i| i.ack_rel),
                 seq_raw: t.sequence_number(),
@@ -551,7 +570,7 @@ impl<W: Write> Sink for JsonSink<W> {
         let pkt = Packet {
             kind: "packet",
             frame: p.frame.number,
-            timestamp: rfc3339(p.frame.ts_ns),
+            timestamp: Rfc3339(p.frame.ts_ns),
             interface: p.interface,
             interface_id: p.interface_id,
             len: p.frame.len,

@@ -146,8 +146,8 @@ impl<W: Write> TimelineSink<W> {
         // Endpoints are formatted on the stack to learn their width.
         let mut cbuf = [0u8; 64];
         let mut sbuf = [0u8; 64];
-        let client = fmt_stack(&mut cbuf, &t.client);
-        let server = fmt_stack(&mut sbuf, &t.server);
+        let client = endpoint_text(&mut cbuf, &t.client);
+        let server = endpoint_text(&mut sbuf, &t.server);
         self.widths[0] = self.widths[0].max(client.len());
         self.widths[1] = self.widths[1].max(server.len());
         let arrow: &[u8] = match (t.direction, self.opts.ascii) {
@@ -244,6 +244,43 @@ fn fmt_stack<'a, T: std::fmt::Display>(buf: &'a mut [u8; 64], v: &T) -> &'a [u8]
         c.position() as usize
     };
     &buf[..len]
+}
+
+/// An endpoint as text (`a.b.c.d:port`, `[v6]:port`), IPv4 written by hand:
+/// the formatting machinery is a large share of a timeline's run time.
+fn endpoint_text<'a>(buf: &'a mut [u8; 64], ep: &crate::track::flow::Endpoint) -> &'a [u8] {
+    let std::net::IpAddr::V4(a) = ep.ip else {
+        return fmt_stack(buf, ep);
+    };
+    fn dec(buf: &mut [u8; 64], n: &mut usize, v: u16) {
+        let mut digits = [0u8; 5];
+        let mut i = digits.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for &d in &digits[i..] {
+            buf[*n] = d;
+            *n += 1;
+        }
+    }
+    let mut n = 0;
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        dec(buf, &mut n, u16::from(o));
+    }
+    buf[n] = b':';
+    n += 1;
+    dec(buf, &mut n, ep.port);
+    &buf[..n]
 }
 
 /// Splits a paragraph into lines of at most `width` characters.
