@@ -199,10 +199,7 @@ pub struct HttpEcs<'a> {
 }
 
 fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
-    m.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+    m.headers.value(name)
 }
 
 /// `text/html; charset=utf-8` → `text/html`.

@@ -352,17 +352,14 @@ fn span(m: &Message) -> i64 {
     m.last_ts_ns.saturating_sub(m.first_ts_ns).max(0)
 }
 
-fn name_values(h: &[(String, String)]) -> Vec<NameValue<'_>> {
+fn name_values(h: &crate::dissect::http::Fields) -> Vec<NameValue<'_>> {
     h.iter()
         .map(|(n, v)| NameValue { name: n, value: v })
         .collect()
 }
 
 fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
-    m.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+    m.headers.value(name)
 }
 
 fn truncated_note(b: &Body, total: u64) -> String {

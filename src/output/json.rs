@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::ecs;
 use super::time::{rfc3339, Rfc3339};
 use crate::decode::{Decoded, TcpFlags};
-use crate::dissect::http::{Exchange, HttpNote, Message};
+use crate::dissect::http::{Exchange, Fields, HttpNote, Message};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 use crate::track::{ConnRecord, Direction};
 
@@ -232,9 +232,9 @@ struct HttpMsg<'a> {
     /// When the last byte was seen.
     last_timestamp: String,
     version: &'a str,
-    headers: Vec<(&'a str, &'a str)>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    trailers: Vec<(&'a str, &'a str)>,
+    headers: &'a Fields,
+    #[serde(skip_serializing_if = "Fields::is_empty")]
+    trailers: &'a Fields,
     body_bytes: u64,
     body_wire_bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -320,10 +320,6 @@ struct HttpLine<'a> {
     user_agent: Option<ecs::UserAgent<'a>>,
 }
 
-fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
-    v.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
-}
-
 fn http_msg(m: &Message) -> HttpMsg<'_> {
     HttpMsg {
         first_frame: m.first_frame,
@@ -331,8 +327,8 @@ fn http_msg(m: &Message) -> HttpMsg<'_> {
         timestamp: rfc3339(m.first_ts_ns),
         last_timestamp: rfc3339(m.last_ts_ns),
         version: &m.version,
-        headers: pairs(&m.headers),
-        trailers: pairs(&m.trailers),
+        headers: &m.headers,
+        trailers: &m.trailers,
         body_bytes: m.body_bytes,
         body_wire_bytes: m.body_wire_bytes,
         body_decoded_bytes: m.body_decoded_bytes,

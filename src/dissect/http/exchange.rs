@@ -8,6 +8,124 @@ use std::fmt;
 
 use crate::track::Endpoint;
 
+/// Header (or trailer) fields in order, kept in one string: a head costs
+/// two allocations however many fields it has, not two per field.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Fields {
+    text: String,
+    /// Per field: where its name ends and where its value ends in `text`
+    /// (a name starts where the previous value ended).
+    ends: Vec<(u32, u32)>,
+}
+
+impl Fields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Room for `fields` fields of `bytes` bytes in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(fields),
+        }
+    }
+
+    pub fn push(&mut self, name: &str, value: &str) {
+        // (Heads are bounded far below 4 GiB; a longer field is cut.)
+        let room = (u32::MAX as usize).saturating_sub(self.text.len());
+        let name = cut(name, room);
+        self.text.push_str(name);
+        let name_end = self.text.len() as u32;
+        let room = (u32::MAX as usize).saturating_sub(self.text.len());
+        self.text.push_str(cut(value, room));
+        self.ends.push((name_end, self.text.len() as u32));
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`-th field as (name, value).
+    pub fn get(&self, i: usize) -> Option<(&str, &str)> {
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1)?.1 as usize,
+        };
+        let (n, v) = *self.ends.get(i)?;
+        Some((
+            self.text.get(start..n as usize)?,
+            self.text.get(n as usize..v as usize)?,
+        ))
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
+        (0..self.ends.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+
+    /// The first value of a field (case-insensitive name).
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Bytes the names and values take.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a
+/// character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> PartialEq<Vec<(N, V)>> for Fields {
+    fn eq(&self, other: &Vec<(N, V)>) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other)
+                .all(|((n, v), (on, ov))| n == on.as_ref() && v == ov.as_ref())
+    }
+}
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(it: I) -> Self {
+        let mut f = Fields::new();
+        for (n, v) in it {
+            f.push(n.as_ref(), v.as_ref());
+        }
+        f
+    }
+}
+
+/// As a JSON array of `[name, value]` pairs.
+impl serde::Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 /// Where and when a message was seen, and what its body held.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Message {
@@ -20,9 +138,9 @@ pub struct Message {
     /// `HTTP/1.1`, or what the message said when it was malformed.
     pub version: String,
     /// Header fields in order (secrets redacted).
-    pub headers: Vec<(String, String)>,
+    pub headers: Fields,
     /// Trailer fields of a chunked body (secrets redacted).
-    pub trailers: Vec<(String, String)>,
+    pub trailers: Fields,
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
     pub transfer_encoding: Option<String>,
@@ -333,5 +451,52 @@ mod tests {
         assert_eq!(human_duration(850_000), "850 µs");
         assert_eq!(human_duration(2_040_000_000), "2.04 s");
         assert_eq!(human_duration(-5), "-5 ns");
+    }
+}
+
+#[cfg(test)]
+mod fields_tests {
+    use super::Fields;
+
+    #[test]
+    fn fields_keep_order_names_and_values() {
+        let mut f = Fields::new();
+        assert!(f.is_empty());
+        f.push("Host", "example.com");
+        f.push("X-Empty", "");
+        f.push("Content-Type", "text/html; charset=utf-8");
+        f.push("host", "second");
+        assert_eq!(f.len(), 4);
+        assert_eq!(f.get(0), Some(("Host", "example.com")));
+        assert_eq!(f.get(1), Some(("X-Empty", "")));
+        assert_eq!(f.get(3), Some(("host", "second")));
+        assert_eq!(f.get(4), None);
+        assert_eq!(f.value("HOST"), Some("example.com"));
+        assert_eq!(f.value("x-empty"), Some(""));
+        assert_eq!(f.value("Cookie"), None);
+        assert_eq!(f.iter().len(), 4);
+        assert_eq!(
+            f,
+            vec![
+                ("Host", "example.com"),
+                ("X-Empty", ""),
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("host", "second"),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"[["Host","example.com"],["X-Empty",""],["Content-Type","text/html; charset=utf-8"],["host","second"]]"#
+        );
+        let again: Fields = f.iter().collect();
+        assert_eq!(again, f);
+        assert_eq!(format!("{f:?}").matches('(').count(), 4);
+    }
+
+    #[test]
+    fn cut_keeps_character_boundaries() {
+        assert_eq!(super::cut("héllo", 2), "h");
+        assert_eq!(super::cut("héllo", 3), "hé");
+        assert_eq!(super::cut("abc", 10), "abc");
     }
 }

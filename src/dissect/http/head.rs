@@ -10,6 +10,8 @@
 //! [`sniff`] decide whether bytes at the start of a direction, or after a
 //! gap, begin an HTTP message at all.
 
+use super::exchange::Fields;
+
 /// Methods recognised even when the rest of the request line is broken
 /// (the list Wireshark's HTTP dissector accepts, so broken requests are
 /// recognised alike).
@@ -155,24 +157,30 @@ impl HeadBuf {
         }
         let rest = input.get(start..).unwrap_or_default();
         let room = max.saturating_sub(self.buf.len());
-        for (i, &b) in rest.iter().enumerate() {
-            if i >= room {
-                let take = rest.get(..i).unwrap_or_default();
-                self.buf.extend_from_slice(take);
-                return Push::TooLarge(start + i);
-            }
-            if b == b'\n' {
-                if !self.line_nonempty {
-                    let take = rest.get(..=i).unwrap_or_default();
-                    self.buf.extend_from_slice(take);
-                    return Push::Complete(start + i + 1);
-                }
+        let window = rest.get(..room).unwrap_or(rest);
+        // Jump from line end to line end (memchr), looking at each line
+        // only to learn whether it holds anything but CR.
+        let mut line_start = 0;
+        for lf in memchr::memchr_iter(b'\n', window) {
+            let line = window.get(line_start..lf).unwrap_or_default();
+            let nonempty = self.line_nonempty || line.iter().any(|&b| b != b'\r');
+            if !nonempty {
+                self.buf
+                    .extend_from_slice(window.get(..=lf).unwrap_or_default());
                 self.line_nonempty = false;
-            } else if b != b'\r' {
-                self.line_nonempty = true;
+                return Push::Complete(start + lf + 1);
             }
+            self.line_nonempty = false;
+            line_start = lf + 1;
         }
-        self.buf.extend_from_slice(rest);
+        let tail = window.get(line_start..).unwrap_or_default();
+        if tail.iter().any(|&b| b != b'\r') {
+            self.line_nonempty = true;
+        }
+        self.buf.extend_from_slice(window);
+        if window.len() < rest.len() {
+            return Push::TooLarge(start + window.len());
+        }
         Push::More
     }
 }
@@ -220,7 +228,7 @@ pub struct Head {
     pub start: StartLine,
     /// Header fields in order, at most the configured number; values as
     /// text (invalid UTF-8 replaced).
-    pub headers: Vec<(String, String)>,
+    pub headers: Fields,
     pub facts: Facts,
     /// What was wrong with the head, if anything.
     pub notes: Vec<String>,
@@ -462,7 +470,7 @@ enum ParseFail {
 }
 
 fn finish_parse(
-    r: Result<(StartLine, Vec<(String, String)>), ParseFail>,
+    r: Result<(StartLine, Fields), ParseFail>,
     buf: &[u8],
     kind: Kind,
     max_headers: usize,
@@ -470,7 +478,7 @@ fn finish_parse(
     match r {
         Ok((start, headers)) => {
             let mut notes = Vec::new();
-            let facts = facts_of(&headers, &mut notes);
+            let facts = facts_of(headers.iter(), &mut notes);
             Ok(Head {
                 start,
                 headers,
@@ -494,7 +502,7 @@ fn parse_with<'b>(
     kind: Kind,
     slots: &mut [httparse::Header<'b>],
     _limits: HeadLimits,
-) -> Result<(StartLine, Vec<(String, String)>), ParseFail> {
+) -> Result<(StartLine, Fields), ParseFail> {
     let fail = |e: httparse::Error| {
         if e == httparse::Error::TooManyHeaders {
             ParseFail::TooMany
@@ -537,16 +545,16 @@ fn parse_with<'b>(
     }
 }
 
-fn collect(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_string(),
-                String::from_utf8_lossy(h.value).trim().to_string(),
-            )
-        })
-        .collect()
+fn collect(headers: &[httparse::Header<'_>]) -> Fields {
+    let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut f = Fields::with_capacity(headers.len(), bytes);
+    for h in headers {
+        match std::str::from_utf8(h.value.trim_ascii()) {
+            Ok(v) => f.push(h.name, v.trim()),
+            Err(_) => f.push(h.name, String::from_utf8_lossy(h.value).trim()),
+        }
+    }
+    f
 }
 
 fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -685,7 +693,10 @@ fn parse_lenient(
             notes.push(format!("not strictly valid ({e}); parsed leniently"));
         }
     }
-    let facts = facts_of(&all, &mut notes);
+    let facts = facts_of(
+        all.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        &mut notes,
+    );
     if all.len() > max_headers {
         notes.push(format!(
             "{} header fields, more than the limit of {max_headers}: kept the first {max_headers}",
@@ -695,7 +706,7 @@ fn parse_lenient(
     }
     Ok(Head {
         start,
-        headers: all,
+        headers: all.into_iter().collect(),
         facts,
         notes,
     })
@@ -719,12 +730,14 @@ fn parse_content_length(v: &str) -> Option<u64> {
     out
 }
 
-fn facts_of(headers: &[(String, String)], notes: &mut Vec<String>) -> Facts {
+fn facts_of<'h>(
+    headers: impl IntoIterator<Item = (&'h str, &'h str)>,
+    notes: &mut Vec<String>,
+) -> Facts {
     let mut f = Facts::default();
     let mut te: Vec<&str> = Vec::new();
     let mut cl_seen: Option<Option<u64>> = None;
     for (name, value) in headers {
-        let value = value.as_str();
         if name.eq_ignore_ascii_case("content-length") {
             let parsed = parse_content_length(value);
             match (cl_seen, parsed) {

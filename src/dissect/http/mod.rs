@@ -35,7 +35,8 @@ pub mod head;
 use std::collections::{HashMap, VecDeque};
 
 pub use exchange::{
-    human_bytes, human_duration, Body, Exchange, HttpNote, Interim, Message, Request, Response,
+    human_bytes, human_duration, Body, Exchange, Fields, HttpNote, Interim, Message, Request,
+    Response,
 };
 
 use body::{BodyReader, BodySink, Coding, Framing, GapOutcome, Step};
@@ -331,7 +332,7 @@ fn approx_size(x: &Exchange) -> usize {
         m.headers
             .iter()
             .chain(m.trailers.iter())
-            .map(|(n, v)| n.len() + v.len() + 48)
+            .map(|(n, v)| n.len() + v.len() + 8)
             .sum::<usize>()
             + m.body.as_ref().map_or(0, |b| b.bytes.len())
             + m.version.len()
@@ -347,13 +348,18 @@ fn approx_size(x: &Exchange) -> usize {
 }
 
 /// Redacts secret values in place (most headers are kept as they are).
-fn redact_all(mut fields: Vec<(String, String)>, show: bool) -> Vec<(String, String)> {
-    for (n, v) in &mut fields {
-        if let std::borrow::Cow::Owned(r) = redact(n, v, show) {
-            *v = r;
-        }
+fn redact_all(fields: Fields, show: bool) -> Fields {
+    if show
+        || !fields
+            .iter()
+            .any(|(n, v)| matches!(redact(n, v, show), std::borrow::Cow::Owned(_)))
+    {
+        return fields;
     }
     fields
+        .iter()
+        .map(|(n, v)| (n, redact(n, v, show)))
+        .collect()
 }
 
 fn dir_name(dir: Direction, swapped: bool) -> &'static str {
@@ -733,7 +739,7 @@ impl Conn {
             last_ts_ns: ctx.ts_ns,
             version,
             headers: redact_all(std::mem::take(&mut head.headers), show),
-            trailers: Vec::new(),
+            trailers: Fields::new(),
             content_type: head.facts.content_type.clone(),
             content_encoding: head.facts.content_encoding.clone(),
             transfer_encoding: head.facts.transfer_encoding.clone(),
@@ -1296,7 +1302,7 @@ impl Conn {
         msg.body_wire_bytes = reader.wire;
         msg.body_missing_bytes = reader.missing;
         msg.body_decoded_bytes = res.decoded_bytes;
-        msg.trailers = redact_all(trailers.clone(), show);
+        msg.trailers = redact_all(trailers, show);
         msg.complete = complete;
         if keep && reader.size() > 0 {
             msg.body = Some(Body {
@@ -1520,14 +1526,11 @@ fn consumed(p: Push, data: &[u8]) -> usize {
 }
 
 /// The first value of a header field (case-insensitive name).
-pub fn header(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.clone())
+pub fn header(headers: &Fields, name: &str) -> Option<String> {
+    headers.value(name).map(str::to_string)
 }
 
-fn parse_trailers(raw: &[u8]) -> Vec<(String, String)> {
+fn parse_trailers(raw: &[u8]) -> Fields {
     raw.split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter_map(|l| {
