@@ -294,7 +294,11 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     }
 
     let mut tracker = Tracker::new(cfg.limits);
-    let mut consumer = HttpDissector::new(cfg.http);
+    // Request and response notes are made only for outputs that show
+    // them per packet (text views and pcapng comments).
+    let mut http_opts = cfg.http;
+    http_opts.message_notes = cfg.format == Format::Text || cfg.write.is_some();
+    let mut consumer = HttpDissector::new(http_opts);
     let mut follow = cfg.follow.map(|f| FollowTap::new(f.stream, f.side));
     let mut stats = RunStats::default();
     let mut known_interfaces = 0usize;

@@ -402,9 +402,11 @@ fn http(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Vec<Annotation>) {
             }
             HttpNote::Notice { .. } => Tone::Other,
         };
+        let mut text = String::with_capacity(128);
+        let _ = write!(text, "{n}");
         out.push(Annotation {
             tone,
-            text: n.to_string(),
+            text,
             // The sentences are written only when asked for.
             explain: explain.then(|| explain_http(n)),
         });

@@ -2,6 +2,7 @@
 //! a dissector.
 
 pub mod annotate;
+pub mod digits;
 pub mod dump;
 pub mod ecs;
 pub mod files;

@@ -2,6 +2,8 @@
 
 use std::io::Write;
 
+use super::digits::Digits;
+
 /// tcpdump's timestamp styles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum TimeStyle {
@@ -176,11 +178,12 @@ impl TimeFormatter {
         }
     }
 
-    fn frac<W: Write>(&self, w: &mut W, ns: i64) -> std::io::Result<()> {
+    fn frac(&self, d: &mut Digits, ns: i64) {
+        d.push(b".");
         if self.nanos {
-            write!(w, ".{:09}", ns)
+            d.padded(ns.unsigned_abs(), 9);
         } else {
-            write!(w, ".{:06}", ns / 1000)
+            d.padded(ns.unsigned_abs() / 1000, 6);
         }
     }
 
@@ -194,64 +197,90 @@ impl TimeFormatter {
         }
     }
 
-    fn delta<W: Write>(&self, w: &mut W, d: i64) -> std::io::Result<()> {
+    fn delta(&self, out: &mut Digits, d: i64) {
         // tcpdump leaves a column for the sign.
-        let (sign, d) = if d < 0 { ("-", -d) } else { (" ", d) };
+        out.push(if d < 0 { b"-" } else { b" " });
+        let d = d.unsigned_abs();
         let secs = d / 1_000_000_000;
-        write!(
-            w,
-            "{sign}{:02}:{:02}:{:02}",
-            secs / 3600,
-            (secs / 60) % 60,
-            secs % 60
-        )?;
-        self.frac(w, d % 1_000_000_000)
+        out.padded(secs / 3600, 2)
+            .push(b":")
+            .padded((secs / 60) % 60, 2)
+            .push(b":")
+            .padded(secs % 60, 2);
+        self.frac(out, (d % 1_000_000_000) as i64);
+    }
+
+    fn clock_time(d: &mut Digits, h: u32, m: u32, s: u32) {
+        d.padded(u64::from(h), 2)
+            .push(b":")
+            .padded(u64::from(m), 2)
+            .push(b":")
+            .padded(u64::from(s), 2);
     }
 
     /// Writes the timestamp followed by a space (nothing for `-t`).
     pub fn write<W: Write>(&mut self, w: &mut W, ts_ns: i64) -> std::io::Result<()> {
         let secs = ts_ns.div_euclid(1_000_000_000);
         let ns = ts_ns.rem_euclid(1_000_000_000);
+        let mut d = Digits::new();
         match self.style {
             TimeStyle::None => return Ok(()),
             TimeStyle::Absolute => {
                 let (_, _, _, h, m, s) = self.clock.local(secs);
-                write!(w, "{h:02}:{m:02}:{s:02}")?;
-                self.frac(w, ns)?;
+                Self::clock_time(&mut d, h, m, s);
+                self.frac(&mut d, ns);
             }
             TimeStyle::Epoch => {
-                write!(w, "{secs}")?;
-                self.frac(w, ns)?;
+                if secs < 0 {
+                    d.push(b"-");
+                }
+                d.num(secs.unsigned_abs());
+                self.frac(&mut d, ns);
             }
             TimeStyle::DateTime => {
-                let (y, mo, d, h, m, s) = self.clock.local(secs);
-                write!(w, "{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}")?;
-                self.frac(w, ns)?;
+                let (y, mo, day, h, m, s) = self.clock.local(secs);
+                if y < 0 {
+                    // (years before 0 are beyond this fast path)
+                    write!(w, "{y:04}-{mo:02}-{day:02} {h:02}:{m:02}:{s:02}")?;
+                } else {
+                    d.padded(y.unsigned_abs(), 4)
+                        .push(b"-")
+                        .padded(u64::from(mo), 2)
+                        .push(b"-")
+                        .padded(u64::from(day), 2)
+                        .push(b" ");
+                    Self::clock_time(&mut d, h, m, s);
+                }
+                self.frac(&mut d, ns);
             }
             TimeStyle::DeltaPrevious => {
                 let prev = self.prev.unwrap_or(ts_ns);
-                self.delta(w, self.shown(ts_ns) - self.shown(prev))?;
+                self.delta(&mut d, self.shown(ts_ns) - self.shown(prev));
             }
             TimeStyle::DeltaFirst => {
                 let first = *self.first.get_or_insert(ts_ns);
-                self.delta(w, self.shown(ts_ns) - self.shown(first))?;
+                self.delta(&mut d, self.shown(ts_ns) - self.shown(first));
             }
             TimeStyle::Relative => {
                 let first = *self.first.get_or_insert(ts_ns);
-                let d = self.shown(ts_ns) - self.shown(first);
-                let (sign, d) = if d < 0 { ("-", -d) } else { ("", d) };
-                let mut s = String::with_capacity(16);
-                let _ =
-                    std::fmt::Write::write_fmt(&mut s, format_args!("{sign}{}", d / 1_000_000_000));
-                let mut frac = Vec::with_capacity(10);
-                self.frac(&mut frac, d % 1_000_000_000)?;
-                s.push_str(&String::from_utf8_lossy(&frac));
+                let delta = self.shown(ts_ns) - self.shown(first);
+                let mut text = Digits::new();
+                if delta < 0 {
+                    text.push(b"-");
+                }
+                let a = delta.unsigned_abs();
+                text.num(a / 1_000_000_000);
+                self.frac(&mut text, (a % 1_000_000_000) as i64);
                 let width = if self.nanos { 14 } else { 11 };
-                write!(w, "{s:>width$}")?;
+                for _ in text.len()..width {
+                    d.push(b" ");
+                }
+                d.push(text.as_bytes());
             }
         }
         self.prev = Some(ts_ns);
-        w.write_all(b" ")
+        d.push(b" ");
+        w.write_all(d.as_bytes())
     }
 }
 

@@ -10,6 +10,7 @@
 use std::io::{self, Write};
 
 use super::annotate::{Annotation, Tone};
+use super::digits::Digits;
 use super::dump;
 use super::line::{self, LineOptions};
 use super::summary;
@@ -139,7 +140,6 @@ impl<W: Write> TimelineSink<W> {
     /// Writes the TCP facts into the line buffer without building strings;
     /// returns their visible width, or `None` for a packet without TCP.
     fn write_tcp_facts(&mut self, p: &PacketEvent<'_, '_>) -> Option<usize> {
-        use std::io::Write as _;
         let t = p.tcp?;
         let tcp = p.decoded.tcp_slice()?;
         let flags = TcpFlags::from_slice(tcp);
@@ -168,7 +168,9 @@ impl<W: Write> TimelineSink<W> {
         let (pre, post) = self.theme.stream_marks(t.stream);
         mark(b, pre);
         let tag_start = b.len();
-        let _ = write!(b, "#{}", t.stream);
+        let mut d = Digits::new();
+        d.push(b"#").num(t.stream);
+        b.extend_from_slice(d.as_bytes());
         pad(b, tag_start, 5);
         mark(b, post);
         b.push(b' ');
@@ -200,24 +202,32 @@ impl<W: Write> TimelineSink<W> {
         b.push(b' ');
         // Numbers.
         let n0 = b.len();
+        let mut d = Digits::new();
         if t.payload_len > 0 || flags.syn() || flags.fin() || flags.rst() {
-            let _ = write!(b, "seq {}", t.seq_rel);
+            d.push(b"seq ").num(u64::from(t.seq_rel));
             if t.payload_len > 0 {
-                let _ = write!(b, ":{}", t.seq_rel.wrapping_add(t.payload_len));
+                d.push(b":")
+                    .num(u64::from(t.seq_rel.wrapping_add(t.payload_len)));
             }
         }
         if flags.ack() {
-            if b.len() > n0 {
-                b.push(b' ');
+            if !d.is_empty() {
+                d.push(b" ");
             }
-            let _ = write!(b, "ack {}", t.ack_rel);
+            d.push(b"ack ").num(u64::from(t.ack_rel));
         }
+        b.extend_from_slice(d.as_bytes());
         pad(b, n0, 22);
-        let _ = write!(b, " win {}", t.window);
-        let w0 = b.len() - (t.window.to_string().len());
+        let mut d = Digits::new();
+        d.num(u64::from(t.window));
+        b.extend_from_slice(b" win ");
+        let w0 = b.len();
+        b.extend_from_slice(d.as_bytes());
         pad(b, w0, 6);
         let l0 = b.len();
-        let _ = write!(b, " len {}", t.payload_len);
+        let mut d = Digits::new();
+        d.push(b" len ").num(u64::from(t.payload_len));
+        b.extend_from_slice(d.as_bytes());
         pad(b, l0 + 5, 5);
         let _ = arrow_w;
         // Visible width: bytes minus escapes, minus the arrow's extra

@@ -297,36 +297,101 @@ impl HttpNote {
 
 /// `2.3 KB`, `612 B`, `1.4 MB` (decimal units).
 pub fn human_bytes(n: u64) -> String {
+    let mut s = String::with_capacity(12);
+    let _ = write_bytes(&mut s, n);
+    s
+}
+
+/// [`human_bytes`] into a writer.
+pub fn write_bytes<W: fmt::Write + ?Sized>(w: &mut W, n: u64) -> fmt::Result {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if n < 1000 {
-        return format!("{n} B");
+        return write!(w, "{n} B");
     }
-    let mut v = n as f64 / 1000.0;
+    let mut div = 1000u64;
     let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
+    while n / div >= 1000 && unit + 1 < UNITS.len() {
+        div *= 1000;
         unit += 1;
     }
     let u = UNITS.get(unit).copied().unwrap_or("TB");
-    if v < 10.0 {
-        format!("{v:.1} {u}")
-    } else {
-        format!("{v:.0} {u}")
+    let decimals = if n / div < 10 { 1 } else { 0 };
+    match fixed(n, div, decimals) {
+        Some(t) => write!(w, "{t} {u}"),
+        None => {
+            let v = n as f64 / div as f64;
+            if decimals == 1 {
+                write!(w, "{v:.1} {u}")
+            } else {
+                write!(w, "{v:.0} {u}")
+            }
+        }
     }
+}
+
+/// A quotient with a fixed number of decimals, as computed by [`fixed`].
+struct Fixed {
+    int: u64,
+    frac: u64,
+    decimals: u32,
+}
+
+impl fmt::Display for Fixed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.decimals {
+            0 => write!(f, "{}", self.int),
+            d => write!(f, "{}.{:0w$}", self.int, self.frac, w = d as usize),
+        }
+    }
+}
+
+/// `n / div` with `decimals` (0, 1 or 2) decimal places, rounded to nearest
+/// like `format!("{:.N}")` on the quotient; `None` on an exact tie, where
+/// the float's own rounding decides (callers fall back to it).
+fn fixed(n: u64, div: u64, decimals: u32) -> Option<Fixed> {
+    let step = div / 10u64.pow(decimals);
+    if step == 0 || n >= 1 << 53 {
+        return None;
+    }
+    let (q, r) = (n / step, n % step);
+    let half = step / 2;
+    if step % 2 == 0 && r == half {
+        return None;
+    }
+    let q = if r > half { q + 1 } else { q };
+    let scale = 10u64.pow(decimals);
+    Some(Fixed {
+        int: q / scale,
+        frac: q % scale,
+        decimals,
+    })
 }
 
 /// `1.1 ms`, `850 µs`, `2.04 s`.
 pub fn human_duration(ns: i64) -> String {
+    let mut s = String::with_capacity(12);
+    let _ = write_duration(&mut s, ns);
+    s
+}
+
+/// [`human_duration`] into a writer.
+pub fn write_duration<W: fmt::Write + ?Sized>(w: &mut W, ns: i64) -> fmt::Result {
     let a = ns.unsigned_abs();
     let sign = if ns < 0 { "-" } else { "" };
     if a < 1_000 {
-        format!("{sign}{a} ns")
+        write!(w, "{sign}{a} ns")
     } else if a < 1_000_000 {
-        format!("{sign}{} µs", a / 1_000)
+        write!(w, "{sign}{} µs", a / 1_000)
     } else if a < 1_000_000_000 {
-        format!("{sign}{:.1} ms", a as f64 / 1e6)
+        match fixed(a, 1_000_000, 1) {
+            Some(t) => write!(w, "{sign}{t} ms"),
+            None => write!(w, "{sign}{:.1} ms", a as f64 / 1e6),
+        }
     } else {
-        format!("{sign}{:.2} s", a as f64 / 1e9)
+        match fixed(a, 1_000_000_000, 2) {
+            Some(t) => write!(w, "{sign}{t} s"),
+            None => write!(w, "{sign}{:.2} s", a as f64 / 1e9),
+        }
     }
 }
 
@@ -367,15 +432,18 @@ impl fmt::Display for HttpNote {
                     let short = ct.split(';').next().unwrap_or(ct).trim();
                     write!(f, "  {short}")?;
                 }
-                write!(f, "  {}", human_bytes(*body_bytes))?;
+                f.write_str("  ")?;
+                write_bytes(f, *body_bytes)?;
                 if !complete {
                     write!(f, " (incomplete)")?;
                 }
                 if let Some(t) = ttfb_ns {
-                    write!(f, "  ttfb {}", human_duration(*t))?;
+                    f.write_str("  ttfb ")?;
+                    write_duration(f, *t)?;
                 }
                 if let Some(d) = duration_ns {
-                    write!(f, "  total {}", human_duration(*d))?;
+                    f.write_str("  total ")?;
+                    write_duration(f, *d)?;
                 }
                 Ok(())
             }
@@ -394,6 +462,56 @@ impl fmt::Display for HttpNote {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_sizes_and_durations_equal_the_float_formatting() {
+        let bytes_float = |n: u64| {
+            const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+            if n < 1000 {
+                return format!("{n} B");
+            }
+            let mut v = n as f64 / 1000.0;
+            let mut unit = 0;
+            while v >= 1000.0 && unit + 1 < UNITS.len() {
+                v /= 1000.0;
+                unit += 1;
+            }
+            if v < 10.0 {
+                format!("{v:.1} {}", UNITS[unit])
+            } else {
+                format!("{v:.0} {}", UNITS[unit])
+            }
+        };
+        let dur_float = |ns: i64| {
+            let a = ns.unsigned_abs();
+            let sign = if ns < 0 { "-" } else { "" };
+            if a < 1_000 {
+                format!("{sign}{a} ns")
+            } else if a < 1_000_000 {
+                format!("{sign}{} µs", a / 1_000)
+            } else if a < 1_000_000_000 {
+                format!("{sign}{:.1} ms", a as f64 / 1e6)
+            } else {
+                format!("{sign}{:.2} s", a as f64 / 1e9)
+            }
+        };
+        let mut x: u64 = 1;
+        for i in 0..200_000u64 {
+            // A spread of values, ties and near-ties included.
+            let n = match i % 4 {
+                0 => x % 20_000_000_000,
+                1 => (i * 50) % 10_000_000,
+                2 => i * 50_000,
+                _ => i * 5_000_000 + (i % 3),
+            };
+            assert_eq!(human_bytes(n), bytes_float(n), "{n}");
+            let ns = n as i64 * if i % 5 == 0 { -1 } else { 1 };
+            assert_eq!(human_duration(ns), dur_float(ns), "{ns}");
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+    }
 
     #[test]
     fn notes_read_like_the_issue() {

@@ -738,6 +738,11 @@ fn facts_of<'h>(
     let mut te: Vec<&str> = Vec::new();
     let mut cl_seen: Option<Option<u64>> = None;
     for (name, value) in headers {
+        // Only names of these lengths matter here; most fields are skipped
+        // on their length alone.
+        if !matches!(name.len(), 4 | 6 | 7 | 10 | 12 | 14 | 16 | 17) {
+            continue;
+        }
         if name.eq_ignore_ascii_case("content-length") {
             let parsed = parse_content_length(value);
             match (cl_seen, parsed) {

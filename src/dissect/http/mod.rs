@@ -65,6 +65,10 @@ pub struct HttpOptions {
     /// Bytes of a direction searched for a first message start before it
     /// is declared not HTTP (connections joined mid-way).
     pub max_sniff: u64,
+    /// Per-packet notes for requests, responses and interim responses
+    /// (what the timeline shows). Off when no output shows them: the
+    /// exchange records and the notices are made either way.
+    pub message_notes: bool,
 }
 
 impl Default for HttpOptions {
@@ -78,6 +82,7 @@ impl Default for HttpOptions {
             max_pending_bytes: 64 << 20,
             max_decoded: 256 << 20,
             max_sniff: 64 << 10,
+            message_notes: true,
         }
     }
 }
@@ -772,13 +777,15 @@ impl Conn {
         else {
             return;
         };
-        out.notes.push(HttpNote::Request {
-            stream: self.stream,
-            method: method.clone(),
-            uri: uri.clone(),
-            version: version.clone(),
-            host: head.facts.host.clone(),
-        });
+        if out.opts.message_notes {
+            out.notes.push(HttpNote::Request {
+                stream: self.stream,
+                method: method.clone(),
+                uri: uri.clone(),
+                version: version.clone(),
+                host: head.facts.host.clone(),
+            });
+        }
         let mut notes = std::mem::take(&mut self.carry);
         for n in &head.notes {
             out.notes.push(HttpNote::Notice {
@@ -965,11 +972,13 @@ impl Conn {
         }
         // Interim responses: 1xx other than 101.
         if (100..200).contains(&status) && status != 101 {
-            out.notes.push(HttpNote::Interim {
-                stream: self.stream,
-                status,
-                reason: reason.clone(),
-            });
+            if out.opts.message_notes {
+                out.notes.push(HttpNote::Interim {
+                    stream: self.stream,
+                    status,
+                    reason: reason.clone(),
+                });
+            }
             let interim = Interim {
                 status,
                 reason: reason.clone(),
@@ -1333,7 +1342,7 @@ impl Conn {
         for t in notes {
             out.notes.push(HttpNote::Notice { stream, text: t });
         }
-        if kind == Kind::Response {
+        if kind == Kind::Response && out.opts.message_notes {
             let x = &slot.x;
             if let Some(r) = &x.response {
                 out.notes.push(HttpNote::Response {
