@@ -39,6 +39,11 @@ mkdir -p "$work/www" "$work/logs"
 # Mixed sizes: small pages and a larger object, as a site serves them.
 head -c 612 /dev/zero | tr '\0' 'a' > "$work/www/index.html"
 head -c 20000 /dev/zero | tr '\0' 'b' > "$work/www/big.html"
+# nginx's workers run as an unprivileged user: let them read the site
+# (mktemp makes the directory private, and a 403 page is not the load we
+# want to record).
+chmod 755 "$work" "$work/www"
+chmod 644 "$work/www/"*
 cat > "$work/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -54,13 +59,16 @@ EOF
 ip netns exec "$ns" nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null http://192.168.251.2/ && break; sleep 0.1; done
+status=$(curl -s -o /dev/null -w '%{http_code}' http://192.168.251.2/)
+[ "$status" = 200 ] || { echo "nginx answers $status, not 200" >&2; exit 1; }
 
 "$netpeek" -i "$host" -q -w "$out.pcapng" tcp port 80 &
 cap=$!
 sleep 1
 wrk -t2 -c32 -d"${secs}s" http://192.168.251.2/ > /dev/null 2>&1 &
+small=$!
 wrk -t1 -c4 -d"${secs}s" http://192.168.251.2/big.html > /dev/null 2>&1
-wait
+wait "$small"
 sleep 0.5
 kill -INT "$cap"
 wait "$cap" || true

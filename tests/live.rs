@@ -78,23 +78,14 @@ fn sigterm_stops_cleanly_and_the_file_is_complete() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let (_rx, tx, port) = udp_pair();
     let file = tmp.path().join("t.pcapng");
-    let np = LiveNetpeek::start(
-        &[
-            "-i",
-            "lo",
-            "-q",
-            "-w",
-            file.to_str().unwrap(),
-            "udp",
-            "port",
-            &port.to_string(),
-        ],
+    let (np, _rx, port) = start_udp_capture(
+        &["-q", "-w", file.to_str().unwrap()],
         &tmp.path().join("stdout"),
     );
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     for _ in 0..25 {
-        tx.send(b"hello").unwrap();
+        tx.send_to(b"hello", ("127.0.0.1", port)).unwrap();
     }
     let (status, stderr) = np.stop(libc::SIGTERM);
     assert!(status.success(), "{status:?} {stderr:?}");

@@ -1376,19 +1376,8 @@ fn output_filesystem_filling_up_during_a_live_capture() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let out = mnt.path().join("live.pcapng");
-    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = rx.local_addr().unwrap().port();
-    let mut np = LiveNetpeek::start(
-        &[
-            "-i",
-            "lo",
-            "-q",
-            "-w",
-            out.to_str().unwrap(),
-            "udp",
-            "port",
-            &port.to_string(),
-        ],
+    let (mut np, rx, port) = start_udp_capture(
+        &["-q", "-w", out.to_str().unwrap()],
         &tmp.path().join("stdout"),
     );
     // 1000-byte datagrams until netpeek gives up (at most 20 MB, ten
@@ -1543,19 +1532,8 @@ fn a_signal_right_after_the_last_packet_loses_none() {
     for round in 0..10 {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("t.pcapng");
-        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = rx.local_addr().unwrap().port();
-        let np = LiveNetpeek::start(
-            &[
-                "-i",
-                "lo",
-                "-q",
-                "-w",
-                file.to_str().unwrap(),
-                "udp",
-                "port",
-                &port.to_string(),
-            ],
+        let (np, _rx, port) = start_udp_capture(
+            &["-q", "-w", file.to_str().unwrap()],
             &tmp.path().join("stdout"),
         );
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -1592,21 +1570,8 @@ fn output_path_becoming_unwritable_during_a_rotating_capture() {
     let dir = tmp.path().join("out");
     std::fs::create_dir(&dir).unwrap();
     let pattern = dir.join("cap-%s.pcapng");
-    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = rx.local_addr().unwrap().port();
-    let mut np = LiveNetpeek::start(
-        &[
-            "-i",
-            "lo",
-            "-q",
-            "-G",
-            "1",
-            "-w",
-            pattern.to_str().unwrap(),
-            "udp",
-            "port",
-            &port.to_string(),
-        ],
+    let (mut np, _rx, port) = start_udp_capture(
+        &["-q", "-G", "1", "-w", pattern.to_str().unwrap()],
         &tmp.path().join("stdout"),
     );
     // The first file exists from the start, as tcpdump's does.

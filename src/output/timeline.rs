@@ -262,34 +262,16 @@ fn endpoint_text<'a>(buf: &'a mut [u8; 64], ep: &crate::track::flow::Endpoint) -
     let std::net::IpAddr::V4(a) = ep.ip else {
         return fmt_stack(buf, ep);
     };
-    fn dec(buf: &mut [u8; 64], n: &mut usize, v: u16) {
-        let mut digits = [0u8; 5];
-        let mut i = digits.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        for &d in &digits[i..] {
-            buf[*n] = d;
-            *n += 1;
-        }
-    }
-    let mut n = 0;
+    let mut d = Digits::new();
     for (i, o) in a.octets().into_iter().enumerate() {
         if i > 0 {
-            buf[n] = b'.';
-            n += 1;
+            d.push(b".");
         }
-        dec(buf, &mut n, u16::from(o));
+        d.num(u64::from(o));
     }
-    buf[n] = b':';
-    n += 1;
-    dec(buf, &mut n, ep.port);
+    d.push(b":").num(u64::from(ep.port));
+    let n = d.len();
+    buf[..n].copy_from_slice(d.as_bytes());
     &buf[..n]
 }
 

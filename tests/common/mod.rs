@@ -183,6 +183,22 @@ pub fn wait_for_port(port: u16) {
     panic!("nothing listens on 127.0.0.1:{port}");
 }
 
+/// Starts netpeek on `lo` for the UDP traffic of a fresh local port:
+/// `-i lo`, then `args`, then the filter. Returns netpeek, a socket bound to
+/// that port (traffic sent to it is what netpeek captures) and the port.
+pub fn start_udp_capture(
+    args: &[&str],
+    stdout_path: &Path,
+) -> (LiveNetpeek, std::net::UdpSocket, u16) {
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = rx.local_addr().unwrap().port();
+    let port_text = port.to_string();
+    let mut all = vec!["-i", "lo"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["udp", "port", &port_text]);
+    (LiveNetpeek::start(&all, stdout_path), rx, port)
+}
+
 /// A running live netpeek whose stderr is read on a thread.
 pub struct LiveNetpeek {
     pub guard: ChildGuard,
