@@ -26,6 +26,9 @@ trap cleanup EXIT
 # A small static site served by nginx on 127.0.0.1, keep-alive on.
 mkdir -p "$work/www" "$work/logs"
 head -c 612 /dev/zero | tr '\0' 'x' > "$work/www/index.html"
+# nginx's workers run unprivileged; mktemp's directory is private.
+chmod 755 "$work" "$work/www"
+chmod 644 "$work/www/index.html"
 cat > "$work/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -44,6 +47,8 @@ EOF
 nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
+[ "$status" = 200 ] || { echo "nginx answers $status, not 200" >&2; exit 1; }
 
 # One capture: start the capturer, run wrk for $secs seconds, stop it with
 # SIGINT, read its final counters from stderr.
@@ -53,7 +58,7 @@ capture() {
 	"$@" > /dev/null 2> "$err" &
 	local pid=$!
 	sleep 1
-	wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/" > "$work/wrk.txt" 2>&1 || true
+	wrk -t2 -c"$conns" -d"${secs}s" "${wrk_extra[@]}" "http://127.0.0.1:$port/" > "$work/wrk.txt" 2>&1 || true
 	sleep 0.5
 	kill -INT "$pid"
 	wait "$pid" || true
@@ -69,9 +74,18 @@ capture() {
 printf 'wrk: %s connections, %s s per run, %s rounds; machine: %s, %s cores\n\n' \
 	"$conns" "$secs" "$rounds" "$(uname -srm)" "$(nproc)"
 printf '%-28s %12s %10s %9s %12s\n' "capturer" "captured" "dropped" "drop %" "packets/s"
-for r in $(seq "$rounds"); do
-	capture "netpeek (timeline)" "$netpeek" -i lo --color never tcp port "$port"
-	capture "tcpdump -n" tcpdump -n -i lo tcp port "$port"
+wrk_extra=()
+for mode in keep-alive close; do
+	if [ "$mode" = close ]; then
+		# A new connection per request: more packets per request, and the
+		# load under which tcpdump's defaults lose packets.
+		wrk_extra=(-H "Connection: close")
+	fi
+	printf -- '-- wrk %s\n' "$mode"
+	for r in $(seq "$rounds"); do
+		capture "netpeek (timeline)" "$netpeek" -i lo --color never tcp port "$port"
+		capture "tcpdump -n" tcpdump -n -i lo tcp port "$port"
+	done
 done
 capture "netpeek -w (to disk)" "$netpeek" -i lo -q -w "$work/load.pcapng" tcp port "$port"
 capture "tcpdump -w (to disk)" tcpdump -n -i lo -w "$work/load.pcap" tcp port "$port"
