@@ -5,8 +5,9 @@
 //!
 //! ```text
 //!  source ──► decode ──► track ──► dissect ──► events ──► sinks
-//!  frames     views      conns,     HTTP                       text, JSON,
-//!                        streams    exchanges                  pcapng
+//!  frames     views      conns,     HTTP,                      timeline, text,
+//!                        streams    follow tap                 JSON, pcapng,
+//!                                                              HAR, tables
 //! ```
 //!
 //! * [`source`]: frames from libpcap (live) or a pcap/pcapng file, numbered
@@ -15,11 +16,17 @@
 //!   problems become [`decode::DecodeIssue`] values.
 //! * [`track`]: TCP connections, relative sequence numbers, Wireshark's
 //!   `tcp.analysis.*`, reassembly into byte streams.
-//! * [`dissect`]: application protocols over the reassembled streams:
-//!   HTTP/1.x exchanges (request, response, latencies), recognised by
-//!   content on any port; the secret-redaction policy.
+//! * [`dissect`]: consumers of the reassembled streams: HTTP/1.x exchanges
+//!   (request, response, latencies), recognised by content on any port;
+//!   the `--follow` tap that keeps one stream's bytes; the
+//!   secret-redaction policy.
 //! * [`event`]: the vocabulary the outputs consume.
-//! * [`output`]: tcpdump-style lines, NDJSON, pcapng.
+//! * [`output`]: the annotated timeline (and `--explain`, `--ladder`),
+//!   tcpdump-style lines, NDJSON with ECS field names, pcapng with
+//!   annotations as packet comments (rotated with `-C`/`-G`/`-W`), HAR,
+//!   `--follow` views, the `--stats` tables and the closing summary.
+//! * [`privileges`]: `-Z` and giving up capture capabilities once the
+//!   device and outputs are open.
 //!
 //! # Untrusted input
 //!
