@@ -96,6 +96,39 @@ impl Outputs {
     }
 }
 
+/// Passes on what the `--follow` tap gathered.
+fn pass_follow(outputs: &mut Outputs, follow: &mut Option<FollowTap>) -> Result<(), OutErr> {
+    if let Some(tap) = follow.as_mut() {
+        for c in tap.drain() {
+            outputs.each(|s| s.follow(&c))?;
+        }
+    }
+    Ok(())
+}
+
+/// Passes on finished HTTP exchanges, then the tracker's connection
+/// records and notices (stamped `ts`, the current packet's time, if any).
+fn pass_records(
+    outputs: &mut Outputs,
+    consumer: &mut HttpDissector,
+    tracker: &mut Tracker,
+    ts: Option<i64>,
+) -> Result<(), OutErr> {
+    for x in consumer.drain_exchanges() {
+        outputs.each(|s| s.http(&x))?;
+    }
+    for ev in tracker.drain_events() {
+        match ev {
+            TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
+            TrackEvent::Notice(n) => {
+                let notice = Notice::Track(n);
+                outputs.each(|s| s.notice(&notice, ts))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs netpeek with a resolved configuration.
 pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let mut source: Box<dyn PacketSource> = match &cfg.input {
@@ -389,23 +422,8 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 event.annotations = &annotations;
             }
             outputs.each(|s| s.packet(&event))?;
-            if let Some(tap) = follow.as_mut() {
-                for c in tap.drain() {
-                    outputs.each(|s| s.follow(&c))?;
-                }
-            }
-            for x in consumer.drain_exchanges() {
-                outputs.each(|s| s.http(&x))?;
-            }
-            for ev in tracker.drain_events() {
-                match ev {
-                    TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
-                    TrackEvent::Notice(n) => {
-                        let notice = Notice::Track(n);
-                        outputs.each(|s| s.notice(&notice, Some(frame.ts_ns)))?;
-                    }
-                }
-            }
+            pass_follow(&mut outputs, &mut follow)?;
+            pass_records(&mut outputs, &mut consumer, &mut tracker, Some(frame.ts_ns))?;
             if cfg.count.is_some_and(|c| stats.frames_shown >= c) {
                 break;
             }
@@ -425,27 +443,12 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         tracker.begin_finish();
         loop {
             let more = tracker.finish_one(&mut Tee(&mut consumer, &mut follow));
-            if let Some(tap) = follow.as_mut() {
-                for c in tap.drain() {
-                    outputs.each(|s| s.follow(&c))?;
-                }
-            }
+            pass_follow(&mut outputs, &mut follow)?;
             for n in consumer.take_notes() {
                 let notice = Notice::Http(n);
                 outputs.each(|s| s.notice(&notice, None))?;
             }
-            for x in consumer.drain_exchanges() {
-                outputs.each(|s| s.http(&x))?;
-            }
-            for ev in tracker.drain_events() {
-                match ev {
-                    TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
-                    TrackEvent::Notice(n) => {
-                        let notice = Notice::Track(n);
-                        outputs.each(|s| s.notice(&notice, None))?;
-                    }
-                }
-            }
+            pass_records(&mut outputs, &mut consumer, &mut tracker, None)?;
             if !more {
                 break;
             }

@@ -95,35 +95,60 @@ pub(crate) fn local_if_names() -> Vec<(u32, String)> {
     v
 }
 
+/// tcpdump's line for a packet; interface indexes named from `if_names`.
+pub(super) fn write_tcpdump_line(
+    buf: &mut Vec<u8>,
+    p: &PacketEvent<'_, '_>,
+    opts: &LineOptions,
+    if_names: &[(u32, String)],
+) -> io::Result<()> {
+    let lookup = |idx: u32| {
+        if_names
+            .iter()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, n)| n.clone())
+    };
+    line::write_line(buf, p.frame, p.decoded, p.tcp, opts, &lookup)
+}
+
+/// The `-A`/`-X` dump of a packet, secrets redacted by `redactor`.
+pub(super) fn write_dump(
+    buf: &mut Vec<u8>,
+    mode: DumpMode,
+    redactor: &mut dump::DumpRedactor,
+    p: &PacketEvent<'_, '_>,
+) -> io::Result<()> {
+    match mode {
+        DumpMode::None => Ok(()),
+        DumpMode::Ascii => dump::write_ascii(buf, &redactor.bytes(p)),
+        DumpMode::HexAscii => dump::write_hex_ascii(buf, &redactor.bytes(p)),
+    }
+}
+
+/// The kept bodies (`--body`) of an exchange's request and response.
+pub(super) fn write_exchange_bodies(buf: &mut Vec<u8>, x: &Exchange) -> io::Result<()> {
+    if let Some(r) = &x.request {
+        let label = format!("→ {} {}", r.method, r.uri);
+        write_body(buf, &label, &r.msg)?;
+    }
+    if let Some(r) = &x.response {
+        let label = format!("← {} {}", r.status, r.reason);
+        write_body(buf, label.trim_end(), &r.msg)?;
+    }
+    Ok(())
+}
+
 impl<W: Write> Sink for TextSink<W> {
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
         self.buf.clear();
         self.time.write(&mut self.buf, p.frame.ts_ns)?;
-        let names = &self.if_names;
-        let lookup = |idx: u32| {
-            names
-                .iter()
-                .find(|(i, _)| *i == idx)
-                .map(|(_, n)| n.clone())
-        };
-        line::write_line(
-            &mut self.buf,
-            p.frame,
-            p.decoded,
-            p.tcp,
-            &self.opts.line,
-            &lookup,
-        )?;
+        write_tcpdump_line(&mut self.buf, p, &self.opts.line, &self.if_names)?;
         if !self.opts.plain {
             for note in p.http {
                 write!(self.buf, "  {note}")?;
             }
         }
-        match self.opts.dump {
-            DumpMode::None => {}
-            DumpMode::Ascii => dump::write_ascii(&mut self.buf, &self.redactor.bytes(p))?,
-            DumpMode::HexAscii => dump::write_hex_ascii(&mut self.buf, &self.redactor.bytes(p))?,
-        }
+        write_dump(&mut self.buf, self.opts.dump, &mut self.redactor, p)?;
         self.buf.push(b'\n');
         self.out.write_all(&self.buf)?;
         if self.opts.line_buffered {
@@ -137,14 +162,7 @@ impl<W: Write> Sink for TextSink<W> {
             return Ok(());
         }
         self.buf.clear();
-        if let Some(r) = &x.request {
-            let label = format!("→ {} {}", r.method, r.uri);
-            write_body(&mut self.buf, &label, &r.msg)?;
-        }
-        if let Some(r) = &x.response {
-            let label = format!("← {} {}", r.status, r.reason);
-            write_body(&mut self.buf, label.trim_end(), &r.msg)?;
-        }
+        write_exchange_bodies(&mut self.buf, x)?;
         if !self.buf.is_empty() {
             self.out.write_all(&self.buf)?;
             if self.opts.line_buffered {

@@ -14,7 +14,7 @@ use super::digits::Digits;
 use super::dump;
 use super::line::{self, LineOptions};
 use super::summary;
-use super::text::{write_body, DumpMode};
+use super::text::{write_dump, write_exchange_bodies, write_tcpdump_line, DumpMode};
 use super::theme::Theme;
 use super::time::{TimeFormatter, TimeStyle};
 use crate::decode::TcpFlags;
@@ -316,32 +316,14 @@ impl<W: Write> Sink for TimelineSink<W> {
             }
             None => {
                 self.buf.extend_from_slice(b"      ");
-                let names = &self.if_names;
-                let lookup = |idx: u32| {
-                    names
-                        .iter()
-                        .find(|(i, _)| *i == idx)
-                        .map(|(_, n)| n.clone())
-                };
-                line::write_line(
-                    &mut self.buf,
-                    p.frame,
-                    p.decoded,
-                    p.tcp,
-                    &self.opts.line,
-                    &lookup,
-                )?;
+                write_tcpdump_line(&mut self.buf, p, &self.opts.line, &self.if_names)?;
             }
         }
         self.write_annotations(p.annotations)?;
         if self.opts.explain {
             self.write_explanations(p.annotations)?;
         }
-        match self.opts.dump {
-            DumpMode::None => {}
-            DumpMode::Ascii => dump::write_ascii(&mut self.buf, &self.redactor.bytes(p))?,
-            DumpMode::HexAscii => dump::write_hex_ascii(&mut self.buf, &self.redactor.bytes(p))?,
-        }
+        write_dump(&mut self.buf, self.opts.dump, &mut self.redactor, p)?;
         self.buf.push(b'\n');
         self.flush_line()
     }
@@ -351,14 +333,7 @@ impl<W: Write> Sink for TimelineSink<W> {
             return Ok(());
         }
         self.buf.clear();
-        if let Some(r) = &x.request {
-            let label = format!("→ {} {}", r.method, r.uri);
-            write_body(&mut self.buf, &label, &r.msg)?;
-        }
-        if let Some(r) = &x.response {
-            let label = format!("← {} {}", r.status, r.reason);
-            write_body(&mut self.buf, label.trim_end(), &r.msg)?;
-        }
+        write_exchange_bodies(&mut self.buf, x)?;
         if !self.buf.is_empty() {
             self.flush_line()?;
         }
