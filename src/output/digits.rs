@@ -22,35 +22,51 @@ impl Digits {
         }
     }
 
+    #[inline]
     pub fn push(&mut self, s: &[u8]) -> &mut Self {
-        let room = self.buf.len() - self.len;
-        let n = s.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&s[..n]);
-        self.len += n;
+        // Byte by byte: the pieces are a few bytes long, shorter than a
+        // call to memcpy.
+        for &b in s {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
+        }
         self
     }
 
     /// `v` in decimal.
+    #[inline]
     pub fn num(&mut self, v: u64) -> &mut Self {
         self.padded(v, 1)
     }
 
-    /// `v` in decimal, zero-padded to at least `width` digits.
-    pub fn padded(&mut self, mut v: u64, width: usize) -> &mut Self {
-        let mut tmp = [b'0'; 20];
-        let mut i = tmp.len();
-        loop {
-            i -= 1;
-            tmp[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
+    /// `v` in decimal, zero-padded to at least `width` digits (left out
+    /// whole when it does not fit).
+    #[inline]
+    pub fn padded(&mut self, v: u64, width: usize) -> &mut Self {
+        let mut digits = 1;
+        let mut t = v;
+        while t >= 10 {
+            t /= 10;
+            digits += 1;
         }
-        let start = i.min(tmp.len().saturating_sub(width));
-        self.push(&tmp[start..])
+        let total = digits.max(width);
+        let Some(out) = self.buf.get_mut(self.len..self.len + total) else {
+            return self;
+        };
+        let (zeros, tail) = out.split_at_mut(total - digits);
+        zeros.fill(b'0');
+        let mut v = v;
+        for b in tail.iter_mut().rev() {
+            *b = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        self.len += total;
+        self
     }
 
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
@@ -95,6 +111,9 @@ mod tests {
         for _ in 0..10 {
             long.num(u64::MAX);
         }
+        // Three 20-digit numbers fit; the rest are left out whole.
+        assert_eq!(long.len(), 60);
+        long.push(b"abcdef");
         assert_eq!(long.len(), 64);
     }
 }

@@ -54,6 +54,9 @@ pub struct TimelineSink<W: Write> {
     /// Width of the facts column so far, where annotations start.
     facts_width: usize,
     if_names: Vec<(u32, String)>,
+    /// Client and server endpoints as text, per stream (a connection's
+    /// packets all show the same two); cleared when it grows large.
+    endpoints: std::collections::HashMap<u64, EndpointTexts, foldhash::fast::RandomState>,
     /// Hides secret header values in `-A`/`-X` dumps.
     redactor: dump::DumpRedactor,
     /// Final-summary lines, one per connection (bounded).
@@ -64,6 +67,13 @@ pub struct TimelineSink<W: Write> {
     first_ts: Option<i64>,
     last_ts: i64,
 }
+
+/// A stream's endpoints as text: `[client, server]`, each in a buffer with
+/// its length.
+type EndpointTexts = [([u8; 64], u8); 2];
+
+/// Streams whose endpoint texts are kept at most.
+const ENDPOINT_CACHE: usize = 4096;
 
 impl<W: Write> TimelineSink<W> {
     pub fn new(out: W, opts: TimelineOptions, theme: Theme) -> Self {
@@ -82,6 +92,7 @@ impl<W: Write> TimelineSink<W> {
             widths: [0, 0],
             facts_width: 0,
             if_names,
+            endpoints: Default::default(),
             summary: Vec::new(),
             summary_more: 0,
             connections: 0,
@@ -143,11 +154,20 @@ impl<W: Write> TimelineSink<W> {
         let t = p.tcp?;
         let tcp = p.decoded.tcp_slice()?;
         let flags = TcpFlags::from_slice(tcp);
-        // Endpoints are formatted on the stack to learn their width.
-        let mut cbuf = [0u8; 64];
-        let mut sbuf = [0u8; 64];
-        let client = endpoint_text(&mut cbuf, &t.client);
-        let server = endpoint_text(&mut sbuf, &t.server);
+        // Endpoints are formatted once per stream.
+        if self.endpoints.len() >= ENDPOINT_CACHE && !self.endpoints.contains_key(&t.stream) {
+            self.endpoints.clear();
+        }
+        let texts = self.endpoints.entry(t.stream).or_insert_with(|| {
+            let mut c = [0u8; 64];
+            let mut s = [0u8; 64];
+            let cl = endpoint_text(&mut c, &t.client).len() as u8;
+            let sl = endpoint_text(&mut s, &t.server).len() as u8;
+            [(c, cl), (s, sl)]
+        });
+        let [(cbuf, clen), (sbuf, slen)] = &*texts;
+        let client = &cbuf[..usize::from(*clen)];
+        let server = &sbuf[..usize::from(*slen)];
         self.widths[0] = self.widths[0].max(client.len());
         self.widths[1] = self.widths[1].max(server.len());
         let arrow: &[u8] = match (t.direction, self.opts.ascii) {
