@@ -66,6 +66,11 @@ impl Digits {
         self
     }
 
+    /// The text (only ASCII is ever pushed by netpeek's callers).
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]

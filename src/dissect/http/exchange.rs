@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::output::digits::Digits;
+
 use crate::track::Endpoint;
 
 /// Header (or trailer) fields in order, kept in one string: a head costs
@@ -306,7 +308,8 @@ pub fn human_bytes(n: u64) -> String {
 pub fn write_bytes<W: fmt::Write + ?Sized>(w: &mut W, n: u64) -> fmt::Result {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if n < 1000 {
-        return write!(w, "{n} B");
+        num(w, n)?;
+        return w.write_str(" B");
     }
     let mut div = 1000u64;
     let mut unit = 0;
@@ -338,10 +341,12 @@ struct Fixed {
 
 impl fmt::Display for Fixed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.decimals {
-            0 => write!(f, "{}", self.int),
-            d => write!(f, "{}.{:0w$}", self.int, self.frac, w = d as usize),
+        let mut d = Digits::new();
+        d.num(self.int);
+        if self.decimals > 0 {
+            d.push(b".").padded(self.frac, self.decimals as usize);
         }
+        f.write_str(d.as_str())
     }
 }
 
@@ -378,10 +383,15 @@ pub fn human_duration(ns: i64) -> String {
 pub fn write_duration<W: fmt::Write + ?Sized>(w: &mut W, ns: i64) -> fmt::Result {
     let a = ns.unsigned_abs();
     let sign = if ns < 0 { "-" } else { "" };
-    if a < 1_000 {
-        write!(w, "{sign}{a} ns")
-    } else if a < 1_000_000 {
-        write!(w, "{sign}{} µs", a / 1_000)
+    if a < 1_000_000 {
+        w.write_str(sign)?;
+        if a < 1_000 {
+            num(w, a)?;
+            w.write_str(" ns")
+        } else {
+            num(w, a / 1_000)?;
+            w.write_str(" µs")
+        }
     } else if a < 1_000_000_000 {
         match fixed(a, 1_000_000, 1) {
             Some(t) => write!(w, "{sign}{t} ms"),
@@ -395,6 +405,14 @@ pub fn write_duration<W: fmt::Write + ?Sized>(w: &mut W, ns: i64) -> fmt::Result
     }
 }
 
+/// `v` in decimal (without the formatting machinery: notes are written
+/// for every HTTP message on the timeline).
+fn num<W: fmt::Write + ?Sized>(w: &mut W, v: u64) -> fmt::Result {
+    let mut d = Digits::new();
+    d.num(v);
+    w.write_str(d.as_str())
+}
+
 impl fmt::Display for HttpNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -405,12 +423,17 @@ impl fmt::Display for HttpNote {
                 host,
                 ..
             } => {
-                write!(f, "→ {method} {uri}")?;
+                f.write_str("→ ")?;
+                f.write_str(method)?;
+                f.write_str(" ")?;
+                f.write_str(uri)?;
                 if !version.is_empty() {
-                    write!(f, " {version}")?;
+                    f.write_str(" ")?;
+                    f.write_str(version)?;
                 }
                 if let Some(h) = host {
-                    write!(f, "  Host: {h}")?;
+                    f.write_str("  Host: ")?;
+                    f.write_str(h)?;
                 }
                 Ok(())
             }
@@ -424,18 +447,21 @@ impl fmt::Display for HttpNote {
                 complete,
                 ..
             } => {
-                write!(f, "← {status}")?;
+                f.write_str("← ")?;
+                num(f, u64::from(*status))?;
                 if !reason.is_empty() {
-                    write!(f, " {reason}")?;
+                    f.write_str(" ")?;
+                    f.write_str(reason)?;
                 }
                 if let Some(ct) = content_type {
                     let short = ct.split(';').next().unwrap_or(ct).trim();
-                    write!(f, "  {short}")?;
+                    f.write_str("  ")?;
+                    f.write_str(short)?;
                 }
                 f.write_str("  ")?;
                 write_bytes(f, *body_bytes)?;
                 if !complete {
-                    write!(f, " (incomplete)")?;
+                    f.write_str(" (incomplete)")?;
                 }
                 if let Some(t) = ttfb_ns {
                     f.write_str("  ttfb ")?;
@@ -448,13 +474,18 @@ impl fmt::Display for HttpNote {
                 Ok(())
             }
             HttpNote::Interim { status, reason, .. } => {
-                write!(f, "← {status}")?;
+                f.write_str("← ")?;
+                num(f, u64::from(*status))?;
                 if !reason.is_empty() {
-                    write!(f, " {reason}")?;
+                    f.write_str(" ")?;
+                    f.write_str(reason)?;
                 }
                 Ok(())
             }
-            HttpNote::Notice { text, .. } => write!(f, "! http: {text}"),
+            HttpNote::Notice { text, .. } => {
+                f.write_str("! http: ")?;
+                f.write_str(text)
+            }
         }
     }
 }
