@@ -131,6 +131,7 @@ fn pass_records(
 
 /// Runs netpeek with a resolved configuration.
 pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
+    let mut listening = None;
     let mut source: Box<dyn PacketSource> = match &cfg.input {
         Input::File(path) => {
             let src = FileSource::open(path)?;
@@ -160,15 +161,15 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 opts.promiscuous
             );
             src.set_interrupt(Arc::clone(&interrupt));
-            if let Some(i) = src.interfaces().first() {
-                eprintln!(
+            listening = src.interfaces().first().map(|i| {
+                format!(
                     "listening on {}, link-type {} ({}), snapshot length {} bytes",
                     i.name.as_deref().unwrap_or("?"),
                     i.linktype.name(),
                     i.linktype.description(),
                     opts.snaplen
-                );
-            }
+                )
+            });
             Box::new(src)
         }
     };
@@ -324,6 +325,11 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         crate::privileges::drop_to(user)?;
     } else {
         crate::privileges::drop_capabilities()?;
+    }
+    // As tcpdump: said once the device and every output are open and the
+    // privileges are given up, right before packets are read.
+    if let Some(l) = listening {
+        eprintln!("{l}");
     }
 
     let mut tracker = Tracker::new(cfg.limits);
