@@ -341,9 +341,10 @@ fn capture_loop(
     // Drain what the kernel already captured, without waiting for more.
     // TPACKET_V3 hands packets over in blocks, which the kernel retires
     // when they fill or when the block timeout passes (the retire timer may
-    // need two periods): the packets of the block being filled when the
-    // stop came show only after that. So keep reading, without blocking,
-    // for three block timeouts and then until the ring is empty, or (under
+    // need two periods, each rounded up to whole jiffies): the packets of
+    // the block being filled when the stop came show only after that. So
+    // keep reading, without blocking, for four block timeouts and 50 ms
+    // more, and then until the ring is empty, or (under
     // a load that never lets it empty) until packets stamped well after
     // the stop show up. A read that fails (the "break" that breakloop()
     // can leave behind when it came between two reads) is retried.
@@ -352,7 +353,7 @@ fn capture_loop(
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
     let horizon =
         stop_ns.saturating_add(i64::try_from((2 * block_timeout).as_nanos()).unwrap_or(i64::MAX));
-    let settle = Instant::now() + 3 * block_timeout;
+    let settle = Instant::now() + 4 * block_timeout + Duration::from_millis(50);
     if let Ok(mut cap) = cap.setnonblock() {
         loop {
             let mut newest = i64::MIN;
