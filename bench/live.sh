@@ -24,31 +24,13 @@ cleanup() {
 trap cleanup EXIT
 
 # A small static site served by nginx on 127.0.0.1, keep-alive on.
-mkdir -p "$work/www" "$work/logs"
+. bench/nginx.sh
+mkdir -p "$work/www"
 head -c 612 /dev/zero | tr '\0' 'x' > "$work/www/index.html"
-# nginx's workers run unprivileged; mktemp's directory is private.
-chmod 755 "$work" "$work/www"
-chmod 644 "$work/www/index.html"
-cat > "$work/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$port;
-        root $work/www;
-    }
-}
-EOF
+nginx_conf "$work" "127.0.0.1:$port" 1000000
 nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
-[ "$status" = 200 ] || { echo "nginx answers $status, not 200" >&2; exit 1; }
+nginx_wait "http://127.0.0.1:$port/"
 
 # One capture: start the capturer, run wrk for $secs seconds, stop it with
 # SIGINT, read its final counters from stderr.

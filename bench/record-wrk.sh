@@ -35,32 +35,15 @@ ip netns exec "$ns" ip addr add 192.168.251.2/24 dev "$peer"
 ip netns exec "$ns" ip link set "$peer" up mtu 1500
 ip netns exec "$ns" ip link set lo up
 
-mkdir -p "$work/www" "$work/logs"
+. bench/nginx.sh
+mkdir -p "$work/www"
 # Mixed sizes: small pages and a larger object, as a site serves them.
 head -c 612 /dev/zero | tr '\0' 'a' > "$work/www/index.html"
 head -c 20000 /dev/zero | tr '\0' 'b' > "$work/www/big.html"
-# nginx's workers run as an unprivileged user: let them read the site
-# (mktemp makes the directory private, and a 403 page is not the load we
-# want to record).
-chmod 755 "$work" "$work/www"
-chmod 644 "$work/www/"*
-cat > "$work/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100;
-    server { listen 192.168.251.2:80; root $work/www; }
-}
-EOF
+nginx_conf "$work" 192.168.251.2:80 100
 ip netns exec "$ns" nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!
-for _ in $(seq 50); do curl -s -o /dev/null http://192.168.251.2/ && break; sleep 0.1; done
-status=$(curl -s -o /dev/null -w '%{http_code}' http://192.168.251.2/)
-[ "$status" = 200 ] || { echo "nginx answers $status, not 200" >&2; exit 1; }
+nginx_wait http://192.168.251.2/
 
 "$netpeek" -i "$host" -q -w "$out.pcapng" tcp port 80 &
 cap=$!
