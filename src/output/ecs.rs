@@ -259,14 +259,8 @@ impl<'a> HttpEcs<'a> {
     pub fn of(x: &'a Exchange) -> Self {
         let req = x.request.as_ref();
         let resp = x.response.as_ref();
-        let start = req
-            .map(|r| r.msg.first_ts_ns)
-            .or(resp.map(|r| r.msg.first_ts_ns))
-            .unwrap_or(0);
-        let end = resp
-            .map(|r| r.msg.last_ts_ns)
-            .or(req.map(|r| r.msg.last_ts_ns))
-            .unwrap_or(start);
+        let start = x.first_message().map_or(0, |m| m.first_ts_ns);
+        let end = x.last_message().map_or(start, |m| m.last_ts_ns);
         let event = Event {
             start: Some(rfc3339(start)),
             end: Some(rfc3339(end)),
@@ -281,9 +275,9 @@ impl<'a> HttpEcs<'a> {
                 packets: None,
             })
         };
-        let version = req
-            .map(|r| r.msg.version.as_str())
-            .or(resp.map(|r| r.msg.version.as_str()))
+        let version = x
+            .first_message()
+            .map(|m| m.version.as_str())
             .map(|v| v.strip_prefix("HTTP/").unwrap_or(v))
             .filter(|v| !v.is_empty());
         let http = Http {

@@ -325,14 +325,8 @@ impl<W: Write> HarSink<W> {
                 comment: Some("no response was captured"),
             },
         };
-        let first_frame = req
-            .map(|q| q.msg.first_frame)
-            .or(resp.map(|r| r.msg.first_frame))
-            .unwrap_or(0);
-        let last_frame = resp
-            .map(|r| r.msg.last_frame)
-            .or(req.map(|q| q.msg.last_frame))
-            .unwrap_or(0);
+        let first_frame = x.first_message().map_or(0, |m| m.first_frame);
+        let last_frame = x.last_message().map_or(0, |m| m.last_frame);
         Entry {
             started_date_time: rfc3339(start_ns.saturating_sub(connect_ns.unwrap_or(0))),
             time,

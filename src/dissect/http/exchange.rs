@@ -251,6 +251,24 @@ impl Exchange {
         let resp = self.response.as_ref()?;
         Some(resp.msg.last_ts_ns.saturating_sub(req.msg.first_ts_ns))
     }
+
+    /// The message the exchange starts with: the request, or the response
+    /// when no request was seen.
+    pub fn first_message(&self) -> Option<&Message> {
+        self.request
+            .as_ref()
+            .map(|r| &r.msg)
+            .or(self.response.as_ref().map(|r| &r.msg))
+    }
+
+    /// The message the exchange ends with: the response, or the request
+    /// when no response was seen.
+    pub fn last_message(&self) -> Option<&Message> {
+        self.response
+            .as_ref()
+            .map(|r| &r.msg)
+            .or(self.request.as_ref().map(|r| &r.msg))
+    }
 }
 
 /// A short note for the timeline, attached to the frame being shown when
