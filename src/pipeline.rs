@@ -332,20 +332,19 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         eprintln!("{l}");
     }
 
+    // Annotations are made only when an output shows them: the timeline
+    // (and ladder), or the comments of a pcapng file. The dissector's
+    // request and response notes exist only to be annotated.
+    let want_annotations = (cfg.format == Format::Text && !cfg.plain) || cfg.write.is_some();
     let mut tracker = Tracker::new(cfg.limits);
-    // Request and response notes are made only for outputs that show
-    // them per packet (text views and pcapng comments).
     let mut http_opts = cfg.http;
-    http_opts.message_notes = cfg.format == Format::Text || cfg.write.is_some();
+    http_opts.message_notes = want_annotations;
     let mut consumer = HttpDissector::new(http_opts);
     let mut follow = cfg.follow.map(|f| FollowTap::new(f.stream, f.side));
     let mut stats = RunStats::default();
     let mut known_interfaces = 0usize;
     let mut read_error = None;
     let mut dropped = 0u64;
-    // Annotations are made only when an output shows them: the timeline,
-    // or the comments of a pcapng file.
-    let want_annotations = (cfg.format == Format::Text && !cfg.plain) || cfg.write.is_some();
     let mut annotations: Vec<Annotation> = Vec::new();
     let mut progress = match cfg.progress {
         ProgressMode::None => Progress::none(),
