@@ -41,7 +41,7 @@ const BATCH_BYTES: usize = 1 << 20;
 const RECORD_HEADER: usize = 16;
 const POLL: Duration = Duration::from_millis(100);
 /// Longest a captured packet waits in the kernel before delivery.
-const DELIVERY_MS: i32 = 10;
+const DELIVERY: Duration = Duration::from_millis(10);
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
 enum Msg {
@@ -152,11 +152,7 @@ impl LiveSource {
         };
         let snaplen = i32::try_from(opts.snaplen).unwrap_or(i32::MAX);
         let buffer = i32::try_from(u64::from(opts.buffer_kib) * 1024).unwrap_or(i32::MAX);
-        let block_timeout_ms = if opts.immediate {
-            DELIVERY_MS
-        } else {
-            POLL.as_millis() as i32
-        };
+        let block_timeout = if opts.immediate { DELIVERY } else { POLL };
         let inactive = Capture::from_device(iface.as_str())
             .map_err(|e| open_error(&iface, pcap_msg(e)))?
             .promisc(opts.promiscuous)
@@ -169,7 +165,7 @@ impl LiveSource {
             // still delivers each packet within 10 ms.
             .immediate_mode(false)
             .precision(Precision::Nano)
-            .timeout(block_timeout_ms);
+            .timeout(block_timeout.as_millis() as i32);
         let mut cap = inactive
             .open()
             .map_err(|e| open_error(&iface, pcap_msg(e)))?;
@@ -205,11 +201,7 @@ impl LiveSource {
         let thread_stop = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("netpeek-capture".into())
-            .spawn(move || {
-                let block_timeout =
-                    Duration::from_millis(u64::from(block_timeout_ms.unsigned_abs()));
-                capture_loop(cap, tx, recycled, thread_stop, block_timeout)
-            })
+            .spawn(move || capture_loop(cap, tx, recycled, thread_stop, block_timeout))
             .map_err(|e| Error::Other(format!("cannot start the capture thread: {e}")))?;
         Ok(Self {
             rx,
@@ -344,9 +336,8 @@ fn capture_loop(
     // need two periods, each rounded up to whole jiffies): the packets of
     // the block being filled when the stop came show only after that. So
     // keep reading, without blocking, for four block timeouts and 50 ms
-    // more, and then until the ring is empty, or (under
-    // a load that never lets it empty) until packets stamped well after
-    // the stop show up. A read that fails (the "break" that breakloop()
+    // more, and then until the ring is empty, or (under a load that never
+    // lets it empty) until packets stamped well after the stop show up. A read that fails (the "break" that breakloop()
     // can leave behind when it came between two reads) is retried.
     let stop_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
