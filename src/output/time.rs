@@ -40,52 +40,36 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Writes `2013-03-07T21:42:06.869344000Z`.
 pub fn write_rfc3339<W: Write>(w: &mut W, ts_ns: i64) -> std::io::Result<()> {
-    let mut buf = [0u8; 48];
-    let n = rfc3339_into(&mut buf, ts_ns);
-    w.write_all(&buf[..n])
+    w.write_all(rfc3339_digits(ts_ns).as_bytes())
 }
 
-/// Puts `2013-03-07T21:42:06.869344000Z` into `buf` and returns its length.
-/// Digits are written by hand: JSON output stamps every packet, and the
-/// formatting machinery would be a large share of its run time.
-pub fn rfc3339_into(buf: &mut [u8; 48], ts_ns: i64) -> usize {
+/// `2013-03-07T21:42:06.869344000Z` on the stack. Digits are written by
+/// hand: JSON output stamps every packet, and the formatting machinery
+/// would be a large share of its run time.
+fn rfc3339_digits(ts_ns: i64) -> Digits {
     let secs = ts_ns.div_euclid(1_000_000_000);
     let nanos = ts_ns.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    if !(0..=9999).contains(&y) {
-        let mut c = std::io::Cursor::new(&mut buf[..]);
-        let _ = write!(
-            c,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60
-        );
-        return c.position() as usize;
-    }
-    fn digits(out: &mut [u8], mut v: u64) {
-        for b in out.iter_mut().rev() {
-            *b = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    }
-    digits(&mut buf[0..4], y as u64);
-    buf[4] = b'-';
-    digits(&mut buf[5..7], u64::from(m));
-    buf[7] = b'-';
-    digits(&mut buf[8..10], u64::from(d));
-    buf[10] = b'T';
-    digits(&mut buf[11..13], (sod / 3600) as u64);
-    buf[13] = b':';
-    digits(&mut buf[14..16], ((sod / 60) % 60) as u64);
-    buf[16] = b':';
-    digits(&mut buf[17..19], (sod % 60) as u64);
-    buf[19] = b'.';
-    digits(&mut buf[20..29], nanos as u64);
-    buf[29] = b'Z';
-    30
+    let (y, m, day) = civil_from_days(days);
+    // (Nanoseconds in an i64 span the years 1677 to 2262: always four
+    // digits, never a sign.)
+    let mut d = Digits::new();
+    d.padded(y.unsigned_abs(), 4)
+        .push(b"-")
+        .padded(u64::from(m), 2)
+        .push(b"-")
+        .padded(u64::from(day), 2)
+        .push(b"T")
+        .padded((sod / 3600) as u64, 2)
+        .push(b":")
+        .padded(((sod / 60) % 60) as u64, 2)
+        .push(b":")
+        .padded((sod % 60) as u64, 2)
+        .push(b".")
+        .padded(nanos as u64, 9)
+        .push(b"Z");
+    d
 }
 
 /// A timestamp that serializes as RFC 3339 text without allocating.
@@ -94,9 +78,7 @@ pub struct Rfc3339(pub i64);
 
 impl serde::Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; 48];
-        let n = rfc3339_into(&mut buf, self.0);
-        s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or_default())
+        s.serialize_str(rfc3339_digits(self.0).as_str())
     }
 }
 
