@@ -85,6 +85,15 @@ impl Digits {
     }
 }
 
+/// For the rare text that needs the formatting machinery (an IPv6
+/// address); what does not fit is cut.
+impl std::fmt::Write for Digits {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Digits;

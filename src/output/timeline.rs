@@ -68,9 +68,8 @@ pub struct TimelineSink<W: Write> {
     last_ts: i64,
 }
 
-/// A stream's endpoints as text: `[client, server]`, each in a buffer with
-/// its length.
-type EndpointTexts = [([u8; 64], u8); 2];
+/// A stream's endpoints as text: `[client, server]`.
+type EndpointTexts = [Digits; 2];
 
 /// Streams whose endpoint texts are kept at most.
 const ENDPOINT_CACHE: usize = 4096;
@@ -158,16 +157,11 @@ impl<W: Write> TimelineSink<W> {
         if self.endpoints.len() >= ENDPOINT_CACHE && !self.endpoints.contains_key(&t.stream) {
             self.endpoints.clear();
         }
-        let texts = self.endpoints.entry(t.stream).or_insert_with(|| {
-            let mut c = [0u8; 64];
-            let mut s = [0u8; 64];
-            let cl = endpoint_text(&mut c, &t.client).len() as u8;
-            let sl = endpoint_text(&mut s, &t.server).len() as u8;
-            [(c, cl), (s, sl)]
-        });
-        let [(cbuf, clen), (sbuf, slen)] = &*texts;
-        let client = &cbuf[..usize::from(*clen)];
-        let server = &sbuf[..usize::from(*slen)];
+        let [client, server] = self
+            .endpoints
+            .entry(t.stream)
+            .or_insert_with(|| [endpoint_text(&t.client), endpoint_text(&t.server)]);
+        let (client, server) = (client.as_bytes(), server.as_bytes());
         self.widths[0] = self.widths[0].max(client.len());
         self.widths[1] = self.widths[1].max(server.len());
         let arrow: &[u8] = match (t.direction, self.opts.ascii) {
@@ -265,34 +259,12 @@ fn pad(b: &mut Vec<u8>, from: usize, width: usize) {
     }
 }
 
-/// Formats a value into a stack buffer (no allocation).
-fn fmt_stack<'a, T: std::fmt::Display>(buf: &'a mut [u8; 64], v: &T) -> &'a [u8] {
-    use std::io::Write as _;
-    let len = {
-        let mut c = std::io::Cursor::new(&mut buf[..]);
-        let _ = write!(c, "{v}");
-        c.position() as usize
-    };
-    &buf[..len]
-}
-
-/// An endpoint as text (`a.b.c.d:port`, `[v6]:port`), IPv4 written by hand:
-/// the formatting machinery is a large share of a timeline's run time.
-fn endpoint_text<'a>(buf: &'a mut [u8; 64], ep: &crate::track::flow::Endpoint) -> &'a [u8] {
-    let std::net::IpAddr::V4(a) = ep.ip else {
-        return fmt_stack(buf, ep);
-    };
+/// An endpoint as text (`a.b.c.d:port`, `[v6]:port`), on the stack.
+fn endpoint_text(ep: &crate::track::flow::Endpoint) -> Digits {
+    use std::fmt::Write as _;
     let mut d = Digits::new();
-    for (i, o) in a.octets().into_iter().enumerate() {
-        if i > 0 {
-            d.push(b".");
-        }
-        d.num(u64::from(o));
-    }
-    d.push(b":").num(u64::from(ep.port));
-    let n = d.len();
-    buf[..n].copy_from_slice(d.as_bytes());
-    &buf[..n]
+    let _ = write!(d, "{ep}");
+    d
 }
 
 /// Splits a paragraph into lines of at most `width` characters.
