@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::har::request_url;
-use super::time::rfc3339;
+use super::time::Rfc3339;
 use crate::dissect::http::{Exchange, Message};
 
 /// ECS `event.*`.
@@ -23,9 +23,9 @@ pub struct Event {
     pub action: Option<&'static str>,
     pub dataset: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<String>,
+    pub start: Option<Rfc3339>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end: Option<String>,
+    pub end: Option<Rfc3339>,
     /// Nanoseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
@@ -45,8 +45,8 @@ impl Event {
 
     pub fn connection(start_ns: i64, end_ns: i64) -> Self {
         Self {
-            start: Some(rfc3339(start_ns)),
-            end: Some(rfc3339(end_ns)),
+            start: Some(Rfc3339(start_ns)),
+            end: Some(Rfc3339(end_ns)),
             duration: Some(end_ns.saturating_sub(start_ns)),
             ..Self::plain(&["network"], &["connection", "end"], "netpeek.connection")
         }
@@ -188,7 +188,7 @@ pub struct UserAgent<'a> {
 
 /// Everything ECS says about one exchange.
 pub struct HttpEcs<'a> {
-    pub timestamp: String,
+    pub timestamp: Rfc3339,
     pub event: Event,
     pub source: Option<Side>,
     pub destination: Option<Side>,
@@ -262,8 +262,8 @@ impl<'a> HttpEcs<'a> {
         let start = x.first_message().map_or(0, |m| m.first_ts_ns);
         let end = x.last_message().map_or(start, |m| m.last_ts_ns);
         let event = Event {
-            start: Some(rfc3339(start)),
-            end: Some(rfc3339(end)),
+            start: Some(Rfc3339(start)),
+            end: Some(Rfc3339(end)),
             duration: x.duration_ns(),
             ..Event::plain(&["network", "web"], &["access", "protocol"], "netpeek.http")
         };
@@ -306,7 +306,7 @@ impl<'a> HttpEcs<'a> {
             }
         });
         Self {
-            timestamp: rfc3339(start),
+            timestamp: Rfc3339(start),
             event,
             source: side(x.client),
             destination: side(x.server),

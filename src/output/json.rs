@@ -11,6 +11,7 @@ use etherparse::{LaxNetSlice, TransportSlice};
 use serde::Serialize;
 
 use super::ecs;
+use super::json_writer;
 use super::time::{rfc3339, Rfc3339};
 use crate::decode::{Decoded, TcpFlags};
 use crate::dissect::http::{Exchange, Fields, HttpNote, Message};
@@ -228,9 +229,9 @@ struct HttpMsg<'a> {
     first_frame: u64,
     last_frame: u64,
     #[serde(rename = "@timestamp")]
-    timestamp: String,
+    timestamp: Rfc3339,
     /// When the last byte was seen.
-    last_timestamp: String,
+    last_timestamp: Rfc3339,
     version: &'a str,
     headers: &'a Fields,
     #[serde(skip_serializing_if = "Fields::is_empty")]
@@ -281,7 +282,7 @@ struct HttpInterim<'a> {
     first_frame: u64,
     last_frame: u64,
     #[serde(rename = "@timestamp")]
-    timestamp: String,
+    timestamp: Rfc3339,
 }
 
 #[derive(Serialize)]
@@ -305,7 +306,7 @@ struct HttpLine<'a> {
     duration_ns: Option<i64>,
     notes: &'a [String],
     #[serde(rename = "@timestamp")]
-    timestamp: String,
+    timestamp: Rfc3339,
     event: ecs::Event,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<ecs::Side>,
@@ -324,8 +325,8 @@ fn http_msg(m: &Message) -> HttpMsg<'_> {
     HttpMsg {
         first_frame: m.first_frame,
         last_frame: m.last_frame,
-        timestamp: rfc3339(m.first_ts_ns),
-        last_timestamp: rfc3339(m.last_ts_ns),
+        timestamp: Rfc3339(m.first_ts_ns),
+        last_timestamp: Rfc3339(m.last_ts_ns),
         version: &m.version,
         headers: &m.headers,
         trailers: &m.trailers,
@@ -429,7 +430,12 @@ impl<W: Write> JsonSink<W> {
 
     fn line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, v)?;
+        json_writer::append(&mut self.line, v)?;
+        debug_assert_eq!(
+            String::from_utf8_lossy(&self.line),
+            String::from_utf8_lossy(&serde_json::to_vec(v)?),
+            "the fast JSON writer must write what serde_json writes"
+        );
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
         if self.line.capacity() > 1 << 20 {
@@ -707,7 +713,7 @@ impl<W: Write> Sink for JsonSink<W> {
                     reason: &i.reason,
                     first_frame: i.first_frame,
                     last_frame: i.last_frame,
-                    timestamp: rfc3339(i.ts_ns),
+                    timestamp: Rfc3339(i.ts_ns),
                 })
                 .collect(),
             ttfb_ns: x.ttfb_ns(),

@@ -9,6 +9,7 @@ pub mod files;
 pub mod follow;
 pub mod har;
 pub mod json;
+pub mod json_writer;
 pub mod ladder;
 pub mod line;
 pub mod pcapng;

@@ -40,36 +40,62 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Writes `2013-03-07T21:42:06.869344000Z`.
 pub fn write_rfc3339<W: Write>(w: &mut W, ts_ns: i64) -> std::io::Result<()> {
-    w.write_all(rfc3339_digits(ts_ns).as_bytes())
+    w.write_all(&Rfc3339Text::new(ts_ns).0)
 }
 
-/// `2013-03-07T21:42:06.869344000Z` on the stack. Digits are written by
-/// hand: JSON output stamps every packet, and the formatting machinery
-/// would be a large share of its run time.
-fn rfc3339_digits(ts_ns: i64) -> Digits {
-    let secs = ts_ns.div_euclid(1_000_000_000);
-    let nanos = ts_ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, day) = civil_from_days(days);
-    // (Nanoseconds in an i64 span the years 1677 to 2262: always four
-    // digits, never a sign.)
-    let mut d = Digits::new();
-    d.padded(y.unsigned_abs(), 4)
-        .push(b"-")
-        .padded(u64::from(m), 2)
-        .push(b"-")
-        .padded(u64::from(day), 2)
-        .push(b"T")
-        .padded((sod / 3600) as u64, 2)
-        .push(b":")
-        .padded(((sod / 60) % 60) as u64, 2)
-        .push(b":")
-        .padded((sod % 60) as u64, 2)
-        .push(b".")
-        .padded(nanos as u64, 9)
-        .push(b"Z");
-    d
+/// `2013-03-07T21:42:06.869344000Z` on the stack: every field has a fixed
+/// width, so digits are put in place (JSON output stamps every packet, and
+/// general formatting would be a large share of its run time).
+struct Rfc3339Text([u8; 30]);
+
+/// Writes `v` as `width` decimal digits ending at `at + width`.
+fn put_digits(t: &mut [u8], at: usize, width: usize, mut v: u32) {
+    for c in t.iter_mut().skip(at).take(width).rev() {
+        *c = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+impl Rfc3339Text {
+    fn new(ts_ns: i64) -> Self {
+        thread_local! {
+            /// The date and time of day of the last second formatted:
+            /// packets come many to a second.
+            static SECOND: std::cell::Cell<(i64, [u8; 20])> =
+                const { std::cell::Cell::new((i64::MIN, [0; 20])) };
+        }
+        let secs = ts_ns.div_euclid(1_000_000_000);
+        let nanos = ts_ns.rem_euclid(1_000_000_000) as u32;
+        let mut t = *b"0000-00-00T00:00:00.000000000Z";
+        let (cached, head) = SECOND.get();
+        if cached == secs && secs != i64::MIN {
+            if let Some(h) = t.get_mut(..20) {
+                h.copy_from_slice(&head);
+            }
+        } else {
+            let days = secs.div_euclid(86_400);
+            let sod = secs.rem_euclid(86_400) as u32;
+            let (y, m, day) = civil_from_days(days);
+            // (Nanoseconds in an i64 span the years 1677 to 2262: always
+            // four digits, never a sign.)
+            let y = y.unsigned_abs() as u32;
+            put_digits(&mut t, 0, 4, y);
+            put_digits(&mut t, 5, 2, m);
+            put_digits(&mut t, 8, 2, day);
+            put_digits(&mut t, 11, 2, sod / 3600);
+            put_digits(&mut t, 14, 2, (sod / 60) % 60);
+            put_digits(&mut t, 17, 2, sod % 60);
+            let mut head = [0; 20];
+            head.copy_from_slice(t.get(..20).unwrap_or(&[0; 20]));
+            SECOND.set((secs, head));
+        }
+        put_digits(&mut t, 20, 9, nanos);
+        Self(t)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// A timestamp that serializes as RFC 3339 text without allocating.
@@ -78,7 +104,7 @@ pub struct Rfc3339(pub i64);
 
 impl serde::Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(rfc3339_digits(self.0).as_str())
+        s.serialize_str(Rfc3339Text::new(self.0).as_str())
     }
 }
 
@@ -293,6 +319,14 @@ mod tests {
             assert_eq!(rfc3339(ts), slow(ts), "{ts}");
         }
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+        // Runs of stamps within a second and across seconds, days, years
+        // (the date and time of day are kept from one stamp to the next).
+        for start in [1_798_761_599_000_000_000i64, -1_000_000_001, 0] {
+            for i in 0..50 {
+                let ts = start + i * 123_456_789;
+                assert_eq!(rfc3339(ts), slow(ts), "{ts}");
+            }
+        }
     }
 
     #[test]
