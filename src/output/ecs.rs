@@ -74,6 +74,7 @@ impl Event {
 /// connection.
 #[derive(Serialize)]
 pub struct Side {
+    #[serde(serialize_with = "super::json_writer::serialize_ip")]
     pub ip: std::net::IpAddr,
     pub port: u16,
     #[serde(skip_serializing_if = "Option::is_none")]

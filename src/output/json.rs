@@ -37,6 +37,7 @@ struct Meta<'a> {
 
 #[derive(Serialize)]
 struct Endpoint {
+    #[serde(serialize_with = "json_writer::serialize_ip")]
     ip: IpAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
@@ -429,8 +430,18 @@ impl<W: Write> JsonSink<W> {
     }
 
     fn line<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
+        self.line_with(v, |out, v| json_writer::append(out, v))
+    }
+
+    /// Writes one line made by `write`, which must write what serde_json
+    /// writes for `v` (debug builds check that it does).
+    fn line_with<T: Serialize>(
+        &mut self,
+        v: &T,
+        write: impl FnOnce(&mut Vec<u8>, &T) -> Result<(), json_writer::Error>,
+    ) -> io::Result<()> {
         self.line.clear();
-        json_writer::append(&mut self.line, v)?;
+        write(&mut self.line, v)?;
         debug_assert_eq!(
             String::from_utf8_lossy(&self.line),
             String::from_utf8_lossy(&serde_json::to_vec(v)?),
@@ -447,6 +458,170 @@ impl<W: Write> JsonSink<W> {
         }
         Ok(())
     }
+}
+
+/// The packet line field by field, without serde's per-token work: it is
+/// the line every packet gets. Same text as `Packet`'s derived
+/// serialization (debug builds compare the two on every line written).
+fn write_packet(o: &mut Vec<u8>, p: &Packet<'_>) -> Result<(), json_writer::Error> {
+    use json_writer::{append, int, ip, str};
+    o.extend_from_slice(b"{\"type\":");
+    str(o, p.kind);
+    o.extend_from_slice(b",\"frame\":");
+    int(o, p.frame);
+    o.extend_from_slice(b",\"@timestamp\":");
+    append(o, &p.timestamp)?;
+    if let Some(i) = p.interface {
+        o.extend_from_slice(b",\"interface\":");
+        str(o, i);
+    }
+    o.extend_from_slice(b",\"interface_id\":");
+    int(o, p.interface_id);
+    o.extend_from_slice(b",\"len\":");
+    int(o, p.len);
+    o.extend_from_slice(b",\"caplen\":");
+    int(o, p.caplen);
+    if p.truncated {
+        o.extend_from_slice(b",\"truncated\":true");
+    }
+    if let Some(n) = &p.network {
+        o.extend_from_slice(b",\"network\":{\"type\":");
+        str(o, n.kind);
+        if let Some(t) = n.transport {
+            o.extend_from_slice(b",\"transport\":");
+            str(o, t);
+        }
+        if let Some(i) = n.iana_number {
+            o.extend_from_slice(b",\"iana_number\":");
+            int(o, i);
+        }
+        if let Some(b) = n.bytes {
+            o.extend_from_slice(b",\"bytes\":");
+            int(o, b);
+        }
+        o.push(b'}');
+    }
+    for (key, e) in [
+        (&b",\"source\":"[..], &p.source),
+        (b",\"destination\":", &p.destination),
+    ] {
+        if let Some(e) = e {
+            o.extend_from_slice(key);
+            o.extend_from_slice(b"{\"ip\":");
+            ip(o, &e.ip)?;
+            if let Some(port) = e.port {
+                o.extend_from_slice(b",\"port\":");
+                int(o, port);
+            }
+            o.push(b'}');
+        }
+    }
+    if let Some(t) = &p.tcp {
+        write_tcp(o, t);
+    }
+    if let Some(i) = &p.icmp {
+        o.extend_from_slice(b",\"icmp\":");
+        append(o, i)?;
+    }
+    if let Some(a) = &p.arp {
+        o.extend_from_slice(b",\"arp\":");
+        append(o, a)?;
+    }
+    if let Some(d) = &p.decode_issue {
+        o.extend_from_slice(b",\"decode_issue\":");
+        str(o, d);
+    }
+    if let Some(r) = &p.record_issue {
+        o.extend_from_slice(b",\"record_issue\":");
+        str(o, r);
+    }
+    if let Some(c) = p.comment {
+        o.extend_from_slice(b",\"comment\":");
+        str(o, c);
+    }
+    if !p.http_notes.is_empty() {
+        o.extend_from_slice(b",\"http_notes\":");
+        append(o, &p.http_notes)?;
+    }
+    o.extend_from_slice(b",\"event\":");
+    // (Every packet has the same event object: serialized once.)
+    PACKET_EVENT.with(|e| o.extend_from_slice(e));
+    if let Some(obs) = &p.observer {
+        o.extend_from_slice(b",\"observer\":");
+        append(o, obs)?;
+    }
+    o.push(b'}');
+    Ok(())
+}
+
+thread_local! {
+    static PACKET_EVENT: Vec<u8> = {
+        let mut v = Vec::new();
+        let _ = json_writer::append(&mut v, &ecs::Event::packet());
+        v
+    };
+}
+
+fn write_tcp(o: &mut Vec<u8>, t: &Tcp) {
+    use json_writer::{int, str};
+    o.extend_from_slice(b",\"tcp\":{");
+    if let Some(s) = t.stream {
+        o.extend_from_slice(b"\"stream\":");
+        int(o, s);
+        o.push(b',');
+    }
+    o.extend_from_slice(b"\"flags\":[");
+    for (i, name) in t.flags.0.names().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        str(o, name);
+    }
+    o.extend_from_slice(b"],\"seq\":");
+    int(o, t.seq);
+    o.extend_from_slice(b",\"ack\":");
+    int(o, t.ack);
+    o.extend_from_slice(b",\"seq_raw\":");
+    int(o, t.seq_raw);
+    o.extend_from_slice(b",\"ack_raw\":");
+    int(o, t.ack_raw);
+    o.extend_from_slice(b",\"window\":");
+    int(o, t.window);
+    o.extend_from_slice(b",\"window_raw\":");
+    int(o, t.window_raw);
+    o.extend_from_slice(b",\"payload_len\":");
+    int(o, t.payload_len);
+    if let Some(r) = t.role {
+        o.extend_from_slice(b",\"role\":");
+        str(o, r);
+    }
+    if !t.analysis.is_empty() {
+        o.extend_from_slice(b",\"analysis\":[");
+        for (i, a) in t.analysis.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            str(o, a);
+        }
+        o.push(b']');
+    }
+    if let Some(n) = t.dup_ack {
+        o.extend_from_slice(b",\"dup_ack\":");
+        int(o, n);
+    }
+    if let Some(n) = t.dup_ack_of {
+        o.extend_from_slice(b",\"dup_ack_of\":");
+        int(o, n);
+    }
+    if let Some(n) = t.handshake_rtt_ns {
+        o.extend_from_slice(b",\"handshake_rtt_ns\":");
+        int(o, n);
+    }
+    if let Some(d) = t.direction {
+        o.extend_from_slice(b",\"direction\":");
+        str(o, d);
+    }
+    o.push(b'}');
 }
 
 fn network_of(d: &Decoded<'_>) -> Option<Network> {
@@ -601,7 +776,7 @@ impl<W: Write> Sink for JsonSink<W> {
             event: ecs::Event::packet(),
             observer: p.interface.map(ecs::Observer::interface),
         };
-        self.line(&pkt)
+        self.line_with(&pkt, write_packet)
     }
 
     fn connection(&mut self, c: &ConnRecord) -> io::Result<()> {

@@ -142,6 +142,68 @@ fn integer<I: itoa::Integer>(out: &mut Vec<u8>, i: I) {
     out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
 }
 
+/// A JSON string (for writers that build a line field by field).
+pub fn str(out: &mut Vec<u8>, s: &str) {
+    string(out, s);
+}
+
+/// A JSON number.
+pub fn int<I: itoa::Integer>(out: &mut Vec<u8>, i: I) {
+    integer(out, i);
+}
+
+/// `v`'s `Display` text as a JSON string.
+pub fn display<T: fmt::Display + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Error> {
+    display_string(out, v)
+}
+
+/// An IPv4 address as text, digit by digit (the standard `Display` pads
+/// and measures, and every line has addresses).
+fn v4_text(v4: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
+    let mut n = 0;
+    let mut put = |b: u8| {
+        if let Some(c) = buf.get_mut(n) {
+            *c = b;
+            n += 1;
+        }
+    };
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            put(b'.');
+        }
+        if o >= 100 {
+            put(b'0' + o / 100);
+        }
+        if o >= 10 {
+            put(b'0' + (o / 10) % 10);
+        }
+        put(b'0' + o % 10);
+    }
+    std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default()
+}
+
+/// An IP address as a JSON string.
+pub fn ip(out: &mut Vec<u8>, a: &std::net::IpAddr) -> Result<(), Error> {
+    match a {
+        std::net::IpAddr::V4(v4) => {
+            out.push(b'"');
+            out.extend_from_slice(v4_text(*v4, &mut [0; 15]).as_bytes());
+            out.push(b'"');
+            Ok(())
+        }
+        std::net::IpAddr::V6(_) => display_string(out, a),
+    }
+}
+
+/// `#[serde(serialize_with)]` for addresses: the text `IpAddr` serializes
+/// to, made without the formatting machinery for IPv4.
+pub fn serialize_ip<S: ser::Serializer>(a: &std::net::IpAddr, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        std::net::IpAddr::V4(v4) => s.serialize_str(v4_text(*v4, &mut [0; 15])),
+        std::net::IpAddr::V6(_) => a.serialize(s),
+    }
+}
+
 struct Ser<'a> {
     out: &'a mut Vec<u8>,
 }
@@ -780,6 +842,18 @@ mod tests {
         fn any_text_matches(s in any::<String>(), bytes in proptest::collection::vec(0u8..0x7f, 0..64)) {
             same(&s);
             same(&String::from_utf8(bytes).unwrap());
+        }
+
+        #[test]
+        fn addresses_match(v4 in any::<[u8; 4]>(), v6 in any::<[u16; 8]>()) {
+            for a in [IpAddr::from(v4), IpAddr::from(v6), IpAddr::from(std::net::Ipv4Addr::from(v4).to_ipv6_mapped())] {
+                let mut ours = Vec::new();
+                ip(&mut ours, &a).unwrap();
+                prop_assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&a).unwrap());
+                #[derive(Serialize)]
+                struct Wrapped(#[serde(serialize_with = "serialize_ip")] IpAddr);
+                prop_assert_eq!(serde_json::to_string(&Wrapped(a)).unwrap(), serde_json::to_string(&a).unwrap());
+            }
         }
     }
 }
