@@ -554,6 +554,157 @@ fn write_packet(o: &mut Vec<u8>, p: &Packet<'_>) -> Result<(), json_writer::Erro
     Ok(())
 }
 
+/// The HTTP line field by field (one per exchange; its heads are most of
+/// the `--json` output). Same text as `HttpLine`'s derived serialization
+/// (debug builds compare the two on every line written).
+fn write_http(o: &mut Vec<u8>, l: &HttpLine<'_>) -> Result<(), json_writer::Error> {
+    use json_writer::{append, int, str};
+    o.extend_from_slice(b"{\"type\":");
+    str(o, l.kind);
+    o.extend_from_slice(b",\"stream\":");
+    int(o, l.stream);
+    for (key, e) in [
+        (&b",\"client\":"[..], &l.client),
+        (b",\"server\":", &l.server),
+    ] {
+        if let Some(e) = e {
+            o.extend_from_slice(key);
+            append(o, e)?;
+        }
+    }
+    if let Some(r) = &l.request {
+        o.extend_from_slice(b",\"request\":{\"method\":");
+        str(o, r.method);
+        o.extend_from_slice(b",\"uri\":");
+        str(o, r.uri);
+        if let Some(h) = r.host {
+            o.extend_from_slice(b",\"host\":");
+            str(o, h);
+        }
+        write_msg(o, &r.msg)?;
+        o.push(b'}');
+    }
+    if let Some(r) = &l.response {
+        o.extend_from_slice(b",\"response\":{\"status_code\":");
+        int(o, r.status_code);
+        o.extend_from_slice(b",\"reason\":");
+        str(o, r.reason);
+        write_msg(o, &r.msg)?;
+        o.push(b'}');
+    }
+    if !l.interim.is_empty() {
+        o.extend_from_slice(b",\"interim\":");
+        append(o, &l.interim)?;
+    }
+    if let Some(t) = l.ttfb_ns {
+        o.extend_from_slice(b",\"ttfb_ns\":");
+        int(o, t);
+    }
+    if let Some(d) = l.duration_ns {
+        o.extend_from_slice(b",\"duration_ns\":");
+        int(o, d);
+    }
+    o.extend_from_slice(b",\"notes\":");
+    append(o, l.notes)?;
+    o.extend_from_slice(b",\"@timestamp\":");
+    append(o, &l.timestamp)?;
+    o.extend_from_slice(b",\"event\":");
+    append(o, &l.event)?;
+    if let Some(s) = &l.source {
+        o.extend_from_slice(b",\"source\":");
+        append(o, s)?;
+    }
+    if let Some(d) = &l.destination {
+        o.extend_from_slice(b",\"destination\":");
+        append(o, d)?;
+    }
+    if let Some(n) = &l.network {
+        o.extend_from_slice(b",\"network\":");
+        append(o, n)?;
+    }
+    o.extend_from_slice(b",\"http\":");
+    append(o, &l.http)?;
+    if let Some(u) = &l.url {
+        o.extend_from_slice(b",\"url\":");
+        append(o, u)?;
+    }
+    if let Some(u) = &l.user_agent {
+        o.extend_from_slice(b",\"user_agent\":");
+        append(o, u)?;
+    }
+    o.push(b'}');
+    Ok(())
+}
+
+/// A message's fields inside its request or response object.
+fn write_msg(o: &mut Vec<u8>, m: &HttpMsg<'_>) -> Result<(), json_writer::Error> {
+    use json_writer::{append, int, str};
+    o.extend_from_slice(b",\"first_frame\":");
+    int(o, m.first_frame);
+    o.extend_from_slice(b",\"last_frame\":");
+    int(o, m.last_frame);
+    o.extend_from_slice(b",\"@timestamp\":");
+    append(o, &m.timestamp)?;
+    o.extend_from_slice(b",\"last_timestamp\":");
+    append(o, &m.last_timestamp)?;
+    o.extend_from_slice(b",\"version\":");
+    str(o, m.version);
+    o.extend_from_slice(b",\"headers\":");
+    write_fields(o, m.headers);
+    if !m.trailers.is_empty() {
+        o.extend_from_slice(b",\"trailers\":");
+        write_fields(o, m.trailers);
+    }
+    o.extend_from_slice(b",\"body_bytes\":");
+    int(o, m.body_bytes);
+    o.extend_from_slice(b",\"body_wire_bytes\":");
+    int(o, m.body_wire_bytes);
+    if let Some(n) = m.body_decoded_bytes {
+        o.extend_from_slice(b",\"body_decoded_bytes\":");
+        int(o, n);
+    }
+    if m.body_missing_bytes != 0 {
+        o.extend_from_slice(b",\"body_missing_bytes\":");
+        int(o, m.body_missing_bytes);
+    }
+    for (key, v) in [
+        (&b",\"content_type\":"[..], m.content_type),
+        (b",\"content_encoding\":", m.content_encoding),
+        (b",\"transfer_encoding\":", m.transfer_encoding),
+    ] {
+        if let Some(v) = v {
+            o.extend_from_slice(key);
+            str(o, v);
+        }
+    }
+    o.extend_from_slice(if m.complete {
+        b",\"complete\":true"
+    } else {
+        b",\"complete\":false"
+    });
+    if let Some(b) = &m.body {
+        o.extend_from_slice(b",\"body\":");
+        append(o, b)?;
+    }
+    Ok(())
+}
+
+/// Header fields as `[["name","value"],…]`.
+fn write_fields(o: &mut Vec<u8>, f: &Fields) {
+    o.push(b'[');
+    for (i, (n, v)) in f.iter().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        o.push(b'[');
+        json_writer::str(o, n);
+        o.push(b',');
+        json_writer::str(o, v);
+        o.push(b']');
+    }
+    o.push(b']');
+}
+
 thread_local! {
     static PACKET_EVENT: Vec<u8> = {
         let mut v = Vec::new();
@@ -903,7 +1054,7 @@ impl<W: Write> Sink for JsonSink<W> {
             url: e.url,
             user_agent: e.user_agent,
         };
-        self.line(&line)
+        self.line_with(&line, write_http)
     }
 
     fn notice(&mut self, n: &Notice, ts_ns: Option<i64>) -> io::Result<()> {

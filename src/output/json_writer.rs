@@ -103,6 +103,7 @@ fn escape_slow(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s.get(start..).unwrap_or_default());
 }
 
+#[inline]
 fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     escape_into(out, s.as_bytes());
@@ -138,16 +139,19 @@ fn via_serde_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(),
     serde_json::to_writer(out, v)
 }
 
+#[inline]
 fn integer<I: itoa::Integer>(out: &mut Vec<u8>, i: I) {
     out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
 }
 
 /// A JSON string (for writers that build a line field by field).
+#[inline]
 pub fn str(out: &mut Vec<u8>, s: &str) {
     string(out, s);
 }
 
 /// A JSON number.
+#[inline]
 pub fn int<I: itoa::Integer>(out: &mut Vec<u8>, i: I) {
     integer(out, i);
 }
@@ -217,6 +221,7 @@ pub struct Compound<'a> {
 }
 
 impl Compound<'_> {
+    #[inline]
     fn sep(&mut self) {
         if self.first {
             self.first = false;
@@ -227,6 +232,7 @@ impl Compound<'_> {
 
     /// A struct's field name: an identifier or a `rename` in netpeek's
     /// source, which JSON never escapes.
+    #[inline]
     fn static_key(&mut self, key: &'static str) {
         debug_assert!(!needs_escape(key.as_bytes()), "field name {key:?}");
         self.sep();
@@ -410,6 +416,7 @@ impl<'a> ser::Serializer for Ser<'a> {
 }
 
 impl Compound<'_> {
+    #[inline]
     fn element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
         self.sep();
         v.serialize(Ser {
@@ -417,6 +424,7 @@ impl Compound<'_> {
         })
     }
 
+    #[inline]
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<(), Error> {
         self.static_key(key);
         v.serialize(Ser {
