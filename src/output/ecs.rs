@@ -148,7 +148,7 @@ pub struct HttpMessage<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
+    pub mime_type: Option<std::borrow::Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub referrer: Option<&'a str>,
     /// Head and body as they were on the wire.
@@ -204,10 +204,16 @@ fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
 }
 
 /// `text/html; charset=utf-8` → `text/html`.
-fn mime(m: &Message) -> Option<String> {
+fn mime(m: &Message) -> Option<std::borrow::Cow<'_, str>> {
     let ct = m.content_type.as_deref()?;
     let t = ct.split(';').next().unwrap_or(ct).trim();
-    (!t.is_empty()).then(|| t.to_ascii_lowercase())
+    if t.is_empty() {
+        None
+    } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(t.to_ascii_lowercase().into())
+    } else {
+        Some(t.into())
+    }
 }
 
 fn message<'a>(m: &'a Message) -> HttpMessage<'a> {
@@ -344,5 +350,22 @@ mod tests {
             ("::1".into(), Some(80), "/".into(), None)
         );
         assert_eq!(url_parts("http://h"), ("h".into(), None, "/".into(), None));
+    }
+
+    #[test]
+    fn mime_type_is_the_lowercased_media_type() {
+        let m = |ct: Option<&str>| Message {
+            content_type: ct.map(str::to_string),
+            ..Message::default()
+        };
+        for (ct, want) in [
+            (Some("Text/HTML; charset=UTF-8"), Some("text/html")),
+            (Some("application/json"), Some("application/json")),
+            (Some(" image/png ;q=1"), Some("image/png")),
+            (Some(";charset=utf-8"), None),
+            (None, None),
+        ] {
+            assert_eq!(mime(&m(ct)).as_deref(), want, "{ct:?}");
+        }
     }
 }
