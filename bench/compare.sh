@@ -46,14 +46,39 @@ trap 'rm -rf "$tmp"' EXIT
 
 printf '\ncapture: %s (%s packets, %s MB)\nmachine: %s, %s cores\n\n' \
 	"$cap" "$packets" "$((bytes / 1000000))" "$(uname -srm)" "$(nproc)"
-printf '%-34s %10s %12s %9s %10s\n' "command" "median s" "packets/s" "MB/s" "peak RSS"
+declare -a medians rsss
 for i in "${!names[@]}"; do
 	json="$tmp/$i.json"
 	hyperfine --style none --runs "$runs" --warmup 1 --export-json "$json" \
 		--output null "${cmds[$i]}" > /dev/null 2>&1 || true
-	median=$(python3 -c "import json,sys; r=json.load(open('$json'))['results'][0]; print('%.3f' % r['median'])")
+	medians[$i]=$(python3 -c "import json,sys; r=json.load(open('$json'))['results'][0]; print('%.3f' % r['median'])")
 	rss=$( { /usr/bin/time -f '%M' sh -c "${cmds[$i]} >/dev/null 2>&1" ; } 2>&1 | tail -1 )
-	pps=$(python3 -c "print('%.0f' % ($packets / $median))")
-	mbs=$(python3 -c "print('%.0f' % ($bytes / 1e6 / $median))")
-	printf '%-34s %10s %12s %9s %8s MB\n' "${names[$i]}" "$median" "$pps" "$mbs" "$((rss / 1024))"
+	rsss[$i]=$((rss / 1024))
 done
+
+# The table: time, rates, memory, and each time as a multiple of the read
+# floor's and of tcpdump's.
+printf '%-34s %9s %11s %7s %9s %8s %8s\n' "command" "median s" "packets/s" "MB/s" "peak RSS" "x floor" "x tcpdump"
+for i in "${!names[@]}"; do
+	python3 - "${names[$i]}" "${medians[$i]}" "${rsss[$i]}" "${medians[0]}" "${medians[1]}" "$packets" "$bytes" <<'PY'
+import sys
+name, med, rss, floor, tcpdump, packets, nbytes = sys.argv[1], *map(float, sys.argv[2:])
+print('%-34s %9.3f %11.0f %7.0f %6d MB %8.2f %8.2f' % (
+    name, med, packets / med, nbytes / 1e6 / med, rss, med / floor, med / tcpdump))
+PY
+done
+
+# The issue's targets, from the same run.
+python3 - "$@" <<PY
+m = dict(zip(
+    ["floor", "tcpdump", "timeline", "plain", "json", "stats", "tshark", "tshark_http"],
+    [float(x) for x in "${medians[*]}".split()]))
+rss = max(int(x) for x in "${rsss[*]}".split()[2:6])
+print()
+print("timeline vs tcpdump -n -r:     %5.2fx faster (target >= 1.5x)" % (m["tcpdump"] / m["timeline"]))
+print("--json vs tcpdump -n -r:       %5.2fx faster (target >= 1.0x)" % (m["tcpdump"] / m["json"]))
+print("-q --stats vs the read floor:  %5.2fx its time (target <= 2x)" % (m["stats"] / m["floor"]))
+if "tshark_http" in m:
+    print("timeline vs tshark HTTP:       %5.1fx faster (target >= 20x)" % (m["tshark_http"] / m["timeline"]))
+print("netpeek peak RSS:              %5d MB (target < 64 MB)" % rss)
+PY
