@@ -150,6 +150,16 @@ impl Theme {
         self.paint(style, v)
     }
 
+    /// Appends `text` in the tone's colour (as is without colour: the
+    /// timeline writes a toned note on most lines).
+    pub fn write_tone(&self, out: &mut Vec<u8>, tone: Tone, text: &str) {
+        if self.on {
+            out.extend_from_slice(self.tone(tone, text).as_bytes());
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+
     pub fn dim<T: Display>(&self, v: T) -> String {
         self.paint(Style::new().dimmed(), v)
     }

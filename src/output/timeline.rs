@@ -129,8 +129,7 @@ impl<W: Write> TimelineSink<W> {
         for (i, n) in notes.iter().enumerate() {
             self.buf
                 .extend_from_slice(if i == 0 { b"  " } else { b"; " });
-            let s = self.theme.tone(n.tone, &n.text);
-            self.buf.extend_from_slice(s.as_bytes());
+            self.theme.write_tone(&mut self.buf, n.tone, &n.text);
         }
         Ok(())
     }
