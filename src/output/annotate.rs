@@ -403,7 +403,7 @@ fn http(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Vec<Annotation>) {
             HttpNote::Notice { .. } => Tone::Other,
         };
         let mut text = String::with_capacity(128);
-        let _ = write!(text, "{n}");
+        let _ = n.write_text(&mut text);
         out.push(Annotation {
             tone,
             text,

@@ -433,6 +433,14 @@ fn num<W: fmt::Write + ?Sized>(w: &mut W, v: u64) -> fmt::Result {
 
 impl fmt::Display for HttpNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f)
+    }
+}
+
+impl HttpNote {
+    /// The note's text (its `Display`), into any writer: into a `String`
+    /// directly, without the formatter between each piece.
+    pub fn write_text<W: fmt::Write + ?Sized>(&self, f: &mut W) -> fmt::Result {
         match self {
             HttpNote::Request {
                 method,
