@@ -167,18 +167,32 @@ pub struct Http<'a> {
     pub response: Option<HttpMessage<'a>>,
 }
 
-/// ECS `url.*`.
-#[derive(Serialize)]
+/// ECS `url.*`: the absolute URL and its parts (borrowed from it when
+/// written, so a URL costs one allocation).
 pub struct Url<'a> {
     pub original: &'a str,
     pub full: String,
     pub scheme: &'static str,
-    pub domain: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
+}
+
+impl Serialize for Url<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (domain, port, path, query) = url_parts(&self.full);
+        let mut st = s.serialize_struct("Url", 7)?;
+        st.serialize_field("original", self.original)?;
+        st.serialize_field("full", &self.full)?;
+        st.serialize_field("scheme", self.scheme)?;
+        st.serialize_field("domain", domain)?;
+        if let Some(p) = port {
+            st.serialize_field("port", &p)?;
+        }
+        st.serialize_field("path", path)?;
+        if let Some(q) = query {
+            st.serialize_field("query", q)?;
+        }
+        st.end()
+    }
 }
 
 /// ECS `user_agent.original`.
@@ -230,8 +244,9 @@ fn message<'a>(m: &'a Message) -> HttpMessage<'a> {
 }
 
 /// Splits the absolute URL `request_url` made (always
-/// `http[s]://authority/path[?query]`) into ECS's parts.
-fn url_parts(full: &str) -> (String, Option<u16>, String, Option<String>) {
+/// `http[s]://authority/path[?query]`) into ECS's parts: domain, port,
+/// path (`/` when empty) and query.
+fn url_parts(full: &str) -> (&str, Option<u16>, &str, Option<&str>) {
     let rest = full
         .strip_prefix("http://")
         .or_else(|| full.strip_prefix("https://"))
@@ -240,25 +255,18 @@ fn url_parts(full: &str) -> (String, Option<u16>, String, Option<String>) {
     let (domain, port) = match authority.strip_prefix('[') {
         Some(v6) => {
             let (addr, after) = v6.split_once(']').unwrap_or((v6, ""));
-            (
-                addr.to_string(),
-                after.strip_prefix(':').and_then(|p| p.parse().ok()),
-            )
+            (addr, after.strip_prefix(':').and_then(|p| p.parse().ok()))
         }
         None => match authority.rsplit_once(':') {
-            Some((d, p)) => (d.to_string(), p.parse().ok()),
-            None => (authority.to_string(), None),
+            Some((d, p)) => (d, p.parse().ok()),
+            None => (authority, None),
         },
     };
     let (path, query) = match path_query.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (path_query.to_string(), None),
+        Some((p, q)) => (p, Some(q)),
+        None => (path_query, None),
     };
-    let path = if path.is_empty() {
-        "/".to_string()
-    } else {
-        path
-    };
+    let path = if path.is_empty() { "/" } else { path };
     (domain, port, path, query)
 }
 
@@ -299,18 +307,10 @@ impl<'a> HttpEcs<'a> {
                 ..message(&r.msg)
             }),
         };
-        let url = req.map(|r| {
-            let full = request_url(&r.method, &r.uri, r.host.as_deref(), x.server);
-            let (domain, port, path, query) = url_parts(&full);
-            Url {
-                original: &r.uri,
-                full,
-                scheme: "http",
-                domain,
-                port,
-                path,
-                query,
-            }
+        let url = req.map(|r| Url {
+            original: &r.uri,
+            full: request_url(&r.method, &r.uri, r.host.as_deref(), x.server),
+            scheme: "http",
         });
         Self {
             timestamp: Rfc3339(start),
@@ -338,18 +338,10 @@ mod tests {
     fn url_parts_follow_ecs() {
         assert_eq!(
             url_parts("http://example.com:8080/a/b?q=1&r"),
-            (
-                "example.com".into(),
-                Some(8080),
-                "/a/b".into(),
-                Some("q=1&r".into())
-            )
+            ("example.com", Some(8080), "/a/b", Some("q=1&r"))
         );
-        assert_eq!(
-            url_parts("http://[::1]:80/"),
-            ("::1".into(), Some(80), "/".into(), None)
-        );
-        assert_eq!(url_parts("http://h"), ("h".into(), None, "/".into(), None));
+        assert_eq!(url_parts("http://[::1]:80/"), ("::1", Some(80), "/", None));
+        assert_eq!(url_parts("http://h"), ("h", None, "/", None));
     }
 
     #[test]
