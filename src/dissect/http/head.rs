@@ -351,7 +351,8 @@ pub fn classify_line(line: &[u8], lenient: bool) -> Option<Kind> {
     if line.starts_with(b"HTTP/") {
         return status_line_ok(line).then_some(Kind::Response);
     }
-    if request_line_strict(line) || (lenient && request_line_lenient(line)) {
+    // The lenient test is the cheaper one: try it first when it counts.
+    if (lenient && request_line_lenient(line)) || request_line_strict(line) {
         Some(Kind::Request)
     } else {
         None
