@@ -555,6 +555,13 @@ impl BodySink {
 
     /// The body ended (`complete`: all of it was seen).
     pub fn finish(mut self, complete: bool) -> BodyResult {
+        if self.keep == 0 && self.coding.is_none() {
+            // Nothing kept and nothing to decode: only the counts mattered.
+            return BodyResult {
+                note: self.failed,
+                ..BodyResult::default()
+            };
+        }
         let mut decoded = None;
         let mut shown_dec = None;
         if complete && !self.gap {

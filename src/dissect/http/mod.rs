@@ -1554,6 +1554,10 @@ pub fn header(headers: &Fields, name: &str) -> Option<String> {
 }
 
 fn parse_trailers(raw: &[u8]) -> Fields {
+    if raw.is_empty() {
+        // No trailer section (the body was not chunked, or had none).
+        return Fields::new();
+    }
     raw.split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter_map(|l| {
