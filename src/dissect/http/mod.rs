@@ -334,12 +334,12 @@ impl StreamConsumer for HttpDissector {
 
 /// Rough bytes an exchange record holds.
 fn approx_size(x: &Exchange) -> usize {
+    // Per field: its name, its value and 8 bytes (the text holds exactly
+    // the names and values).
+    let fields = |f: &Fields| f.text_len() + 8 * f.len();
     let msg = |m: &Message| {
-        m.headers
-            .iter()
-            .chain(m.trailers.iter())
-            .map(|(n, v)| n.len() + v.len() + 8)
-            .sum::<usize>()
+        fields(&m.headers)
+            + fields(&m.trailers)
             + m.body.as_ref().map_or(0, |b| b.bytes.len())
             + m.version.len()
     };
