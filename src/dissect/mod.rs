@@ -26,8 +26,19 @@ pub const SECRET_HEADERS: [&str; 4] = [
 
 /// True for a header field name whose value must not be shown by default.
 pub fn is_secret_header(name: &str) -> bool {
-    let name = name.trim();
+    let name = trim(name);
     SECRET_HEADERS.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// `s.trim()`, without the search for Unicode whitespace when `s` starts
+/// and ends with a visible ASCII character (as most header names and
+/// values do).
+pub(crate) fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 /// The text that replaces a secret value of `len` bytes.

@@ -448,7 +448,9 @@ pub struct BodySink {
     raw: Vec<u8>,
     raw_total: u64,
     coding: Option<Coding>,
-    dec: Option<Decoder>,
+    /// Boxed: most bodies have no content coding, and the sink moves with
+    /// the message being read.
+    dec: Option<Box<Decoder>>,
     failed: Option<String>,
     gap: bool,
     max_decoded: u64,
@@ -465,9 +467,11 @@ impl BodySink {
             keep: k,
             cap: max_decoded,
         };
-        let dec = coding.map(|c| match c {
-            Coding::Gzip => Decoder::Gzip(GzDecoder::new(keep_dec(keep))),
-            Coding::Deflate => Decoder::Sniff(Vec::new()),
+        let dec = coding.map(|c| {
+            Box::new(match c {
+                Coding::Gzip => Decoder::Gzip(GzDecoder::new(keep_dec(keep))),
+                Coding::Deflate => Decoder::Sniff(Vec::new()),
+            })
         });
         Self {
             keep,
@@ -500,7 +504,7 @@ impl BodySink {
         let Some(dec) = self.dec.as_mut() else {
             return;
         };
-        let res = match dec {
+        let res = match &mut **dec {
             Decoder::Sniff(first) => {
                 first.extend_from_slice(bytes);
                 if first.len() < 2 {
@@ -519,7 +523,7 @@ impl BodySink {
                     Decoder::Raw(DeflateDecoder::new(keep))
                 };
                 let r = write_dec(&mut d, &combined);
-                *dec = d;
+                **dec = d;
                 r
             }
             d => write_dec(d, bytes),
@@ -541,7 +545,7 @@ impl BodySink {
                 format!("{name} content could not be decoded: {e}")
             });
         }
-        self.dec = Some(Decoder::Failed);
+        self.dec = Some(Box::new(Decoder::Failed));
     }
 
     /// Bytes are missing from the body: decoding cannot go on.
@@ -551,10 +555,17 @@ impl BodySink {
 
     /// The body ended (`complete`: all of it was seen).
     pub fn finish(mut self, complete: bool) -> BodyResult {
+        if self.keep == 0 && self.coding.is_none() {
+            // Nothing kept and nothing to decode: only the counts mattered.
+            return BodyResult {
+                note: self.failed,
+                ..BodyResult::default()
+            };
+        }
         let mut decoded = None;
         let mut shown_dec = None;
         if complete && !self.gap {
-            let dec = self.dec.take();
+            let dec = self.dec.take().map(|d| *d);
             let fin = match dec {
                 Some(Decoder::Gzip(d)) => Some(d.finish()),
                 Some(Decoder::Zlib(d)) => Some(d.finish()),

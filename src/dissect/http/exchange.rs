@@ -34,6 +34,16 @@ impl Fields {
     }
 
     pub fn push(&mut self, name: &str, value: &str) {
+        let fits = (self.text.len() as u64 + name.len() as u64 + value.len() as u64)
+            <= u64::from(u32::MAX);
+        if fits {
+            self.text.reserve(name.len() + value.len());
+            self.text.push_str(name);
+            let name_end = self.text.len() as u32;
+            self.text.push_str(value);
+            self.ends.push((name_end, self.text.len() as u32));
+            return;
+        }
         // (Heads are bounded far below 4 GiB; a longer field is cut.)
         let room = (u32::MAX as usize).saturating_sub(self.text.len());
         let name = cut(name, room);
@@ -338,7 +348,11 @@ pub fn write_bytes<W: fmt::Write + ?Sized>(w: &mut W, n: u64) -> fmt::Result {
     let u = UNITS.get(unit).copied().unwrap_or("TB");
     let decimals = if n / div < 10 { 1 } else { 0 };
     match fixed(n, div, decimals) {
-        Some(t) => write!(w, "{t} {u}"),
+        Some(t) => {
+            t.write_to(w)?;
+            w.write_str(" ")?;
+            w.write_str(u)
+        }
         None => {
             let v = n as f64 / div as f64;
             if decimals == 1 {
@@ -357,14 +371,16 @@ struct Fixed {
     decimals: u32,
 }
 
-impl fmt::Display for Fixed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Fixed {
+    /// The number into a writer (without the formatting machinery: the
+    /// timeline writes sizes and durations for every HTTP response).
+    fn write_to<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
         let mut d = Digits::new();
         d.num(self.int);
         if self.decimals > 0 {
             d.push(b".").padded(self.frac, self.decimals as usize);
         }
-        f.write_str(d.as_str())
+        w.write_str(d.as_str())
     }
 }
 
@@ -412,12 +428,20 @@ pub fn write_duration<W: fmt::Write + ?Sized>(w: &mut W, ns: i64) -> fmt::Result
         }
     } else if a < 1_000_000_000 {
         match fixed(a, 1_000_000, 1) {
-            Some(t) => write!(w, "{sign}{t} ms"),
+            Some(t) => {
+                w.write_str(sign)?;
+                t.write_to(w)?;
+                w.write_str(" ms")
+            }
             None => write!(w, "{sign}{:.1} ms", a as f64 / 1e6),
         }
     } else {
         match fixed(a, 1_000_000_000, 2) {
-            Some(t) => write!(w, "{sign}{t} s"),
+            Some(t) => {
+                w.write_str(sign)?;
+                t.write_to(w)?;
+                w.write_str(" s")
+            }
             None => write!(w, "{sign}{:.2} s", a as f64 / 1e9),
         }
     }

@@ -11,6 +11,7 @@
 //! gap, begin an HTTP message at all.
 
 use super::exchange::Fields;
+use crate::dissect::trim;
 
 /// Methods recognised even when the rest of the request line is broken
 /// (the list Wireshark's HTTP dissector accepts, so broken requests are
@@ -310,13 +311,26 @@ fn status_line_ok(line: &[u8]) -> bool {
 
 /// A request line httparse accepts as is.
 fn request_line_strict(line: &[u8]) -> bool {
-    let mut probe = Vec::with_capacity(line.len() + 4);
-    probe.extend_from_slice(line);
-    probe.extend_from_slice(b"\r\n\r\n");
+    const END: &[u8] = b"\r\n\r\n";
+    // The line and an empty head's end, in a stack buffer when it fits
+    // (request lines are checked for every request).
+    let mut stack = [0u8; 256];
+    let mut heap = Vec::new();
+    let n = line.len() + END.len();
+    let probe = match stack.get_mut(..n) {
+        Some(p) => p,
+        None => {
+            heap.resize(n, 0);
+            heap.as_mut_slice()
+        }
+    };
+    let (head, end) = probe.split_at_mut(line.len());
+    head.copy_from_slice(line);
+    end.copy_from_slice(END);
     let mut headers = [httparse::EMPTY_HEADER; 0];
     let mut req = httparse::Request::new(&mut headers);
     matches!(
-        parser_config().parse_request(&mut req, &probe),
+        parser_config().parse_request(&mut req, probe),
         Ok(httparse::Status::Complete(_))
     )
 }
@@ -337,7 +351,8 @@ pub fn classify_line(line: &[u8], lenient: bool) -> Option<Kind> {
     if line.starts_with(b"HTTP/") {
         return status_line_ok(line).then_some(Kind::Response);
     }
-    if request_line_strict(line) || (lenient && request_line_lenient(line)) {
+    // The lenient test is the cheaper one: try it first when it counts.
+    if (lenient && request_line_lenient(line)) || request_line_strict(line) {
         Some(Kind::Request)
     } else {
         None
@@ -521,7 +536,7 @@ fn parse_with<'b>(
                         uri: req.path.unwrap_or_default().to_string(),
                         version: version_name(req.version),
                     },
-                    collect(req.headers),
+                    collect(buf, req.headers),
                 )),
                 Ok(httparse::Status::Partial) => Err(ParseFail::Partial),
                 Err(e) => Err(fail(e)),
@@ -536,7 +551,7 @@ fn parse_with<'b>(
                         status: resp.code.unwrap_or(0),
                         reason: resp.reason.unwrap_or_default().to_string(),
                     },
-                    collect(resp.headers),
+                    collect(buf, resp.headers),
                 )),
                 Ok(httparse::Status::Partial) => Err(ParseFail::Partial),
                 Err(e) => Err(fail(e)),
@@ -545,16 +560,30 @@ fn parse_with<'b>(
     }
 }
 
-fn collect(headers: &[httparse::Header<'_>]) -> Fields {
+/// The fields httparse found in `buf`, values trimmed and as text
+/// (invalid UTF-8 replaced).
+fn collect(buf: &[u8], headers: &[httparse::Header<'_>]) -> Fields {
     let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
     let mut f = Fields::with_capacity(headers.len(), bytes);
+    // One UTF-8 check of the whole head (usually all ASCII) instead of
+    // one per value; a value is then a slice of that text.
+    let head_text = std::str::from_utf8(buf).ok();
     for h in headers {
-        match std::str::from_utf8(h.value.trim_ascii()) {
-            Ok(v) => f.push(h.name, v.trim()),
-            Err(_) => f.push(h.name, String::from_utf8_lossy(h.value).trim()),
+        let raw = h.value.trim_ascii();
+        let checked = head_text.and_then(|t| t.get(range_in(buf, raw)?));
+        match checked.or_else(|| std::str::from_utf8(raw).ok()) {
+            Some(v) => f.push(h.name, trim(v)),
+            None => f.push(h.name, String::from_utf8_lossy(h.value).trim()),
         }
     }
     f
+}
+
+/// Where `part`, a slice of `buf`, lies in `buf`.
+fn range_in(buf: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= buf.len()).then_some(start..end)
 }
 
 fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -715,6 +744,10 @@ fn parse_lenient(
 /// Parses a Content-Length value: digits only, possibly a list of equal
 /// values (RFC 9110 §8.6).
 fn parse_content_length(v: &str) -> Option<u64> {
+    // The usual case: one plain number.
+    if !v.is_empty() && v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit()) {
+        return v.parse().ok();
+    }
     let mut out: Option<u64> = None;
     for part in v.split(',') {
         let part = part.trim();

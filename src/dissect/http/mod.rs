@@ -41,10 +41,11 @@ pub use exchange::{
 
 use body::{BodyReader, BodySink, Coding, Framing, GapOutcome, Step};
 use head::{
-    find_start, parse_head, sniff, snippet, Head, HeadBuf, HeadLimits, Kind, Push, Sniff, StartLine,
+    find_start, parse_head, sniff, snippet, Facts, Head, HeadBuf, HeadLimits, Kind, Push, Sniff,
+    StartLine,
 };
 
-use crate::dissect::redact;
+use crate::dissect::{is_secret_header, redact};
 use crate::track::{Direction, Endpoint, StreamConsumer, StreamCtx};
 
 /// The dissector's limits and choices.
@@ -333,12 +334,12 @@ impl StreamConsumer for HttpDissector {
 
 /// Rough bytes an exchange record holds.
 fn approx_size(x: &Exchange) -> usize {
+    // Per field: its name, its value and 8 bytes (the text holds exactly
+    // the names and values).
+    let fields = |f: &Fields| f.text_len() + 8 * f.len();
     let msg = |m: &Message| {
-        m.headers
-            .iter()
-            .chain(m.trailers.iter())
-            .map(|(n, v)| n.len() + v.len() + 8)
-            .sum::<usize>()
+        fields(&m.headers)
+            + fields(&m.trailers)
             + m.body.as_ref().map_or(0, |b| b.bytes.len())
             + m.version.len()
     };
@@ -354,11 +355,8 @@ fn approx_size(x: &Exchange) -> usize {
 
 /// Redacts secret values in place (most headers are kept as they are).
 fn redact_all(fields: Fields, show: bool) -> Fields {
-    if show
-        || !fields
-            .iter()
-            .any(|(n, v)| matches!(redact(n, v, show), std::borrow::Cow::Owned(_)))
-    {
+    // `redact` changes exactly the values of secret fields.
+    if show || !fields.iter().any(|(n, _)| is_secret_header(n)) {
         return fields;
     }
     fields
@@ -724,30 +722,28 @@ impl Conn {
         }
     }
 
+    /// The record of a message whose head was parsed: the version, the
+    /// fields and the content facts move into it (`facts` keeps the rest).
     fn message(
-        &self,
-        head: &mut Head,
+        version: String,
+        headers: Fields,
+        facts: &mut Facts,
         at: At,
         ctx: &StreamCtx,
         head_len: usize,
         show: bool,
     ) -> Message {
-        let version = match &head.start {
-            StartLine::Request { version, .. } | StartLine::Response { version, .. } => {
-                version.clone()
-            }
-        };
         Message {
             first_frame: at.frame,
             last_frame: ctx.frame,
             first_ts_ns: at.ts,
             last_ts_ns: ctx.ts_ns,
             version,
-            headers: redact_all(std::mem::take(&mut head.headers), show),
+            headers: redact_all(headers, show),
             trailers: Fields::new(),
-            content_type: head.facts.content_type.clone(),
-            content_encoding: head.facts.content_encoding.clone(),
-            transfer_encoding: head.facts.transfer_encoding.clone(),
+            content_type: facts.content_type.take(),
+            content_encoding: facts.content_encoding.take(),
+            transfer_encoding: facts.transfer_encoding.take(),
             head_bytes: head_len as u64,
             body_bytes: 0,
             body_wire_bytes: 0,
@@ -763,17 +759,22 @@ impl Conn {
         out: &mut Out<'_>,
         ctx: &StreamCtx,
         dir: Direction,
-        mut head: Head,
+        head: Head,
         at: At,
         head_len: usize,
     ) {
         let at = if at == At::default() { At::of(ctx) } else { at };
-        let msg = self.message(&mut head, at, ctx, head_len, out.opts.show_secrets);
+        let Head {
+            start,
+            headers,
+            facts: mut f,
+            notes: head_notes,
+        } = head;
         let StartLine::Request {
             method,
             uri,
             version,
-        } = &head.start
+        } = start
         else {
             return;
         };
@@ -783,18 +784,17 @@ impl Conn {
                 method: method.clone(),
                 uri: uri.clone(),
                 version: version.clone(),
-                host: head.facts.host.clone(),
+                host: f.host.clone(),
             });
         }
         let mut notes = std::mem::take(&mut self.carry);
-        for n in &head.notes {
+        for n in &head_notes {
             out.notes.push(HttpNote::Notice {
                 stream: self.stream,
                 text: n.clone(),
             });
-            notes.push(n.clone());
         }
-        let f = &head.facts;
+        notes.extend(head_notes);
         let framing = if f.chunked {
             Framing::Chunked
         } else if let Some(te) = &f.transfer_encoding {
@@ -821,6 +821,10 @@ impl Conn {
         self.next_id += 1;
         let coding = f.content_encoding.as_deref().and_then(Coding::from_header);
         let upgrade_like = method.eq_ignore_ascii_case("CONNECT") || f.upgrade.is_some();
+        let expect_continue = f.expect_continue;
+        let host = f.host.take();
+        let show = out.opts.show_secrets;
+        let msg = Self::message(version, headers, &mut f, at, ctx, head_len, show);
         self.queue.push_back(Slot {
             id,
             x: Exchange {
@@ -828,9 +832,9 @@ impl Conn {
                 client: Some(client),
                 server: Some(server),
                 request: Some(Request {
-                    method: method.clone(),
-                    uri: uri.clone(),
-                    host: f.host.clone(),
+                    method,
+                    uri,
+                    host,
                     msg,
                 }),
                 response: None,
@@ -872,7 +876,7 @@ impl Conn {
                 reader,
                 sink: BodySink::new(keep, coding, out.opts.max_decoded),
                 last: At::of(ctx),
-                expect_continue: f.expect_continue,
+                expect_continue,
             });
         }
     }
@@ -945,16 +949,25 @@ impl Conn {
         out: &mut Out<'_>,
         ctx: &StreamCtx,
         dir: Direction,
-        mut head: Head,
+        head: Head,
         at: At,
         head_len: usize,
     ) {
         let at = if at == At::default() { At::of(ctx) } else { at };
-        let StartLine::Response { status, reason, .. } = &head.start else {
+        let Head {
+            start,
+            headers,
+            facts: mut f,
+            notes: head_notes,
+        } = head;
+        let StartLine::Response {
+            status,
+            reason,
+            version,
+        } = start
+        else {
             return;
         };
-        let status = *status;
-        let reason = reason.clone();
         if let Some(g) = self.resp_gap.take() {
             self.skip_lost_responses(out, g);
         }
@@ -963,7 +976,6 @@ impl Conn {
             .iter()
             .find(|s| !s.resp_started && s.x.request.is_some())
             .map(|s| s.id);
-        let head_notes = head.notes.clone();
         for n in &head_notes {
             out.notes.push(HttpNote::Notice {
                 stream: self.stream,
@@ -1001,7 +1013,11 @@ impl Conn {
             self.side(dir).state = State::Head;
             return;
         }
-        let msg = self.message(&mut head, at, ctx, head_len, out.opts.show_secrets);
+        // What framing needs of the facts the message takes.
+        let has_te = f.transfer_encoding.is_some();
+        let coding = f.content_encoding.as_deref().and_then(Coding::from_header);
+        let show = out.opts.show_secrets;
+        let msg = Self::message(version, headers, &mut f, at, ctx, head_len, show);
         let response = Response {
             status,
             reason,
@@ -1055,26 +1071,25 @@ impl Conn {
             }
         };
         let carry = std::mem::take(&mut self.carry);
-        let (method, req_upgrade) = match self.slot(id) {
+        let (head_req, connect, req_upgrade) = match self.slot(id) {
             Some(s) => {
                 s.resp_started = true;
                 s.x.notes.extend(carry);
                 s.x.notes.extend(head_notes);
                 s.x.response = Some(response);
-                let m = s.x.request.as_ref().map(|r| r.method.to_ascii_uppercase());
+                let req = s.x.request.as_ref();
+                let method_is = |m: &str| req.is_some_and(|r| r.method.eq_ignore_ascii_case(m));
                 (
-                    m,
-                    s.x.request
-                        .as_ref()
+                    method_is("HEAD"),
+                    method_is("CONNECT"),
+                    req.filter(|_| status == 101)
                         .and_then(|r| header(&r.msg.headers, "upgrade")),
                 )
             }
-            None => (None, None),
+            None => (false, false, None),
         };
-        let f = &head.facts;
-        let connect = method.as_deref() == Some("CONNECT");
         let mut tunnel = None;
-        let framing = if method.as_deref() == Some("HEAD") || status == 204 || status == 304 {
+        let framing = if head_req || status == 204 || status == 304 {
             Framing::None
         } else if status == 101 {
             let to = f
@@ -1092,7 +1107,7 @@ impl Conn {
             Framing::None
         } else if f.chunked {
             Framing::Chunked
-        } else if f.transfer_encoding.is_some() {
+        } else if has_te {
             Framing::UntilClose
         } else if let Some(n) = f.content_length {
             Framing::Length(n)
@@ -1116,7 +1131,6 @@ impl Conn {
         } else {
             0
         };
-        let coding = f.content_encoding.as_deref().and_then(Coding::from_header);
         let reader = BodyReader::new(framing);
         if let Some(t) = tunnel {
             self.start_tunnel(out, id, t);
@@ -1540,6 +1554,10 @@ pub fn header(headers: &Fields, name: &str) -> Option<String> {
 }
 
 fn parse_trailers(raw: &[u8]) -> Fields {
+    if raw.is_empty() {
+        // No trailer section (the body was not chunked, or had none).
+        return Fields::new();
+    }
     raw.split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter_map(|l| {
