@@ -302,7 +302,16 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
             }
         }
     };
-    let pkt = match link.next_layer() {
+    let next = link.next_layer();
+    if let Some(pkt) = slice_plain(next, rest) {
+        return Decoded {
+            link,
+            pkt: Some(pkt),
+            fragment_tcp: None,
+            issue: None,
+        };
+    }
+    let pkt = match next {
         link::NextLayer::EtherType(et) => Some(LaxSlicedPacket::from_ether_type(
             etherparse::EtherType(et),
             rest,
@@ -336,6 +345,47 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
         fragment_tcp,
         issue,
     }
+}
+
+/// The common packet, sliced directly: IPv4 or IPv6 right after the link
+/// header, not fragmented, then a TCP or UDP header, with nothing cut short
+/// or malformed. The result is exactly what etherparse's lax slicer builds
+/// for such a packet, without the slicer's layer-by-layer moves of the
+/// whole packet value; `None` for anything else (VLAN tags, ARP, ICMP,
+/// fragments, errors), which the slicer then handles.
+fn slice_plain<'a>(next: link::NextLayer, rest: &'a [u8]) -> Option<LaxSlicedPacket<'a>> {
+    use etherparse::{ip_number, EtherPayloadSlice, LaxIpSlice, LenSource, LinkSlice, UdpSlice};
+    let link = match next {
+        link::NextLayer::EtherType(et @ (0x0800 | 0x86dd)) => {
+            Some(LinkSlice::EtherPayload(EtherPayloadSlice {
+                ether_type: etherparse::EtherType(et),
+                len_source: LenSource::Slice,
+                payload: rest,
+            }))
+        }
+        link::NextLayer::Ip => None,
+        _ => return None,
+    };
+    let (ip, stop) = LaxIpSlice::from_slice(rest).ok()?;
+    if stop.is_some() {
+        return None;
+    }
+    let payload = ip.payload();
+    if payload.fragmented {
+        return None;
+    }
+    let transport = match payload.ip_number {
+        ip_number::TCP => TransportSlice::Tcp(TcpSlice::from_slice(payload.payload).ok()?),
+        ip_number::UDP => TransportSlice::Udp(UdpSlice::from_slice_lax(payload.payload).ok()?),
+        _ => return None,
+    };
+    Some(LaxSlicedPacket {
+        link,
+        link_exts: Default::default(),
+        net: Some(ip.into()),
+        transport: Some(transport),
+        stop_err: None,
+    })
 }
 
 fn first_fragment_tcp<'a>(p: &LaxSlicedPacket<'a>) -> Option<TcpSlice<'a>> {
@@ -518,6 +568,66 @@ mod tests {
         }
         let d = decode(&frame(LinkType(4242), &pkt));
         assert_eq!(d.issue, Some(DecodeIssue::UnknownLinkType(4242)));
+    }
+
+    #[test]
+    fn plain_slicing_matches_etherparse() {
+        let mut v4_tcp = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1, 2, 3, 4)
+            .write(&mut v4_tcp, b"payload")
+            .unwrap();
+        let mut v4_udp = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(53, 5353)
+            .write(&mut v4_udp, b"dns")
+            .unwrap();
+        let mut v6_udp = Vec::new();
+        etherparse::PacketBuilder::ipv6([1; 16], [2; 16], 64)
+            .udp(53, 5353)
+            .write(&mut v6_udp, b"dns")
+            .unwrap();
+        let mut v4_icmp = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .icmpv4_echo_request(1, 2)
+            .write(&mut v4_icmp, b"ping")
+            .unwrap();
+        let mut frag = v4_tcp.clone();
+        frag[6] = 0x20; // more fragments
+        let mut long = v4_tcp.clone();
+        long.extend_from_slice(b"trailer beyond the IP total length");
+        let mut bad_tcp = v4_tcp.clone();
+        bad_tcp[32] = 0x20; // data offset 2: shorter than a TCP header
+        let packets = [
+            v4_tcp,
+            v4_udp,
+            v6_udp,
+            v4_icmp,
+            frag,
+            long,
+            bad_tcp,
+            ipv6_tcp_with_extensions(),
+        ];
+        let mut fast = 0;
+        for p in &packets {
+            for cut in 0..=p.len() {
+                let p = &p[..cut];
+                for et in [0x0800, 0x86dd, 0x0806, 0x8100] {
+                    let next = link::NextLayer::EtherType(et);
+                    if let Some(got) = slice_plain(next, p) {
+                        let want = LaxSlicedPacket::from_ether_type(etherparse::EtherType(et), p);
+                        assert_eq!(got, want, "ethertype {et:#x}, cut {cut}");
+                        fast += 1;
+                    }
+                }
+                if let Some(got) = slice_plain(link::NextLayer::Ip, p) {
+                    assert_eq!(Ok(got), LaxSlicedPacket::from_ip(p), "raw, cut {cut}");
+                    fast += 1;
+                }
+                assert_eq!(slice_plain(link::NextLayer::None, p), None);
+            }
+        }
+        assert!(fast > 100, "the fast path was taken {fast} times");
     }
 
     #[test]
