@@ -114,9 +114,13 @@ fn pass_records(
     tracker: &mut Tracker,
     ts: Option<i64>,
 ) -> Result<(), OutErr> {
-    for x in consumer.drain_exchanges() {
-        outputs.each(|s| s.http(&x))?;
+    // Read in place and dropped with the drain: an exchange is large, and
+    // taking each out by value would copy it only to drop it.
+    let exchanges = consumer.drain_exchanges();
+    for x in exchanges.as_slice() {
+        outputs.each(|s| s.http(x))?;
     }
+    drop(exchanges);
     for ev in tracker.drain_events() {
         match ev {
             TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
