@@ -234,22 +234,8 @@ impl<'a> Decoded<'a> {
     /// fields), even when the capture holds fewer bytes.
     pub fn ip_payload_wire_len(&self) -> Option<u32> {
         match self.pkt.as_ref()?.net.as_ref()? {
-            LaxNetSlice::Ipv4(v4) => {
-                let h = v4.header();
-                let total = u32::from(h.total_len());
-                let ihl = u32::from(h.ihl()) * 4;
-                Some(total.saturating_sub(ihl).saturating_sub(ext_len_v4(v4)))
-            }
-            LaxNetSlice::Ipv6(v6) => {
-                let plen = u32::from(v6.header().payload_length());
-                let ext = v6.extensions().slice().len() as u32;
-                if plen == 0 {
-                    // Jumbogram or zero: fall back to what was captured.
-                    Some(v6.payload().payload.len() as u32)
-                } else {
-                    Some(plen.saturating_sub(ext))
-                }
-            }
+            LaxNetSlice::Ipv4(v4) => Some(wire_len_v4(v4)),
+            LaxNetSlice::Ipv6(v6) => Some(wire_len_v6(v6)),
             LaxNetSlice::Arp(_) => None,
         }
     }
@@ -257,13 +243,33 @@ impl<'a> Decoded<'a> {
     /// The TCP facts for the tracker; `None` unless this is a complete
     /// (unfragmented) TCP header over IP.
     pub fn tcp_meta(&self) -> Option<TcpMeta<'a>> {
-        let tcp = self.tcp_slice()?;
-        let (src, dst) = self.addresses()?;
+        let pkt = self.pkt.as_ref()?;
+        let Some(TransportSlice::Tcp(tcp)) = pkt.transport.as_ref() else {
+            return None;
+        };
+        // Addresses and wire length in one look at the network layer
+        // (what `addresses` and `ip_payload_wire_len` give).
+        let (src, dst, ip_len) = match pkt.net.as_ref()? {
+            LaxNetSlice::Ipv4(v4) => {
+                let h = v4.header();
+                (
+                    IpAddr::V4(h.source_addr()),
+                    IpAddr::V4(h.destination_addr()),
+                    wire_len_v4(v4),
+                )
+            }
+            LaxNetSlice::Ipv6(v6) => {
+                let h = v6.header();
+                (
+                    IpAddr::V6(h.source_addr()),
+                    IpAddr::V6(h.destination_addr()),
+                    wire_len_v6(v6),
+                )
+            }
+            LaxNetSlice::Arp(_) => return None,
+        };
         let hlen = tcp.header_slice().len() as u32;
-        let payload_len = self
-            .ip_payload_wire_len()
-            .map(|l| l.saturating_sub(hlen))
-            .unwrap_or(tcp.payload().len() as u32);
+        let payload_len = ip_len.saturating_sub(hlen);
         let payload = tcp.payload();
         let payload = payload.get(..payload_len as usize).unwrap_or(payload);
         Some(TcpMeta {
@@ -279,6 +285,27 @@ impl<'a> Decoded<'a> {
             payload,
             payload_len,
         })
+    }
+}
+
+/// The IPv4 payload's wire length: total length less the header and any
+/// authentication header.
+fn wire_len_v4(v4: &etherparse::LaxIpv4Slice<'_>) -> u32 {
+    let h = v4.header();
+    let total = u32::from(h.total_len());
+    let ihl = u32::from(h.ihl()) * 4;
+    total.saturating_sub(ihl).saturating_sub(ext_len_v4(v4))
+}
+
+/// The IPv6 payload's wire length after the extension headers.
+fn wire_len_v6(v6: &etherparse::LaxIpv6Slice<'_>) -> u32 {
+    let plen = u32::from(v6.header().payload_length());
+    let ext = v6.extensions().slice().len() as u32;
+    if plen == 0 {
+        // Jumbogram or zero: fall back to what was captured.
+        v6.payload().payload.len() as u32
+    } else {
+        plen.saturating_sub(ext)
     }
 }
 
