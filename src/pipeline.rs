@@ -293,9 +293,14 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     // stdout carries the capture itself.
     let stats: Option<Box<dyn Sink>> = match (cfg.stats, stdout_used_by_pcapng) {
         (false, _) => None,
-        (true, true) => Some(Box::new(StatsSink::new(io::stderr(), false))),
+        // Buffered: the tables are written at the end, in many small
+        // pieces, and flushed by `finish`.
+        (true, true) => Some(Box::new(StatsSink::new(
+            BufWriter::new(io::stderr()),
+            false,
+        ))),
         (true, false) => Some(Box::new(StatsSink::new(
-            io::stdout(),
+            BufWriter::new(io::stdout()),
             cfg.format == Format::Json,
         ))),
     };
@@ -361,11 +366,13 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             if !live && interrupt.load(Ordering::Relaxed) {
                 break;
             }
-            let written = outputs
-                .pcapng
-                .as_ref()
-                .map_or(0, |(_, o)| o.written_total());
-            progress.tick(stats.frames_shown, source.progress(), dropped, written);
+            if progress.is_active() {
+                let written = outputs
+                    .pcapng
+                    .as_ref()
+                    .map_or(0, |(_, o)| o.written_total());
+                progress.tick(stats.frames_shown, source.progress(), dropped, written);
+            }
             let next = match source.next() {
                 Ok(n) => n,
                 Err(e) => {
@@ -373,7 +380,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                     break;
                 }
             };
-            let frame = match next {
+            let (frame, interfaces) = match next {
                 Next::End => break,
                 Next::Idle => continue,
                 Next::Notice(n) => {
@@ -389,7 +396,6 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 }
                 Next::Frame(f, interfaces) => (f, interfaces),
             };
-            let (frame, interfaces) = frame;
             stats.frames_read += 1;
             if let Some(filt) = filter.as_mut() {
                 let keep = filt.matches(&frame);

@@ -87,39 +87,31 @@ pub struct HttpStats {
     latency_len: usize,
 }
 
-/// The row for (`a`, `b`) in a nested map, or for `other` when (`a`, `b`)
-/// is new and the map already holds `max` rows. Keys are copied only when a
-/// row is made.
-fn row<'m, B, V>(
-    map: &'m mut BTreeMap<String, BTreeMap<B::Owned, V>>,
+/// Updates the row for (`a`, `b`) in a nested map with `f`, or the row for
+/// `other` when (`a`, `b`) is new and the map already holds `max` rows.
+/// Keys are copied only when a row is made.
+fn update_row<B, V>(
+    map: &mut BTreeMap<String, BTreeMap<B::Owned, V>>,
     rows: &mut usize,
     (a, b): (&str, &B),
     other: (&str, &B),
     max: usize,
-) -> &'m mut V
-where
+    f: impl FnOnce(&mut V),
+) where
     B: Ord + ToOwned + ?Sized,
     B::Owned: Ord + Borrow<B>,
     V: Default,
 {
-    let has = |map: &BTreeMap<String, BTreeMap<B::Owned, V>>, a: &str, b: &B| {
-        map.get(a).is_some_and(|inner| inner.contains_key(b))
-    };
-    let (a, b) = if has(map, a, b) {
-        (a, b)
-    } else {
-        let (a, b) = if *rows < max { (a, b) } else { other };
-        if !has(map, a, b) {
-            *rows += 1;
-            map.entry(a.to_owned())
-                .or_default()
-                .insert(b.to_owned(), V::default());
-        }
-        (a, b)
-    };
-    map.get_mut(a)
-        .and_then(|inner| inner.get_mut(b))
-        .expect("the row exists: it was found or just made")
+    if let Some(v) = map.get_mut(a).and_then(|inner| inner.get_mut(b)) {
+        f(v);
+        return;
+    }
+    let (a, b) = if *rows < max { (a, b) } else { other };
+    let inner = map.entry(a.to_owned()).or_default();
+    if !inner.contains_key(b) {
+        *rows += 1;
+    }
+    f(inner.entry(b.to_owned()).or_default());
 }
 
 /// The path of a request target: origin-form up to `?`, or the path of an
@@ -153,13 +145,14 @@ impl HttpStats {
         let status = x.response.as_ref().map(|r| r.status);
         // Methods are whatever the client sent: past MAX_ROWS rows the
         // rest are pooled, as for paths.
-        *row(
+        update_row(
             &mut self.by_status,
             &mut self.status_len,
             (&req.method, &status),
             ("(other)", &status),
             MAX_ROWS,
-        ) += 1;
+            |n| *n += 1,
+        );
         if let Some(d) = x.duration_ns().filter(|_| x.response.is_some()) {
             let server;
             let host = match (&req.host, x.server) {
@@ -170,14 +163,14 @@ impl HttpStats {
                 }
                 (None, None) => "",
             };
-            row(
+            update_row(
                 &mut self.latency,
                 &mut self.latency_len,
                 (host, path_of(&req.uri)),
                 ("(other)", "(other)"),
                 MAX_ROWS,
-            )
-            .add(d);
+                |s| s.add(d),
+            );
         }
     }
 
