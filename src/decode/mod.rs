@@ -154,7 +154,22 @@ pub struct TcpOptions {
 
 impl TcpOptions {
     /// Parses raw option bytes; stops quietly at anything malformed.
-    pub fn parse(mut opts: &[u8]) -> Self {
+    pub fn parse(opts: &[u8]) -> Self {
+        // Most segments of a connection with timestamps carry exactly
+        // NOP, NOP, TS (the layout RFC 7323 suggests): read it directly.
+        if let &[1, 1, 8, 10, v0, v1, v2, v3, e0, e1, e2, e3] = opts {
+            return Self {
+                timestamp: Some((
+                    u32::from_be_bytes([v0, v1, v2, v3]),
+                    u32::from_be_bytes([e0, e1, e2, e3]),
+                )),
+                ..Self::default()
+            };
+        }
+        Self::parse_general(opts)
+    }
+
+    fn parse_general(mut opts: &[u8]) -> Self {
         let mut out = Self::default();
         while let Some((&kind, rest)) = opts.split_first() {
             match kind {
@@ -668,6 +683,18 @@ mod tests {
         assert_eq!(o.wscale, Some(4));
         assert_eq!(o.timestamp, Some((1, 0)));
         assert!(o.sack_permitted);
+    }
+
+    #[test]
+    fn options_parse_nop_nop_timestamp() {
+        let opts = [1, 1, 8, 10, 0, 0, 1, 2, 0xff, 0, 0, 3];
+        let o = TcpOptions::parse(&opts);
+        assert_eq!(o.timestamp, Some((258, 0xff00_0003)));
+        assert_eq!(o, TcpOptions::parse_general(&opts));
+        // The same bytes with something after them take the general path.
+        let mut longer = opts.to_vec();
+        longer.extend_from_slice(&[4, 2]);
+        assert!(TcpOptions::parse(&longer).sack_permitted);
     }
 
     #[test]
