@@ -114,9 +114,13 @@ fn pass_records(
     tracker: &mut Tracker,
     ts: Option<i64>,
 ) -> Result<(), OutErr> {
-    for x in consumer.drain_exchanges() {
-        outputs.each(|s| s.http(&x))?;
+    // Read in place and dropped with the drain: an exchange is large, and
+    // taking each out by value would copy it only to drop it.
+    let exchanges = consumer.drain_exchanges();
+    for x in exchanges.as_slice() {
+        outputs.each(|s| s.http(x))?;
     }
+    drop(exchanges);
     for ev in tracker.drain_events() {
         match ev {
             TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
@@ -289,9 +293,14 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     // stdout carries the capture itself.
     let stats: Option<Box<dyn Sink>> = match (cfg.stats, stdout_used_by_pcapng) {
         (false, _) => None,
-        (true, true) => Some(Box::new(StatsSink::new(io::stderr(), false))),
+        // Buffered: the tables are written at the end, in many small
+        // pieces, and flushed by `finish`.
+        (true, true) => Some(Box::new(StatsSink::new(
+            BufWriter::new(io::stderr()),
+            false,
+        ))),
         (true, false) => Some(Box::new(StatsSink::new(
-            io::stdout(),
+            BufWriter::new(io::stdout()),
             cfg.format == Format::Json,
         ))),
     };
@@ -357,11 +366,13 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
             if !live && interrupt.load(Ordering::Relaxed) {
                 break;
             }
-            let written = outputs
-                .pcapng
-                .as_ref()
-                .map_or(0, |(_, o)| o.written_total());
-            progress.tick(stats.frames_shown, source.progress(), dropped, written);
+            if progress.is_active() {
+                let written = outputs
+                    .pcapng
+                    .as_ref()
+                    .map_or(0, |(_, o)| o.written_total());
+                progress.tick(stats.frames_shown, source.progress(), dropped, written);
+            }
             let next = match source.next() {
                 Ok(n) => n,
                 Err(e) => {
@@ -369,7 +380,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                     break;
                 }
             };
-            let frame = match next {
+            let (frame, interfaces) = match next {
                 Next::End => break,
                 Next::Idle => continue,
                 Next::Notice(n) => {
@@ -385,7 +396,6 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 }
                 Next::Frame(f, interfaces) => (f, interfaces),
             };
-            let (frame, interfaces) = frame;
             stats.frames_read += 1;
             if let Some(filt) = filter.as_mut() {
                 let keep = filt.matches(&frame);

@@ -154,7 +154,22 @@ pub struct TcpOptions {
 
 impl TcpOptions {
     /// Parses raw option bytes; stops quietly at anything malformed.
-    pub fn parse(mut opts: &[u8]) -> Self {
+    pub fn parse(opts: &[u8]) -> Self {
+        // Most segments of a connection with timestamps carry exactly
+        // NOP, NOP, TS (the layout RFC 7323 suggests): read it directly.
+        if let &[1, 1, 8, 10, v0, v1, v2, v3, e0, e1, e2, e3] = opts {
+            return Self {
+                timestamp: Some((
+                    u32::from_be_bytes([v0, v1, v2, v3]),
+                    u32::from_be_bytes([e0, e1, e2, e3]),
+                )),
+                ..Self::default()
+            };
+        }
+        Self::parse_general(opts)
+    }
+
+    fn parse_general(mut opts: &[u8]) -> Self {
         let mut out = Self::default();
         while let Some((&kind, rest)) = opts.split_first() {
             match kind {
@@ -234,22 +249,8 @@ impl<'a> Decoded<'a> {
     /// fields), even when the capture holds fewer bytes.
     pub fn ip_payload_wire_len(&self) -> Option<u32> {
         match self.pkt.as_ref()?.net.as_ref()? {
-            LaxNetSlice::Ipv4(v4) => {
-                let h = v4.header();
-                let total = u32::from(h.total_len());
-                let ihl = u32::from(h.ihl()) * 4;
-                Some(total.saturating_sub(ihl).saturating_sub(ext_len_v4(v4)))
-            }
-            LaxNetSlice::Ipv6(v6) => {
-                let plen = u32::from(v6.header().payload_length());
-                let ext = v6.extensions().slice().len() as u32;
-                if plen == 0 {
-                    // Jumbogram or zero: fall back to what was captured.
-                    Some(v6.payload().payload.len() as u32)
-                } else {
-                    Some(plen.saturating_sub(ext))
-                }
-            }
+            LaxNetSlice::Ipv4(v4) => Some(wire_len_v4(v4)),
+            LaxNetSlice::Ipv6(v6) => Some(wire_len_v6(v6)),
             LaxNetSlice::Arp(_) => None,
         }
     }
@@ -257,13 +258,33 @@ impl<'a> Decoded<'a> {
     /// The TCP facts for the tracker; `None` unless this is a complete
     /// (unfragmented) TCP header over IP.
     pub fn tcp_meta(&self) -> Option<TcpMeta<'a>> {
-        let tcp = self.tcp_slice()?;
-        let (src, dst) = self.addresses()?;
+        let pkt = self.pkt.as_ref()?;
+        let Some(TransportSlice::Tcp(tcp)) = pkt.transport.as_ref() else {
+            return None;
+        };
+        // Addresses and wire length in one look at the network layer
+        // (what `addresses` and `ip_payload_wire_len` give).
+        let (src, dst, ip_len) = match pkt.net.as_ref()? {
+            LaxNetSlice::Ipv4(v4) => {
+                let h = v4.header();
+                (
+                    IpAddr::V4(h.source_addr()),
+                    IpAddr::V4(h.destination_addr()),
+                    wire_len_v4(v4),
+                )
+            }
+            LaxNetSlice::Ipv6(v6) => {
+                let h = v6.header();
+                (
+                    IpAddr::V6(h.source_addr()),
+                    IpAddr::V6(h.destination_addr()),
+                    wire_len_v6(v6),
+                )
+            }
+            LaxNetSlice::Arp(_) => return None,
+        };
         let hlen = tcp.header_slice().len() as u32;
-        let payload_len = self
-            .ip_payload_wire_len()
-            .map(|l| l.saturating_sub(hlen))
-            .unwrap_or(tcp.payload().len() as u32);
+        let payload_len = ip_len.saturating_sub(hlen);
         let payload = tcp.payload();
         let payload = payload.get(..payload_len as usize).unwrap_or(payload);
         Some(TcpMeta {
@@ -279,6 +300,27 @@ impl<'a> Decoded<'a> {
             payload,
             payload_len,
         })
+    }
+}
+
+/// The IPv4 payload's wire length: total length less the header and any
+/// authentication header.
+fn wire_len_v4(v4: &etherparse::LaxIpv4Slice<'_>) -> u32 {
+    let h = v4.header();
+    let total = u32::from(h.total_len());
+    let ihl = u32::from(h.ihl()) * 4;
+    total.saturating_sub(ihl).saturating_sub(ext_len_v4(v4))
+}
+
+/// The IPv6 payload's wire length after the extension headers.
+fn wire_len_v6(v6: &etherparse::LaxIpv6Slice<'_>) -> u32 {
+    let plen = u32::from(v6.header().payload_length());
+    let ext = v6.extensions().slice().len() as u32;
+    if plen == 0 {
+        // Jumbogram or zero: fall back to what was captured.
+        v6.payload().payload.len() as u32
+    } else {
+        plen.saturating_sub(ext)
     }
 }
 
@@ -302,7 +344,16 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
             }
         }
     };
-    let pkt = match link.next_layer() {
+    let next = link.next_layer();
+    if let Some(pkt) = slice_plain(next, rest) {
+        return Decoded {
+            link,
+            pkt: Some(pkt),
+            fragment_tcp: None,
+            issue: None,
+        };
+    }
+    let pkt = match next {
         link::NextLayer::EtherType(et) => Some(LaxSlicedPacket::from_ether_type(
             etherparse::EtherType(et),
             rest,
@@ -336,6 +387,47 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
         fragment_tcp,
         issue,
     }
+}
+
+/// The common packet, sliced directly: IPv4 or IPv6 right after the link
+/// header, not fragmented, then a TCP or UDP header, with nothing cut short
+/// or malformed. The result is exactly what etherparse's lax slicer builds
+/// for such a packet, without the slicer's layer-by-layer moves of the
+/// whole packet value; `None` for anything else (VLAN tags, ARP, ICMP,
+/// fragments, errors), which the slicer then handles.
+fn slice_plain<'a>(next: link::NextLayer, rest: &'a [u8]) -> Option<LaxSlicedPacket<'a>> {
+    use etherparse::{ip_number, EtherPayloadSlice, LaxIpSlice, LenSource, LinkSlice, UdpSlice};
+    let link = match next {
+        link::NextLayer::EtherType(et @ (0x0800 | 0x86dd)) => {
+            Some(LinkSlice::EtherPayload(EtherPayloadSlice {
+                ether_type: etherparse::EtherType(et),
+                len_source: LenSource::Slice,
+                payload: rest,
+            }))
+        }
+        link::NextLayer::Ip => None,
+        _ => return None,
+    };
+    let (ip, stop) = LaxIpSlice::from_slice(rest).ok()?;
+    if stop.is_some() {
+        return None;
+    }
+    let payload = ip.payload();
+    if payload.fragmented {
+        return None;
+    }
+    let transport = match payload.ip_number {
+        ip_number::TCP => TransportSlice::Tcp(TcpSlice::from_slice(payload.payload).ok()?),
+        ip_number::UDP => TransportSlice::Udp(UdpSlice::from_slice_lax(payload.payload).ok()?),
+        _ => return None,
+    };
+    Some(LaxSlicedPacket {
+        link,
+        link_exts: Default::default(),
+        net: Some(ip.into()),
+        transport: Some(transport),
+        stop_err: None,
+    })
 }
 
 fn first_fragment_tcp<'a>(p: &LaxSlicedPacket<'a>) -> Option<TcpSlice<'a>> {
@@ -521,6 +613,66 @@ mod tests {
     }
 
     #[test]
+    fn plain_slicing_matches_etherparse() {
+        let mut v4_tcp = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1, 2, 3, 4)
+            .write(&mut v4_tcp, b"payload")
+            .unwrap();
+        let mut v4_udp = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(53, 5353)
+            .write(&mut v4_udp, b"dns")
+            .unwrap();
+        let mut v6_udp = Vec::new();
+        etherparse::PacketBuilder::ipv6([1; 16], [2; 16], 64)
+            .udp(53, 5353)
+            .write(&mut v6_udp, b"dns")
+            .unwrap();
+        let mut v4_icmp = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .icmpv4_echo_request(1, 2)
+            .write(&mut v4_icmp, b"ping")
+            .unwrap();
+        let mut frag = v4_tcp.clone();
+        frag[6] = 0x20; // more fragments
+        let mut long = v4_tcp.clone();
+        long.extend_from_slice(b"trailer beyond the IP total length");
+        let mut bad_tcp = v4_tcp.clone();
+        bad_tcp[32] = 0x20; // data offset 2: shorter than a TCP header
+        let packets = [
+            v4_tcp,
+            v4_udp,
+            v6_udp,
+            v4_icmp,
+            frag,
+            long,
+            bad_tcp,
+            ipv6_tcp_with_extensions(),
+        ];
+        let mut fast = 0;
+        for p in &packets {
+            for cut in 0..=p.len() {
+                let p = &p[..cut];
+                for et in [0x0800, 0x86dd, 0x0806, 0x8100] {
+                    let next = link::NextLayer::EtherType(et);
+                    if let Some(got) = slice_plain(next, p) {
+                        let want = LaxSlicedPacket::from_ether_type(etherparse::EtherType(et), p);
+                        assert_eq!(got, want, "ethertype {et:#x}, cut {cut}");
+                        fast += 1;
+                    }
+                }
+                if let Some(got) = slice_plain(link::NextLayer::Ip, p) {
+                    assert_eq!(Ok(got), LaxSlicedPacket::from_ip(p), "raw, cut {cut}");
+                    fast += 1;
+                }
+                assert_eq!(slice_plain(link::NextLayer::None, p), None);
+            }
+        }
+        assert!(fast > 100, "the fast path was taken {fast} times");
+    }
+
+    #[test]
     fn options_parse_common_syn() {
         // mss 1460, nop, wscale 4, nop, nop, TS val 1 ecr 0, sackOK, eol
         let opts = [
@@ -531,6 +683,18 @@ mod tests {
         assert_eq!(o.wscale, Some(4));
         assert_eq!(o.timestamp, Some((1, 0)));
         assert!(o.sack_permitted);
+    }
+
+    #[test]
+    fn options_parse_nop_nop_timestamp() {
+        let opts = [1, 1, 8, 10, 0, 0, 1, 2, 0xff, 0, 0, 3];
+        let o = TcpOptions::parse(&opts);
+        assert_eq!(o.timestamp, Some((258, 0xff00_0003)));
+        assert_eq!(o, TcpOptions::parse_general(&opts));
+        // The same bytes with something after them take the general path.
+        let mut longer = opts.to_vec();
+        longer.extend_from_slice(&[4, 2]);
+        assert!(TcpOptions::parse(&longer).sack_permitted);
     }
 
     #[test]

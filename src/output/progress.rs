@@ -71,6 +71,12 @@ impl Progress {
         }
     }
 
+    /// False when there is nothing to draw (no `--progress`), so the caller
+    /// can skip gathering what `tick` takes.
+    pub fn is_active(&self) -> bool {
+        self.bar.is_some()
+    }
+
     /// Called per packet; redraws at most ten times a second.
     pub fn tick(
         &mut self,

@@ -7,6 +7,7 @@
 //! latencies (a uniform reservoir sample beyond that, so the median and p95
 //! become estimates; count, min and max stay exact).
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -51,34 +52,91 @@ impl Samples {
         }
     }
 
-    /// Nearest-rank percentile of the kept samples.
-    fn percentile(&self, p: f64) -> i64 {
+    /// The kept samples in order, for [`percentile`].
+    fn sorted(&self) -> Vec<i64> {
         let mut v = self.kept.clone();
         v.sort_unstable();
-        if v.is_empty() {
-            return 0;
-        }
-        let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
-        v.get(rank - 1).copied().unwrap_or(0)
+        v
     }
 }
 
+/// Nearest-rank percentile of sorted samples (0 when there are none).
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied().unwrap_or(0)
+}
+
 /// HTTP statistics over a run.
+///
+/// The maps are nested (method → status, host → path) rather than keyed by
+/// pairs so that a row already present is found with borrowed strings: an
+/// exchange allocates nothing unless it starts a new row. Iteration order
+/// is the same as for pair keys.
 #[derive(Debug, Default)]
 pub struct HttpStats {
-    /// (method, status or None for no response) → count.
-    by_status: BTreeMap<(String, Option<u16>), u64>,
-    latency: BTreeMap<(String, String), Samples>,
+    /// method → (status or None for no response) → count.
+    by_status: BTreeMap<String, BTreeMap<Option<u16>, u64>>,
+    /// Rows in `by_status` (pairs).
+    status_len: usize,
+    /// host → path → latencies.
+    latency: BTreeMap<String, BTreeMap<String, Samples>>,
+    /// Rows in `latency` (pairs).
+    latency_len: usize,
+}
+
+/// Updates the row for (`a`, `b`) in a nested map with `f`, or the row for
+/// `other` when (`a`, `b`) is new and the map already holds `max` rows.
+/// Keys are copied only when a row is made.
+fn update_row<B, V>(
+    map: &mut BTreeMap<String, BTreeMap<B::Owned, V>>,
+    rows: &mut usize,
+    (a, b): (&str, &B),
+    other: (&str, &B),
+    max: usize,
+    f: impl FnOnce(&mut V),
+) where
+    B: Ord + ToOwned + ?Sized,
+    B::Owned: Ord + Borrow<B>,
+    V: Default,
+{
+    if let Some(v) = map.get_mut(a).and_then(|inner| inner.get_mut(b)) {
+        f(v);
+        return;
+    }
+    let (a, b) = if *rows < max { (a, b) } else { other };
+    let inner = map.entry(a.to_owned()).or_default();
+    if !inner.contains_key(b) {
+        *rows += 1;
+    }
+    f(inner.entry(b.to_owned()).or_default());
 }
 
 /// The path of a request target: origin-form up to `?`, or the path of an
 /// absolute-form URI.
 fn path_of(uri: &str) -> &str {
     let mut p = uri;
-    if let Some(rest) = uri.split_once("://").map(|(_, r)| r) {
+    if let Some(rest) = after_scheme(uri) {
         p = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");
     }
     p.split(['?', '#']).next().unwrap_or(p)
+}
+
+/// What follows the first `://` in `uri` (`split_once("://")`, with a
+/// byte search for `:` instead of a substring searcher built per call).
+fn after_scheme(uri: &str) -> Option<&str> {
+    let b = uri.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b.get(from..).and_then(|rest| memchr::memchr(b':', rest)) {
+        let colon = from + i;
+        if b.get(colon + 1..colon + 3) == Some(b"//") {
+            return uri.get(colon + 3..);
+        }
+        from = colon + 1;
+    }
+    None
 }
 
 impl HttpStats {
@@ -87,27 +145,51 @@ impl HttpStats {
         let status = x.response.as_ref().map(|r| r.status);
         // Methods are whatever the client sent: past MAX_ROWS rows the
         // rest are pooled, as for paths.
-        let mut key = (req.method.clone(), status);
-        if !self.by_status.contains_key(&key) && self.by_status.len() >= MAX_ROWS {
-            key = ("(other)".into(), status);
-        }
-        *self.by_status.entry(key).or_default() += 1;
+        update_row(
+            &mut self.by_status,
+            &mut self.status_len,
+            (&req.method, &status),
+            ("(other)", &status),
+            MAX_ROWS,
+            |n| *n += 1,
+        );
         if let Some(d) = x.duration_ns().filter(|_| x.response.is_some()) {
-            let host = req
-                .host
-                .clone()
-                .or_else(|| x.server.map(|s| s.to_string()))
-                .unwrap_or_default();
-            let mut key = (host, path_of(&req.uri).to_string());
-            if !self.latency.contains_key(&key) && self.latency.len() >= MAX_ROWS {
-                key = ("(other)".into(), "(other)".into());
-            }
-            self.latency.entry(key).or_default().add(d);
+            let server;
+            let host = match (&req.host, x.server) {
+                (Some(h), _) => h.as_str(),
+                (None, Some(s)) => {
+                    server = s.to_string();
+                    server.as_str()
+                }
+                (None, None) => "",
+            };
+            update_row(
+                &mut self.latency,
+                &mut self.latency_len,
+                (host, path_of(&req.uri)),
+                ("(other)", "(other)"),
+                MAX_ROWS,
+                |s| s.add(d),
+            );
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.by_status.is_empty()
+    }
+
+    /// (method, status, count) rows in table order.
+    fn statuses(&self) -> impl Iterator<Item = (&str, Option<u16>, u64)> {
+        self.by_status
+            .iter()
+            .flat_map(|(m, inner)| inner.iter().map(move |(s, n)| (m.as_str(), *s, *n)))
+    }
+
+    /// (host, path, latencies) rows in table order.
+    fn latencies(&self) -> impl Iterator<Item = (&str, &str, &Samples)> {
+        self.latency
+            .iter()
+            .flat_map(|(h, inner)| inner.iter().map(move |(p, s)| (h.as_str(), p.as_str(), s)))
     }
 
     pub fn write_table<W: Write>(&self, w: &mut W) -> io::Result<()> {
@@ -119,12 +201,12 @@ impl HttpStats {
         let mw = self
             .by_status
             .keys()
-            .map(|(m, _)| m.len())
+            .map(|m| m.len())
             .max()
             .unwrap_or(6)
             .max(6);
         writeln!(w, "  {:<mw$}  {:>6}  {:>8}", "method", "status", "requests")?;
-        for ((m, s), n) in &self.by_status {
+        for (m, s, n) in self.statuses() {
             let s = s.map_or("-".to_string(), |s| s.to_string());
             writeln!(w, "  {m:<mw$}  {s:>6}  {n:>8}")?;
         }
@@ -135,14 +217,13 @@ impl HttpStats {
         let hw = self
             .latency
             .keys()
-            .map(|(h, _)| h.chars().count())
+            .map(|h| h.chars().count())
             .max()
             .unwrap_or(4)
             .max(4);
         let pw = self
-            .latency
-            .keys()
-            .map(|(_, p)| p.chars().count().min(60))
+            .latencies()
+            .map(|(_, p, _)| p.chars().count().min(60))
             .max()
             .unwrap_or(4)
             .max(4);
@@ -151,15 +232,16 @@ impl HttpStats {
             "  {:<hw$}  {:<pw$}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}",
             "host", "path", "requests", "min", "median", "p95", "max"
         )?;
-        for ((h, p), s) in &self.latency {
+        for (h, p, s) in self.latencies() {
             let p: String = p.chars().take(60).collect();
+            let sorted = s.sorted();
             writeln!(
                 w,
                 "  {h:<hw$}  {p:<pw$}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}",
                 s.count,
                 human_duration(s.min),
-                human_duration(s.percentile(0.5)),
-                human_duration(s.percentile(0.95)),
+                human_duration(percentile(&sorted, 0.5)),
+                human_duration(percentile(&sorted, 0.95)),
                 human_duration(s.max)
             )?;
         }
@@ -194,25 +276,26 @@ impl HttpStats {
         let line = Line {
             kind: "http_stats",
             by_method_status: self
-                .by_status
-                .iter()
-                .map(|((m, s), n)| ByStatus {
+                .statuses()
+                .map(|(m, s, n)| ByStatus {
                     method: m,
-                    status_code: *s,
-                    requests: *n,
+                    status_code: s,
+                    requests: n,
                 })
                 .collect(),
             latency: self
-                .latency
-                .iter()
-                .map(|((h, p), s)| Latency {
-                    host: h,
-                    path: p,
-                    requests: s.count,
-                    min_ns: s.min,
-                    median_ns: s.percentile(0.5),
-                    p95_ns: s.percentile(0.95),
-                    max_ns: s.max,
+                .latencies()
+                .map(|(h, p, s)| {
+                    let sorted = s.sorted();
+                    Latency {
+                        host: h,
+                        path: p,
+                        requests: s.count,
+                        min_ns: s.min,
+                        median_ns: percentile(&sorted, 0.5),
+                        p95_ns: percentile(&sorted, 0.95),
+                        max_ns: s.max,
+                    }
                 })
                 .collect(),
         };
@@ -279,7 +362,7 @@ impl TcpStats {
                 w,
                 "handshake rtt: min {}  median {}  max {}  over {} connections; {} retransmissions in all",
                 human_duration(self.rtt.min),
-                human_duration(self.rtt.percentile(50.0)),
+                human_duration(percentile(&self.rtt.sorted(), 50.0)),
                 human_duration(self.rtt.max),
                 self.rtt.count,
                 self.retransmissions
@@ -296,7 +379,7 @@ impl TcpStats {
             handshake_rtt_ns: (self.rtt.count > 0).then(|| RttJson {
                 count: self.rtt.count,
                 min: self.rtt.min,
-                median: self.rtt.percentile(50.0),
+                median: percentile(&self.rtt.sorted(), 50.0),
                 max: self.rtt.max,
             }),
         };
@@ -390,9 +473,9 @@ mod tests {
         for i in 0..3 * MAX_ROWS {
             st.add(&x(&format!("M{i}"), "/", Some(200), 1));
         }
-        assert_eq!(st.by_status.len(), MAX_ROWS + 1);
+        assert_eq!(st.statuses().count(), MAX_ROWS + 1);
         assert_eq!(
-            st.by_status.get(&("(other)".to_string(), Some(200))),
+            st.by_status.get("(other)").and_then(|m| m.get(&Some(200))),
             Some(&(2 * MAX_ROWS as u64))
         );
     }
@@ -404,6 +487,21 @@ mod tests {
         assert_eq!(path_of("http://example.com"), "/");
         assert_eq!(path_of("*"), "*");
         assert_eq!(path_of("example.com:443"), "example.com:443");
+        for uri in [
+            "/a?u=http://x/y",
+            "a:b://c/d",
+            "http:/x",
+            "http://",
+            "::://",
+            ":",
+            "é://ü",
+        ] {
+            assert_eq!(
+                after_scheme(uri),
+                uri.split_once("://").map(|(_, r)| r),
+                "{uri}"
+            );
+        }
     }
 
     #[test]
@@ -444,8 +542,8 @@ mod tests {
         for i in 0..(MAX_ROWS + 50) {
             s.add(&x("GET", &format!("/{i}"), Some(200), 1));
         }
-        assert_eq!(s.latency.len(), MAX_ROWS + 1);
-        let other = &s.latency[&("(other)".to_string(), "(other)".to_string())];
+        assert_eq!(s.latencies().count(), MAX_ROWS + 1);
+        let other = &s.latency["(other)"]["(other)"];
         assert_eq!(other.count, 50);
         let mut one = Samples::default();
         for v in 0..(3 * MAX_SAMPLES as i64) {

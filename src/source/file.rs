@@ -73,7 +73,19 @@ impl ByteReader {
 
     /// Makes at least `n` bytes available. Returns `false` when the stream
     /// ends first; `available()` then tells how many there are.
+    #[inline]
     pub(crate) fn ensure(&mut self, n: usize) -> io::Result<bool> {
+        if self.end - self.start >= n {
+            // The common case: a mapped file, or a record inside the
+            // buffered window.
+            return Ok(true);
+        }
+        self.fill(n)
+    }
+
+    /// [`ByteReader::ensure`] when the window is short: reads more.
+    #[inline(never)]
+    fn fill(&mut self, n: usize) -> io::Result<bool> {
         while self.end - self.start < n {
             if self.eof {
                 return Ok(false);

@@ -484,7 +484,7 @@ impl Tracker {
             }
         }
 
-        if !self.table.contains_key(&key) && self.table.len() >= self.limits.max_connections {
+        if self.table.len() >= self.limits.max_connections && !self.table.contains_key(&key) {
             self.evict(ts_ns, consumer);
         }
         let limits = self.limits;
@@ -997,10 +997,12 @@ impl Conn {
         if (reused && new_stream) || synack_reused {
             verdict.flags.set(Analysis::REUSED_PORTS);
         }
-        for (i, (bit, _)) in Analysis::ALL.iter().enumerate() {
-            if verdict.flags.has(*bit) {
-                if let Some(n) = self.analysis_counts.get_mut(i) {
-                    *n += 1;
+        if !verdict.flags.is_empty() {
+            for (i, (bit, _)) in Analysis::ALL.iter().enumerate() {
+                if verdict.flags.has(*bit) {
+                    if let Some(n) = self.analysis_counts.get_mut(i) {
+                        *n += 1;
+                    }
                 }
             }
         }
