@@ -124,19 +124,20 @@ fn path_of(uri: &str) -> &str {
     p.split(['?', '#']).next().unwrap_or(p)
 }
 
-/// What follows the first `://` in `uri` (`split_once("://")`, with a
-/// byte search for `:` instead of a substring searcher built per call).
+/// What follows `scheme://` when `uri` is in absolute form (RFC 3986: a
+/// scheme is a letter, then letters, digits, `+`, `-` or `.`). A `://`
+/// later in the URI (in a query, say) does not count.
 fn after_scheme(uri: &str) -> Option<&str> {
-    let b = uri.as_bytes();
-    let mut from = 0;
-    while let Some(i) = b.get(from..).and_then(|rest| memchr::memchr(b':', rest)) {
-        let colon = from + i;
-        if b.get(colon + 1..colon + 3) == Some(b"//") {
-            return uri.get(colon + 3..);
-        }
-        from = colon + 1;
+    let colon = memchr::memchr(b':', uri.as_bytes())?;
+    let scheme = uri.as_bytes().get(..colon)?;
+    let valid = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+    if !valid {
+        return None;
     }
-    None
+    uri.get(colon..)?.strip_prefix("://")
 }
 
 impl HttpStats {
@@ -362,7 +363,7 @@ impl TcpStats {
                 w,
                 "handshake rtt: min {}  median {}  max {}  over {} connections; {} retransmissions in all",
                 human_duration(self.rtt.min),
-                human_duration(percentile(&self.rtt.sorted(), 50.0)),
+                human_duration(percentile(&self.rtt.sorted(), 0.5)),
                 human_duration(self.rtt.max),
                 self.rtt.count,
                 self.retransmissions
@@ -379,7 +380,7 @@ impl TcpStats {
             handshake_rtt_ns: (self.rtt.count > 0).then(|| RttJson {
                 count: self.rtt.count,
                 min: self.rtt.min,
-                median: percentile(&self.rtt.sorted(), 50.0),
+                median: percentile(&self.rtt.sorted(), 0.5),
                 max: self.rtt.max,
             }),
         };
@@ -487,20 +488,22 @@ mod tests {
         assert_eq!(path_of("http://example.com"), "/");
         assert_eq!(path_of("*"), "*");
         assert_eq!(path_of("example.com:443"), "example.com:443");
-        for uri in [
-            "/a?u=http://x/y",
-            "a:b://c/d",
-            "http:/x",
-            "http://",
-            "::://",
-            ":",
-            "é://ü",
+        assert_eq!(path_of("HTTPS://example.com/a/b?x"), "/a/b");
+        assert_eq!(path_of("svn+ssh://h/p"), "/p");
+        // A `://` that is not after a scheme at the start is part of the
+        // path or query.
+        assert_eq!(path_of("/a?u=http://x/y"), "/a");
+        assert_eq!(path_of("/redirect/http://x/y"), "/redirect/http://x/y");
+        for (uri, want) in [
+            ("http://", Some("")),
+            ("a:b://c/d", None),
+            ("1http://x", None),
+            ("http:/x", None),
+            ("::://", None),
+            (":", None),
+            ("é://ü", None),
         ] {
-            assert_eq!(
-                after_scheme(uri),
-                uri.split_once("://").map(|(_, r)| r),
-                "{uri}"
-            );
+            assert_eq!(after_scheme(uri), want, "{uri}");
         }
     }
 
@@ -534,6 +537,26 @@ mod tests {
         assert_eq!(v["by_method_status"][2]["method"], "POST");
         assert!(v["by_method_status"][2].get("status_code").is_none());
         assert_eq!(v["latency"][1]["p95_ns"], 19_000_000);
+    }
+
+    #[test]
+    fn handshake_rtt_median_is_the_middle_sample() {
+        let mut t = TcpStats::default();
+        for us in [40, 10, 1000, 20, 30] {
+            t.total += 1;
+            t.rtt.add(us * 1000);
+        }
+        let mut out = Vec::new();
+        t.write_table(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("handshake rtt: min 10 µs  median 30 µs  max 1.0 ms  over 5 connections"),
+            "{text}"
+        );
+        let mut j = Vec::new();
+        t.write_json(&mut j).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(v["handshake_rtt_ns"]["median"], 30_000);
     }
 
     #[test]
