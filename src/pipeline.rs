@@ -422,14 +422,13 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 tracker.process(frame.number, frame.ts_ns, &m, &mut tee)
             });
             let iface = interfaces.get(frame.interface as usize);
-            let http_notes = consumer.take_notes();
             let mut event = PacketEvent {
                 frame: &frame,
                 decoded: &decoded,
                 tcp: tcp.as_ref(),
                 interface: iface.and_then(|i| i.name.as_deref()),
                 interface_id: iface.map_or(0, |i| i.index_in_section),
-                http: &http_notes,
+                http: consumer.notes(),
                 annotations: &[],
             };
             if want_annotations {
@@ -437,6 +436,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 event.annotations = &annotations;
             }
             outputs.each(|s| s.packet(&event))?;
+            consumer.clear_notes();
             pass_follow(&mut outputs, &mut follow)?;
             pass_records(&mut outputs, &mut consumer, &mut tracker, Some(frame.ts_ns))?;
             if cfg.count.is_some_and(|c| stats.frames_shown >= c) {

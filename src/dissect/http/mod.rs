@@ -305,6 +305,16 @@ impl HttpDissector {
         std::mem::take(&mut self.notes)
     }
 
+    /// The notes produced since the last [`clear_notes`](Self::clear_notes),
+    /// read in place (the list keeps its room from packet to packet).
+    pub fn notes(&self) -> &[HttpNote] {
+        &self.notes
+    }
+
+    pub fn clear_notes(&mut self) {
+        self.notes.clear();
+    }
+
     /// Connections with HTTP state.
     pub fn connections(&self) -> usize {
         self.conns.len()
