@@ -45,23 +45,15 @@ impl Digits {
     /// whole when it does not fit).
     #[inline]
     pub fn padded(&mut self, v: u64, width: usize) -> &mut Self {
-        let mut digits = 1;
-        let mut t = v;
-        while t >= 10 {
-            t /= 10;
-            digits += 1;
-        }
-        let total = digits.max(width);
+        let mut text = itoa::Buffer::new();
+        let digits = text.format(v).as_bytes();
+        let total = digits.len().max(width);
         let Some(out) = self.buf.get_mut(self.len..self.len + total) else {
             return self;
         };
-        let (zeros, tail) = out.split_at_mut(total - digits);
+        let (zeros, tail) = out.split_at_mut(total - digits.len());
         zeros.fill(b'0');
-        let mut v = v;
-        for b in tail.iter_mut().rev() {
-            *b = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+        tail.copy_from_slice(digits);
         self.len += total;
         self
     }

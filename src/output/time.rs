@@ -272,18 +272,20 @@ impl TimeFormatter {
             TimeStyle::Relative => {
                 let first = *self.first.get_or_insert(ts_ns);
                 let delta = self.shown(ts_ns) - self.shown(first);
-                let mut text = Digits::new();
-                if delta < 0 {
-                    text.push(b"-");
-                }
                 let a = delta.unsigned_abs();
-                text.num(a / 1_000_000_000);
-                self.frac(&mut text, (a % 1_000_000_000) as i64);
-                let width = if self.nanos { 14 } else { 11 };
-                for _ in text.len()..width {
+                let mut secs = itoa::Buffer::new();
+                let secs = secs.format(a / 1_000_000_000).as_bytes();
+                // Right-aligned: sign, seconds, point, fraction.
+                let (width, frac) = if self.nanos { (14, 9) } else { (11, 6) };
+                let len = usize::from(delta < 0) + secs.len() + 1 + frac;
+                for _ in len..width {
                     d.push(b" ");
                 }
-                d.push(text.as_bytes());
+                if delta < 0 {
+                    d.push(b"-");
+                }
+                d.push(secs);
+                self.frac(&mut d, (a % 1_000_000_000) as i64);
             }
         }
         self.prev = Some(ts_ns);
@@ -327,6 +329,43 @@ mod tests {
                 assert_eq!(rfc3339(ts), slow(ts), "{ts}");
             }
         }
+    }
+
+    #[test]
+    fn relative_times_are_right_aligned_seconds_since_the_first() {
+        let s = 1_000_000_000i64;
+        let run = |nanos: bool| {
+            let mut t = TimeFormatter::new(TimeStyle::Relative, nanos);
+            [
+                1000 * s,
+                1001 * s + s / 2 + 7,
+                1000 * s - s / 4,
+                13_345 * s + 1,
+            ]
+            .map(|ts| {
+                let mut v = Vec::new();
+                t.write(&mut v, ts).unwrap();
+                String::from_utf8(v).unwrap()
+            })
+        };
+        assert_eq!(
+            run(false),
+            [
+                "   0.000000 ",
+                "   1.500000 ",
+                "  -0.250000 ",
+                "12345.000000 "
+            ]
+        );
+        assert_eq!(
+            run(true),
+            [
+                "   0.000000000 ",
+                "   1.500000007 ",
+                "  -0.250000000 ",
+                "12345.000000001 "
+            ]
+        );
     }
 
     #[test]
