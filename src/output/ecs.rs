@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::har::request_url;
+use super::json_writer;
 use super::time::Rfc3339;
 use crate::dissect::http::{Exchange, Message};
 
@@ -31,7 +32,50 @@ pub struct Event {
     pub duration: Option<i64>,
 }
 
+/// `["a","b"]`.
+fn write_names(o: &mut Vec<u8>, names: &[&str]) {
+    o.push(b'[');
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        json_writer::str(o, n);
+    }
+    o.push(b']');
+}
+
 impl Event {
+    /// The object as `--json` writes it, field by field (the same text as
+    /// its serde serialization, which debug builds check on every line).
+    pub fn write_json(&self, o: &mut Vec<u8>) -> Result<(), json_writer::Error> {
+        o.extend_from_slice(b"{\"kind\":");
+        json_writer::str(o, self.kind);
+        o.extend_from_slice(b",\"category\":");
+        write_names(o, self.category);
+        o.extend_from_slice(b",\"type\":");
+        write_names(o, self.kind_of);
+        if let Some(a) = self.action {
+            o.extend_from_slice(b",\"action\":");
+            json_writer::str(o, a);
+        }
+        o.extend_from_slice(b",\"dataset\":");
+        json_writer::str(o, self.dataset);
+        if let Some(t) = &self.start {
+            o.extend_from_slice(b",\"start\":");
+            json_writer::append(o, t)?;
+        }
+        if let Some(t) = &self.end {
+            o.extend_from_slice(b",\"end\":");
+            json_writer::append(o, t)?;
+        }
+        if let Some(d) = self.duration {
+            o.extend_from_slice(b",\"duration\":");
+            json_writer::int(o, d);
+        }
+        o.push(b'}');
+        Ok(())
+    }
+
     pub fn packet() -> Self {
         Self::plain(&["network"], &["info"], "netpeek.packet")
     }
@@ -81,6 +125,26 @@ pub struct Side {
     pub bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packets: Option<u64>,
+}
+
+impl Side {
+    /// The object as `--json` writes it (see [`Event::write_json`]).
+    pub fn write_json(&self, o: &mut Vec<u8>) -> Result<(), json_writer::Error> {
+        o.extend_from_slice(b"{\"ip\":");
+        json_writer::ip(o, &self.ip)?;
+        o.extend_from_slice(b",\"port\":");
+        json_writer::int(o, self.port);
+        if let Some(b) = self.bytes {
+            o.extend_from_slice(b",\"bytes\":");
+            json_writer::int(o, b);
+        }
+        if let Some(p) = self.packets {
+            o.extend_from_slice(b",\"packets\":");
+            json_writer::int(o, p);
+        }
+        o.push(b'}');
+        Ok(())
+    }
 }
 
 /// ECS `network.*` of a connection or an exchange.

@@ -464,7 +464,7 @@ impl<W: Write> JsonSink<W> {
 /// the line every packet gets. Same text as `Packet`'s derived
 /// serialization (debug builds compare the two on every line written).
 fn write_packet(o: &mut Vec<u8>, p: &Packet<'_>) -> Result<(), json_writer::Error> {
-    use json_writer::{append, int, ip, str};
+    use json_writer::{append, int, str};
     o.extend_from_slice(b"{\"type\":");
     str(o, p.kind);
     o.extend_from_slice(b",\"frame\":");
@@ -507,13 +507,7 @@ fn write_packet(o: &mut Vec<u8>, p: &Packet<'_>) -> Result<(), json_writer::Erro
     ] {
         if let Some(e) = e {
             o.extend_from_slice(key);
-            o.extend_from_slice(b"{\"ip\":");
-            ip(o, &e.ip)?;
-            if let Some(port) = e.port {
-                o.extend_from_slice(b",\"port\":");
-                int(o, port);
-            }
-            o.push(b'}');
+            write_endpoint(o, e)?;
         }
     }
     if let Some(t) = &p.tcp {
@@ -569,7 +563,7 @@ fn write_http(o: &mut Vec<u8>, l: &HttpLine<'_>) -> Result<(), json_writer::Erro
     ] {
         if let Some(e) = e {
             o.extend_from_slice(key);
-            append(o, e)?;
+            write_endpoint(o, e)?;
         }
     }
     if let Some(r) = &l.request {
@@ -609,14 +603,14 @@ fn write_http(o: &mut Vec<u8>, l: &HttpLine<'_>) -> Result<(), json_writer::Erro
     o.extend_from_slice(b",\"@timestamp\":");
     append(o, &l.timestamp)?;
     o.extend_from_slice(b",\"event\":");
-    append(o, &l.event)?;
+    l.event.write_json(o)?;
     if let Some(s) = &l.source {
         o.extend_from_slice(b",\"source\":");
-        append(o, s)?;
+        s.write_json(o)?;
     }
     if let Some(d) = &l.destination {
         o.extend_from_slice(b",\"destination\":");
-        append(o, d)?;
+        d.write_json(o)?;
     }
     if let Some(n) = &l.network {
         o.extend_from_slice(b",\"network\":");
@@ -631,6 +625,18 @@ fn write_http(o: &mut Vec<u8>, l: &HttpLine<'_>) -> Result<(), json_writer::Erro
     if let Some(u) = &l.user_agent {
         o.extend_from_slice(b",\"user_agent\":");
         append(o, u)?;
+    }
+    o.push(b'}');
+    Ok(())
+}
+
+/// `{"ip":…,"port":…}`.
+fn write_endpoint(o: &mut Vec<u8>, e: &Endpoint) -> Result<(), json_writer::Error> {
+    o.extend_from_slice(b"{\"ip\":");
+    json_writer::ip(o, &e.ip)?;
+    if let Some(port) = e.port {
+        o.extend_from_slice(b",\"port\":");
+        json_writer::int(o, port);
     }
     o.push(b'}');
     Ok(())
