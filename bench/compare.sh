@@ -46,25 +46,28 @@ trap 'rm -rf "$tmp"' EXIT
 
 printf '\ncapture: %s (%s packets, %s MB)\nmachine: %s, %s cores\n\n' \
 	"$cap" "$packets" "$((bytes / 1000000))" "$(uname -srm)" "$(nproc)"
-declare -a medians rsss
+declare -a medians rsss cpus
 for i in "${!names[@]}"; do
 	json="$tmp/$i.json"
 	hyperfine --style none --runs "$runs" --warmup 1 --export-json "$json" \
 		--output null "${cmds[$i]}" > /dev/null 2>&1 || true
 	medians[$i]=$(python3 -c "import json,sys; r=json.load(open('$json'))['results'][0]; print('%.3f' % r['median'])")
+	# CPU time (user + system, mean): steadier than wall time on a shared machine.
+	cpus[$i]=$(python3 -c "import json,sys; r=json.load(open('$json'))['results'][0]; print('%.3f' % (r['user'] + r['system']))")
 	rss=$( { /usr/bin/time -f '%M' sh -c "${cmds[$i]} >/dev/null 2>&1" ; } 2>&1 | tail -1 )
 	rsss[$i]=$((rss / 1024))
 done
 
-# The table: time, rates, memory, and each time as a multiple of the read
-# floor's and of tcpdump's.
-printf '%-34s %9s %11s %7s %9s %8s %8s\n' "command" "median s" "packets/s" "MB/s" "peak RSS" "x floor" "x tcpdump"
+# The table: time, rates, memory, each time as a multiple of the read
+# floor's and of tcpdump's, and the CPU time (user + system) with its
+# multiple of tcpdump's.
+printf '%-34s %9s %11s %7s %9s %8s %9s %7s %9s\n' "command" "median s" "packets/s" "MB/s" "peak RSS" "x floor" "x tcpdump" "cpu s" "cpu x td"
 for i in "${!names[@]}"; do
-	python3 - "${names[$i]}" "${medians[$i]}" "${rsss[$i]}" "${medians[0]}" "${medians[1]}" "$packets" "$bytes" <<'PY'
+	python3 - "${names[$i]}" "${medians[$i]}" "${rsss[$i]}" "${medians[0]}" "${medians[1]}" "$packets" "$bytes" "${cpus[$i]}" "${cpus[1]}" <<'PY'
 import sys
-name, med, rss, floor, tcpdump, packets, nbytes = sys.argv[1], *map(float, sys.argv[2:])
-print('%-34s %9.3f %11.0f %7.0f %6d MB %8.2f %8.2f' % (
-    name, med, packets / med, nbytes / 1e6 / med, rss, med / floor, med / tcpdump))
+name, med, rss, floor, tcpdump, packets, nbytes, cpu, cpu_td = sys.argv[1], *map(float, sys.argv[2:])
+print('%-34s %9.3f %11.0f %7.0f %6d MB %8.2f %9.2f %7.3f %9.2f' % (
+    name, med, packets / med, nbytes / 1e6 / med, rss, med / floor, med / tcpdump, cpu, cpu / cpu_td))
 PY
 done
 
