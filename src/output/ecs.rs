@@ -32,18 +32,6 @@ pub struct Event {
     pub duration: Option<i64>,
 }
 
-/// `["a","b"]`.
-fn write_names(o: &mut Vec<u8>, names: &[&str]) {
-    o.push(b'[');
-    for (i, n) in names.iter().enumerate() {
-        if i > 0 {
-            o.push(b',');
-        }
-        json_writer::str(o, n);
-    }
-    o.push(b']');
-}
-
 impl Event {
     /// The object as `--json` writes it, field by field (the same text as
     /// its serde serialization, which debug builds check on every line).
@@ -51,9 +39,9 @@ impl Event {
         o.extend_from_slice(b"{\"kind\":");
         json_writer::str(o, self.kind);
         o.extend_from_slice(b",\"category\":");
-        write_names(o, self.category);
+        json_writer::str_array(o, self.category.iter().copied());
         o.extend_from_slice(b",\"type\":");
-        write_names(o, self.kind_of);
+        json_writer::str_array(o, self.kind_of.iter().copied());
         if let Some(a) = self.action {
             o.extend_from_slice(b",\"action\":");
             json_writer::str(o, a);

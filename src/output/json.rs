@@ -727,14 +727,9 @@ fn write_tcp(o: &mut Vec<u8>, t: &Tcp) {
         int(o, s);
         o.push(b',');
     }
-    o.extend_from_slice(b"\"flags\":[");
-    for (i, name) in t.flags.0.names().enumerate() {
-        if i > 0 {
-            o.push(b',');
-        }
-        str(o, name);
-    }
-    o.extend_from_slice(b"],\"seq\":");
+    o.extend_from_slice(b"\"flags\":");
+    json_writer::str_array(o, t.flags.0.names());
+    o.extend_from_slice(b",\"seq\":");
     int(o, t.seq);
     o.extend_from_slice(b",\"ack\":");
     int(o, t.ack);
@@ -753,14 +748,8 @@ fn write_tcp(o: &mut Vec<u8>, t: &Tcp) {
         str(o, r);
     }
     if !t.analysis.is_empty() {
-        o.extend_from_slice(b",\"analysis\":[");
-        for (i, a) in t.analysis.iter().enumerate() {
-            if i > 0 {
-                o.push(b',');
-            }
-            str(o, a);
-        }
-        o.push(b']');
+        o.extend_from_slice(b",\"analysis\":");
+        json_writer::str_array(o, t.analysis.iter().copied());
     }
     if let Some(n) = t.dup_ack {
         o.extend_from_slice(b",\"dup_ack\":");

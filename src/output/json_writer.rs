@@ -103,8 +103,9 @@ fn escape_slow(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s.get(start..).unwrap_or_default());
 }
 
+/// A JSON string.
 #[inline]
-fn string(out: &mut Vec<u8>, s: &str) {
+pub fn str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     escape_into(out, s.as_bytes());
     out.push(b'"');
@@ -139,26 +140,22 @@ fn via_serde_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(),
     serde_json::to_writer(out, v)
 }
 
-#[inline]
-fn integer<I: itoa::Integer>(out: &mut Vec<u8>, i: I) {
-    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
-}
-
-/// A JSON string (for writers that build a line field by field).
-#[inline]
-pub fn str(out: &mut Vec<u8>, s: &str) {
-    string(out, s);
-}
-
 /// A JSON number.
 #[inline]
 pub fn int<I: itoa::Integer>(out: &mut Vec<u8>, i: I) {
-    integer(out, i);
+    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
 }
 
-/// `v`'s `Display` text as a JSON string.
-pub fn display<T: fmt::Display + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result<(), Error> {
-    display_string(out, v)
+/// A JSON array of strings.
+pub fn str_array<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a str>) {
+    out.push(b'[');
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        str(out, s);
+    }
+    out.push(b']');
 }
 
 /// An IPv4 address as text, digit by digit (the standard `Display` pads
@@ -284,7 +281,7 @@ struct Ser<'a> {
 impl Ser<'_> {
     #[inline]
     fn int<I: itoa::Integer>(self, v: I) -> Result<(), Error> {
-        integer(self.out, v);
+        int(self.out, v);
         Ok(())
     }
 }
@@ -331,7 +328,7 @@ fn open<'a>(out: &'a mut Vec<u8>, open: &[u8], close: &'static [u8]) -> Compound
 /// `{"variant":` before a variant's content.
 fn variant_open(out: &mut Vec<u8>, variant: &str) {
     out.push(b'{');
-    string(out, variant);
+    str(out, variant);
     out.push(b':');
 }
 
@@ -360,11 +357,11 @@ impl<'a> ser::Serializer for Ser<'a> {
         via_serde_json(self.out, &v)
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
-        string(self.out, v.encode_utf8(&mut [0; 4]));
+        str(self.out, v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        string(self.out, v);
+        str(self.out, v);
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
@@ -390,7 +387,7 @@ impl<'a> ser::Serializer for Ser<'a> {
         _: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        string(self.out, variant);
+        str(self.out, variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -518,7 +515,7 @@ fn key_must_be_a_string() -> Error {
 impl MapKey<'_> {
     fn quoted<I: itoa::Integer>(self, i: I) -> Result<(), Error> {
         self.out.push(b'"');
-        integer(self.out, i);
+        int(self.out, i);
         self.out.push(b'"');
         Ok(())
     }
@@ -561,11 +558,11 @@ impl ser::Serializer for MapKey<'_> {
         self.float(v)
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
-        string(self.out, v.encode_utf8(&mut [0; 4]));
+        str(self.out, v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        string(self.out, v);
+        str(self.out, v);
         Ok(())
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
@@ -589,7 +586,7 @@ impl ser::Serializer for MapKey<'_> {
         _: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        string(self.out, variant);
+        str(self.out, variant);
         Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
