@@ -34,23 +34,14 @@ impl Fields {
     }
 
     pub fn push(&mut self, name: &str, value: &str) {
-        let fits = (self.text.len() as u64 + name.len() as u64 + value.len() as u64)
-            <= u64::from(u32::MAX);
-        if fits {
-            self.text.reserve(name.len() + value.len());
-            self.text.push_str(name);
-            let name_end = self.text.len() as u32;
-            self.text.push_str(value);
-            self.ends.push((name_end, self.text.len() as u32));
-            return;
-        }
         // (Heads are bounded far below 4 GiB; a longer field is cut.)
         let room = (u32::MAX as usize).saturating_sub(self.text.len());
         let name = cut(name, room);
+        let value = cut(value, room - name.len());
+        self.text.reserve(name.len() + value.len());
         self.text.push_str(name);
         let name_end = self.text.len() as u32;
-        let room = (u32::MAX as usize).saturating_sub(self.text.len());
-        self.text.push_str(cut(value, room));
+        self.text.push_str(value);
         self.ends.push((name_end, self.text.len() as u32));
     }
 
