@@ -337,8 +337,9 @@ fn capture_loop(
     // the block being filled when the stop came show only after that. So
     // keep reading, without blocking, for four block timeouts and 50 ms
     // more, and then until the ring is empty, or (under a load that never
-    // lets it empty) until packets stamped well after the stop show up. A read that fails (the "break" that breakloop()
-    // can leave behind when it came between two reads) is retried.
+    // lets it empty) until packets stamped well after the stop show up. A
+    // read that fails (the "break" that breakloop() can leave behind when
+    // it came between two reads) is retried.
     let stop_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
