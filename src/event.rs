@@ -89,6 +89,11 @@ pub struct RunStats {
 /// An output: renders or stores events.
 pub trait Sink {
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> std::io::Result<()>;
+    /// False for an output that ignores packets (only records and tables):
+    /// when no output wants them, frames are not kept for the output stage.
+    fn wants_packets(&self) -> bool {
+        true
+    }
     fn connection(&mut self, _c: &ConnRecord) -> std::io::Result<()> {
         Ok(())
     }

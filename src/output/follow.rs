@@ -247,6 +247,10 @@ impl<W: Write> Sink for FollowPrinter<W> {
         Ok(())
     }
 
+    fn wants_packets(&self) -> bool {
+        false
+    }
+
     fn follow(&mut self, c: &FollowChunk) -> io::Result<()> {
         self.chunk(c)
     }

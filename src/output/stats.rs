@@ -418,6 +418,10 @@ impl<W: Write> Sink for StatsSink<W> {
         Ok(())
     }
 
+    fn wants_packets(&self) -> bool {
+        false
+    }
+
     fn http(&mut self, x: &Exchange) -> io::Result<()> {
         self.http.add(x);
         Ok(())

@@ -11,12 +11,12 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::pcap_format::PcapReader;
 use super::pcapng_format::PcapNgReader;
-use super::{InterfaceInfo, Next, PacketSource};
+use super::{InterfaceInfo, Next, PacketSource, SharedMap};
 use crate::error::Error;
 
 /// Largest record or block accepted. Real packets are at most 256 KiB
@@ -32,9 +32,12 @@ pub(crate) struct ByteReader {
     buf: Vec<u8>,
     /// A memory-mapped regular file: read in place, no copy. `start` and
     /// `end` then index the map.
-    map: Option<memmap2::Mmap>,
+    map: Option<Arc<memmap2::Mmap>>,
     /// Bytes of the map already given back to the kernel.
     released: usize,
+    /// When the map is shared ([`ByteReader::share_map`]): how far its
+    /// other readers are done; pages after that are kept.
+    shared_done: Option<Arc<AtomicUsize>>,
     start: usize,
     end: usize,
     /// Absolute offset of `buf[start]` in the stream.
@@ -49,6 +52,7 @@ impl ByteReader {
             buf: vec![0; 4 * READ_CHUNK],
             map: None,
             released: 0,
+            shared_done: None,
             start: 0,
             end: 0,
             offset: 0,
@@ -63,8 +67,9 @@ impl ByteReader {
             inner: Box::new(io::empty()),
             buf: Vec::new(),
             end: map.len(),
-            map: Some(map),
+            map: Some(Arc::new(map)),
             released: 0,
+            shared_done: None,
             start: 0,
             offset: 0,
             eof: true,
@@ -135,10 +140,19 @@ impl ByteReader {
             // memory stays small however large the file.
             const STEP: usize = 4 << 20;
             if self.start - self.released >= 2 * STEP {
-                let upto = (self.start - STEP) & !(4096 - 1);
-                // SAFETY: the range lies inside the map and is never read
-                // again (reading only moves forward); for a read-only file
-                // mapping DONTNEED only drops cached pages.
+                let mut upto = self.start - STEP;
+                if let Some(done) = &self.shared_done {
+                    upto = upto.min(done.load(Ordering::Acquire));
+                }
+                let upto = upto & !(4096 - 1);
+                if upto <= self.released {
+                    return;
+                }
+                // SAFETY: the range lies inside the map and is not read
+                // again: reading only moves forward, and the other readers
+                // of a shared map are done with it (`shared_done`). Even
+                // so, for a read-only file mapping DONTNEED only drops
+                // cached pages; a later read would fetch them again.
                 let _ = unsafe {
                     m.unchecked_advise_range(
                         memmap2::UncheckedAdvice::DontNeed,
@@ -157,6 +171,18 @@ impl ByteReader {
 
     pub(crate) fn is_mapped(&self) -> bool {
         self.map.is_some()
+    }
+
+    /// The map, for readers on other threads that keep ranges of it, and
+    /// the mark they move forward as they finish with them: from now on
+    /// pages are given back only behind that mark.
+    pub(crate) fn share_map(&mut self) -> Option<SharedMap> {
+        let map = Arc::clone(self.map.as_ref()?);
+        let done = Arc::clone(
+            self.shared_done
+                .get_or_insert_with(|| Arc::new(AtomicUsize::new(self.released))),
+        );
+        Some(SharedMap { map, done })
     }
 
     /// True when the stream has no more bytes.
@@ -433,6 +459,10 @@ pub(crate) struct RawRecord {
 }
 
 impl PacketSource for FileSource {
+    fn share_map(&mut self) -> Option<SharedMap> {
+        self.reader.share_map()
+    }
+
     fn next(&mut self) -> Result<Next<'_>, Error> {
         if self.failed {
             return Ok(Next::End);
@@ -501,5 +531,47 @@ impl PacketSource for FileSource {
             _ => self.raw_read.load(Ordering::Relaxed),
         };
         Some((read, self.total_size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapped(len: usize) -> (tempfile::NamedTempFile, ByteReader) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, &vec![7u8; len]).unwrap();
+        // SAFETY: the file is this test's own and is not changed.
+        let map = unsafe { memmap2::Mmap::map(f.as_file()) }.unwrap();
+        (f, ByteReader::mapped(map))
+    }
+
+    #[test]
+    fn pages_are_given_back_behind_the_reader() {
+        let (_f, mut r) = mapped(32 << 20);
+        assert!(r.ensure(20 << 20).unwrap());
+        r.consume(20 << 20);
+        // Everything but the last 4 MiB read.
+        assert_eq!(r.released, 16 << 20);
+    }
+
+    #[test]
+    fn a_shared_map_keeps_what_its_other_readers_still_need() {
+        let (_f, mut r) = mapped(32 << 20);
+        let shared = r.share_map().unwrap();
+        assert_eq!(shared.map.len(), 32 << 20);
+        r.consume(20 << 20);
+        assert_eq!(r.released, 0, "nothing is done with yet");
+        shared.done.store((5 << 20) + 100, Ordering::Release);
+        r.consume(8 << 20);
+        // Up to the page before the mark.
+        assert_eq!(r.released, 5 << 20);
+        shared.done.store(30 << 20, Ordering::Release);
+        r.consume(2 << 20);
+        // Now the reader's own 4 MiB margin is the limit.
+        assert_eq!(r.released, 26 << 20);
+        // Ranges are found only for bytes inside the map.
+        assert_eq!(shared.range_of(&shared.map[10..20]), Some(10..20));
+        assert_eq!(shared.range_of(b"elsewhere"), None);
     }
 }

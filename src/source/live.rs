@@ -488,6 +488,11 @@ impl PacketSource for LiveSource {
     fn request_stop(&mut self) {
         self.begin_stop();
     }
+
+    /// While the current batch from the capture thread lasts.
+    fn ready(&self) -> bool {
+        self.pos < self.batch.len()
+    }
 }
 
 impl Drop for LiveSource {

@@ -165,6 +165,27 @@ pub enum Next<'a> {
     End,
 }
 
+/// A memory-mapped capture shared with other threads: frames stay valid as
+/// ranges of `map`. The source gives pages back to the kernel as it reads
+/// on, but never past `done`, which the other readers move forward (a byte
+/// offset into the map) once they are finished with what lies before it.
+#[derive(Clone)]
+pub struct SharedMap {
+    pub map: std::sync::Arc<memmap2::Mmap>,
+    pub done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SharedMap {
+    /// Where `bytes` lie in the map, if they do.
+    pub fn range_of(&self, bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+        let base = self.map.as_ptr() as usize;
+        let at = bytes.as_ptr() as usize;
+        let start = at.checked_sub(base)?;
+        let end = start.checked_add(bytes.len())?;
+        (end <= self.map.len()).then_some(start..end)
+    }
+}
+
 /// A stream of frames. `next` borrows the source, so frames stay zero-copy.
 pub trait PacketSource {
     fn next(&mut self) -> Result<Next<'_>, Error>;
@@ -180,4 +201,15 @@ pub trait PacketSource {
     }
     /// Asks a live source to stop and drain what the kernel already holds.
     fn request_stop(&mut self) {}
+    /// True when `next` would return without waiting (a file always; a
+    /// live source while it holds captured frames), so a reader may keep
+    /// gathering before it passes frames on.
+    fn ready(&self) -> bool {
+        true
+    }
+    /// A file read in place from memory: the map its frames borrow from,
+    /// for readers that keep frames past `next` (see [`SharedMap`]).
+    fn share_map(&mut self) -> Option<SharedMap> {
+        None
+    }
 }

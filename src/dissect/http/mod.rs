@@ -299,6 +299,12 @@ impl HttpDissector {
         self.done.drain(..)
     }
 
+    /// Moves the finished exchanges to the end of `out`, in the order they
+    /// finished.
+    pub fn move_exchanges(&mut self, out: &mut Vec<Exchange>) {
+        out.append(&mut self.done);
+    }
+
     /// Timeline notes produced since the last call (for the frame being
     /// processed).
     pub fn take_notes(&mut self) -> Vec<HttpNote> {
@@ -313,6 +319,11 @@ impl HttpDissector {
 
     pub fn clear_notes(&mut self) {
         self.notes.clear();
+    }
+
+    /// Moves the notes produced since the last call to the end of `out`.
+    pub fn move_notes(&mut self, out: &mut Vec<HttpNote>) {
+        out.append(&mut self.notes);
     }
 
     /// Connections with HTTP state.

@@ -1,20 +1,19 @@
-//! The run: source → filter → decode → track → sinks, one frame at a time,
-//! in capture order, on one thread (a live capture adds its own capture
-//! thread behind the source).
+//! The run: source → filter → decode → track → HTTP → sinks, in capture
+//! order, as three stages on their own threads (see [`stages`]; a live
+//! capture adds its own capture thread behind the source).
+
+mod stages;
 
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use crate::cli::config::{Config, Format, Input, ProgressMode};
-use crate::decode::decode;
 use crate::dissect::follow::FollowTap;
 use crate::dissect::http::HttpDissector;
-use crate::dissect::tee::Tee;
 use crate::error::Error;
-use crate::event::{Notice, PacketEvent, RunStats, Sink};
-use crate::output::annotate::{annotate, Annotation};
+use crate::event::{RunStats, Sink};
 use crate::output::follow::FollowPrinter;
 use crate::output::har::HarSink;
 use crate::output::json::{JsonInput, JsonSink};
@@ -28,8 +27,8 @@ use crate::output::timeline::{TimelineOptions, TimelineSink};
 use crate::source::file::FileSource;
 use crate::source::filter::FrameFilter;
 use crate::source::live::LiveSource;
-use crate::source::{Next, PacketSource};
-use crate::track::{TrackEvent, Tracker};
+use crate::source::PacketSource;
+use crate::track::Tracker;
 
 /// What happened, for `main` to report.
 #[derive(Debug, Default)]
@@ -96,47 +95,10 @@ impl Outputs {
     }
 }
 
-/// Passes on what the `--follow` tap gathered.
-fn pass_follow(outputs: &mut Outputs, follow: &mut Option<FollowTap>) -> Result<(), OutErr> {
-    if let Some(tap) = follow.as_mut() {
-        for c in tap.drain() {
-            outputs.each(|s| s.follow(&c))?;
-        }
-    }
-    Ok(())
-}
-
-/// Passes on finished HTTP exchanges, then the tracker's connection
-/// records and notices (stamped `ts`, the current packet's time, if any).
-fn pass_records(
-    outputs: &mut Outputs,
-    consumer: &mut HttpDissector,
-    tracker: &mut Tracker,
-    ts: Option<i64>,
-) -> Result<(), OutErr> {
-    // Read in place and dropped with the drain: an exchange is large, and
-    // taking each out by value would copy it only to drop it.
-    let exchanges = consumer.drain_exchanges();
-    for x in exchanges.as_slice() {
-        outputs.each(|s| s.http(x))?;
-    }
-    drop(exchanges);
-    for ev in tracker.drain_events() {
-        match ev {
-            TrackEvent::Connection(c) => outputs.each(|s| s.connection(&c))?,
-            TrackEvent::Notice(n) => {
-                let notice = Notice::Track(n);
-                outputs.each(|s| s.notice(&notice, ts))?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Runs netpeek with a resolved configuration.
 pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let mut listening = None;
-    let mut source: Box<dyn PacketSource> = match &cfg.input {
+    let source: Box<dyn PacketSource + Send> = match &cfg.input {
         Input::File(path) => {
             let src = FileSource::open(path)?;
             log::info!(
@@ -180,7 +142,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let live = matches!(cfg.input, Input::Live(_));
 
     // The filter: live captures apply it in the kernel; files here.
-    let mut filter = match (&cfg.input, &cfg.filter) {
+    let filter = match (&cfg.input, &cfg.filter) {
         (Input::File(_), Some(expr)) => {
             let first = source
                 .interfaces()
@@ -345,134 +307,51 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     // (and ladder), or the comments of a pcapng file. The dissector's
     // request and response notes exist only to be annotated.
     let want_annotations = (cfg.format == Format::Text && !cfg.plain) || cfg.write.is_some();
-    let mut tracker = Tracker::new(cfg.limits);
     let mut http_opts = cfg.http;
     http_opts.message_notes = want_annotations;
-    let mut consumer = HttpDissector::new(http_opts);
-    let mut follow = cfg.follow.map(|f| FollowTap::new(f.stream, f.side));
-    let mut stats = RunStats::default();
-    let mut known_interfaces = 0usize;
-    let mut read_error = None;
-    let mut dropped = 0u64;
-    let mut annotations: Vec<Annotation> = Vec::new();
-    let mut progress = match cfg.progress {
+    let progress = match cfg.progress {
         ProgressMode::None => Progress::none(),
         ProgressMode::File => Progress::file(source.progress().and_then(|p| p.1)),
         ProgressMode::Live => Progress::live(),
     };
-
-    let result: Result<(), OutErr> = (|| {
-        loop {
-            if !live && interrupt.load(Ordering::Relaxed) {
-                break;
-            }
-            if progress.is_active() {
-                let written = outputs
-                    .pcapng
-                    .as_ref()
-                    .map_or(0, |(_, o)| o.written_total());
-                progress.tick(stats.frames_shown, source.progress(), dropped, written);
-            }
-            let next = match source.next() {
-                Ok(n) => n,
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            };
-            let (frame, interfaces) = match next {
-                Next::End => break,
-                Next::Idle => continue,
-                Next::Notice(n) => {
-                    let notice = match n {
-                        crate::source::SourceNotice::KernelDropped { new, total } => {
-                            log::warn!("kernel dropped {new} packets ({total} so far)");
-                            dropped = total;
-                            Notice::KernelDropped { new, total }
-                        }
-                    };
-                    outputs.each(|s| s.notice(&notice, None))?;
-                    continue;
-                }
-                Next::Frame(f, interfaces) => (f, interfaces),
-            };
-            stats.frames_read += 1;
-            if let Some(filt) = filter.as_mut() {
-                let keep = filt.matches(&frame);
-                for (linktype, msg) in filt.take_rejected() {
-                    log::warn!(
-                        "filter does not apply to link type {}: {msg}",
-                        linktype.name()
-                    );
-                    let notice = Notice::FilterNotApplicable { linktype, msg };
-                    outputs.each(|s| s.notice(&notice, Some(frame.ts_ns)))?;
-                }
-                if !keep {
-                    continue;
-                }
-            }
-            if interfaces.len() != known_interfaces {
-                known_interfaces = interfaces.len();
-                outputs.each(|s| s.interfaces(interfaces))?;
-            }
-            stats.frames_shown += 1;
-            let decoded = decode(&frame);
-            let tcp = decoded.tcp_meta().map(|m| {
-                let mut tee = Tee(&mut consumer, &mut follow);
-                tracker.process(frame.number, frame.ts_ns, &m, &mut tee)
-            });
-            let iface = interfaces.get(frame.interface as usize);
-            let mut event = PacketEvent {
-                frame: &frame,
-                decoded: &decoded,
-                tcp: tcp.as_ref(),
-                interface: iface.and_then(|i| i.name.as_deref()),
-                interface_id: iface.map_or(0, |i| i.index_in_section),
-                http: consumer.notes(),
-                annotations: &[],
-            };
-            if want_annotations {
-                annotate(&event, cfg.explain, &mut annotations);
-                event.annotations = &annotations;
-            }
-            outputs.each(|s| s.packet(&event))?;
-            consumer.clear_notes();
-            pass_follow(&mut outputs, &mut follow)?;
-            pass_records(&mut outputs, &mut consumer, &mut tracker, Some(frame.ts_ns))?;
-            if cfg.count.is_some_and(|c| stats.frames_shown >= c) {
-                break;
-            }
-            if outputs
-                .pcapng
-                .as_ref()
-                .is_some_and(|(_, o)| o.limit_reached())
-            {
-                log::info!("the -W file limit is reached; stopping");
-                break;
-            }
-        }
-        // The end of the input finishes the open connections one at a
-        // time, in stream order, each passed on before the next is made (so
-        // memory does not grow with the number still open): notes with no
-        // packet to stand beside, the exchanges, the connection record.
-        tracker.begin_finish();
-        loop {
-            let more = tracker.finish_one(&mut Tee(&mut consumer, &mut follow));
-            pass_follow(&mut outputs, &mut follow)?;
-            for n in consumer.take_notes() {
-                let notice = Notice::Http(n);
-                outputs.each(|s| s.notice(&notice, None))?;
-            }
-            pass_records(&mut outputs, &mut consumer, &mut tracker, None)?;
-            if !more {
-                break;
-            }
-        }
+    let stop = AtomicBool::new(false);
+    let written = AtomicU64::new(0);
+    let mut want_packets = false;
+    let _ = outputs.each(|s| {
+        want_packets |= s.wants_packets();
         Ok(())
-    })();
-
-    progress.finish();
-    stats.capture = source.stats();
+    });
+    let mut source = source;
+    let map = source.share_map();
+    let read = stages::ReadStage {
+        map: map.clone(),
+        source,
+        filter,
+        tracker: Tracker::new(cfg.limits),
+        live,
+        count: cfg.count,
+        want_packets,
+        progress,
+        interrupt: &interrupt,
+        stop: &stop,
+        written: &written,
+    };
+    let output = stages::OutputStage {
+        outputs: &mut outputs,
+        map,
+        want_packets,
+        want_annotations,
+        explain: cfg.explain,
+        stop: &stop,
+        written: &written,
+    };
+    let (read_end, result) = stages::run(
+        read,
+        HttpDissector::new(http_opts),
+        cfg.follow.map(|f| FollowTap::new(f.stream, f.side)),
+        output,
+    );
+    let stats = read_end.stats;
     let finish = match &result {
         // Do not try to finish after a failed write; repair what is there.
         Err(OutErr::File(..)) => Ok(()),
@@ -484,7 +363,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         }
     }
     result.and(finish).map_err(OutErr::into_error)?;
-    if let Some(e) = read_error {
+    if let Some(e) = read_end.error {
         return Err(e);
     }
     Ok(Outcome { stats, live })

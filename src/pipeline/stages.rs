@@ -1,0 +1,785 @@
+//! The run's three stages, each on its own thread, joined by bounded
+//! channels of batches:
+//!
+//! 1. **read**: source → filter → decode → TCP tracker. The tracker's
+//!    stream callbacks are not run here but recorded ([`Recorder`]) in the
+//!    batch.
+//! 2. **dissect**: replays the recorded callbacks into the HTTP dissector
+//!    (and the `--follow` tap), and puts what they produced (timeline notes,
+//!    finished exchanges, followed chunks) beside the packet that produced
+//!    them.
+//! 3. **output** (the calling thread): decodes each frame again, annotates
+//!    it and hands everything to the sinks.
+//!
+//! Every stage keeps the order it was given, so the outputs see exactly the
+//! sequence one loop over the frames would make: a packet, its followed
+//! chunks, the exchanges it finished, the tracker's records and notices.
+//!
+//! Bytes travel by reference when they can: a file read in place from a
+//! memory map stays there (the items hold ranges of the map, and the
+//! source gives pages back only behind what the output stage is done
+//! with); other bytes (live frames, reassembled stretches) are copied into
+//! the batch. A batch goes back to the reader once written, so its buffers
+//! keep their room.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
+
+use crate::decode::decode;
+use crate::dissect::follow::{FollowChunk, FollowTap};
+use crate::dissect::http::{Exchange, HttpDissector, HttpNote};
+use crate::dissect::tee::Tee;
+use crate::error::Error;
+use crate::event::{Notice, PacketEvent, RunStats};
+use crate::output::annotate::{annotate, Annotation};
+use crate::output::progress::Progress;
+use crate::source::filter::FrameFilter;
+use crate::source::{Frame, InterfaceInfo, LinkType, Next, PacketSource, RecordIssue, SharedMap};
+use crate::track::{Direction, StreamConsumer, StreamCtx, TcpInfo, TrackEvent, Tracker};
+
+use super::{OutErr, Outputs};
+
+/// A batch is passed on once it holds this many items or refers to this
+/// many bytes (or the source has nothing more ready).
+const BATCH_ITEMS: usize = 1024;
+const BATCH_BYTES: usize = 512 << 10;
+/// Batches waiting between two stages.
+const CHANNEL_DEPTH: usize = 1;
+/// Batches in the whole pipeline: the reader waits for a written one to
+/// come back rather than make more (memory stays bounded however far
+/// ahead it could read). More than the stages and channels hold at once
+/// plus those being emptied ([`EMPTYING`]), so one always comes back.
+const BATCHES: usize = 8;
+/// A returned batch whose buffer grew past this (one huge reassembled
+/// stretch) gives the room back; so does one whose item list grew past
+/// [`KEEP_ITEMS`] (a packet that evicted thousands of connections).
+const KEEP_BYTES: usize = 4 << 20;
+const KEEP_ITEMS: usize = 4 * BATCH_ITEMS;
+
+/// Frames, recorded stream callbacks and what came of them, in order.
+#[derive(Default)]
+pub(super) struct Batch {
+    /// Bytes the items refer to that are not in the mapped input: frame
+    /// copies and reassembled stream stretches, back to back.
+    bytes: Vec<u8>,
+    items: Vec<Item>,
+    /// The packets, in the order of their [`Item::Packet`] markers.
+    packets: Vec<PacketItem>,
+    /// HTTP notes of the batch's packets (each packet holds its range).
+    notes: Vec<HttpNote>,
+    /// What the dissect stage made of the items, each to be passed on
+    /// right after the item it names.
+    products: Vec<(usize, Product)>,
+    /// Exchanges, in the order of their [`Product::Http`] markers.
+    exchanges: Vec<Exchange>,
+    /// The end of the last range of the map the batch refers to.
+    map_end: usize,
+    /// Bytes of the map the batch refers to (for its size).
+    mapped: usize,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        if self.bytes.capacity() > KEEP_BYTES {
+            self.bytes.shrink_to(BATCH_BYTES);
+        }
+        self.items.clear();
+        if self.items.capacity() > KEEP_ITEMS {
+            self.items.shrink_to(BATCH_ITEMS);
+        }
+        self.packets.clear();
+        self.notes.clear();
+        self.products.clear();
+        self.exchanges.clear();
+        self.mapped = 0;
+    }
+
+    fn full(&self) -> bool {
+        self.items.len() >= BATCH_ITEMS || self.bytes.len() + self.mapped >= BATCH_BYTES
+    }
+
+    fn copy(&mut self, bytes: &[u8]) -> Span {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        Span {
+            range: start..self.bytes.len(),
+            mapped: false,
+        }
+    }
+
+    /// `bytes` for the next stages: where they lie in the map, if they do.
+    fn in_map(&mut self, map: Option<&SharedMap>, bytes: &[u8]) -> Option<Span> {
+        let range = map?.range_of(bytes)?;
+        self.map_end = self.map_end.max(range.end);
+        self.mapped += range.len();
+        Some(Span {
+            range,
+            mapped: true,
+        })
+    }
+
+    fn get<'a>(&'a self, map: Option<&'a SharedMap>, span: &Span) -> &'a [u8] {
+        span.get(&self.bytes, map)
+    }
+}
+
+/// Bytes an item refers to: a range of the batch's own bytes, or of the
+/// mapped input file.
+#[derive(Clone, Debug, Default)]
+struct Span {
+    range: Range<usize>,
+    mapped: bool,
+}
+
+impl Span {
+    fn get<'a>(&self, copied: &'a [u8], map: Option<&'a SharedMap>) -> &'a [u8] {
+        let all: &[u8] = match (self.mapped, map) {
+            (true, Some(m)) => &m.map,
+            _ => copied,
+        };
+        all.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+enum Item {
+    Notice(Notice, Option<i64>),
+    Interfaces(Vec<InterfaceInfo>),
+    /// A tracker callback, for the dissect stage.
+    Stream(StreamCtx, Direction, StreamOp),
+    /// The next packet of [`Batch::packets`].
+    Packet,
+    /// One connection finished at the end of the input (its callbacks came
+    /// before): the dissect stage passes on what that produced.
+    FinishStep,
+    /// The end of the input: what follows finishes the open connections.
+    FinishBegin,
+    Track(TrackEvent, Option<i64>),
+}
+
+/// What the dissect stage adds.
+enum Product {
+    Follow(FollowChunk),
+    /// An HTTP note with no packet to stand beside (the input ended).
+    Notice(Notice),
+    /// The next exchange of [`Batch::exchanges`].
+    Http,
+}
+
+enum StreamOp {
+    Data(Span),
+    Gap(u64),
+    End,
+    Closed,
+}
+
+struct PacketItem {
+    number: u64,
+    ts_ns: i64,
+    interface: u32,
+    linktype: LinkType,
+    caplen: u32,
+    len: u32,
+    /// Empty when no output looks at packets.
+    data: Span,
+    comment: Option<Span>,
+    record_issue: Option<RecordIssue>,
+    tcp: Option<TcpInfo>,
+    /// Range of [`Batch::notes`].
+    notes: Range<usize>,
+}
+
+/// Stands in for the stream consumers on the read stage: each callback is
+/// written down, its bytes kept as a range of the current frame when they
+/// lie there, copied otherwise (reassembled stretches).
+struct Recorder<'b> {
+    batch: &'b mut Batch,
+    /// The current frame's bytes (address, length) and where the next
+    /// stages find them, when they do.
+    frame: Option<(usize, usize, &'b Span)>,
+}
+
+impl Recorder<'_> {
+    fn push(&mut self, ctx: &StreamCtx, dir: Direction, op: StreamOp) {
+        self.batch.items.push(Item::Stream(*ctx, dir, op));
+    }
+}
+
+impl StreamConsumer for Recorder<'_> {
+    fn data(&mut self, ctx: &StreamCtx, dir: Direction, bytes: &[u8]) {
+        let at = bytes.as_ptr() as usize;
+        let span = match self.frame {
+            Some((start, len, frame)) if at >= start && at + bytes.len() <= start + len => {
+                let from = frame.range.start + (at - start);
+                Span {
+                    range: from..from + bytes.len(),
+                    mapped: frame.mapped,
+                }
+            }
+            _ => self.batch.copy(bytes),
+        };
+        self.push(ctx, dir, StreamOp::Data(span));
+    }
+
+    fn gap(&mut self, ctx: &StreamCtx, dir: Direction, missing: u64) {
+        self.push(ctx, dir, StreamOp::Gap(missing));
+    }
+
+    fn end(&mut self, ctx: &StreamCtx, dir: Direction) {
+        self.push(ctx, dir, StreamOp::End);
+    }
+
+    fn closed(&mut self, ctx: &StreamCtx) {
+        // The direction is not part of the callback.
+        self.push(ctx, Direction::ToServer, StreamOp::Closed);
+    }
+}
+
+/// The read stage: the source and what runs on each frame as it is read.
+pub(super) struct ReadStage<'a> {
+    pub source: Box<dyn PacketSource + Send>,
+    /// The input file's map, when it is read in place.
+    pub map: Option<SharedMap>,
+    pub filter: Option<FrameFilter>,
+    pub tracker: Tracker,
+    pub live: bool,
+    pub count: Option<u64>,
+    /// Keep frames for the output stage (some output shows packets).
+    pub want_packets: bool,
+    pub progress: Progress,
+    pub interrupt: &'a AtomicBool,
+    /// Set by the output stage: stop reading (an output failed or the
+    /// `-W` file limit is reached).
+    pub stop: &'a AtomicBool,
+    /// Bytes the pcapng output has written, for the progress display.
+    pub written: &'a AtomicU64,
+}
+
+/// How reading ended.
+pub(super) struct ReadEnd {
+    pub stats: RunStats,
+    pub error: Option<Error>,
+}
+
+/// Where the read stage sends batches and gets the written ones back.
+struct Ends {
+    tx: SyncSender<Batch>,
+    recycled: Receiver<Batch>,
+    /// Batches made so far.
+    made: usize,
+}
+
+impl Ends {
+    fn fresh(&mut self) -> Batch {
+        if let Ok(b) = self.recycled.try_recv() {
+            return b;
+        }
+        if self.made < BATCHES {
+            self.made += 1;
+            return Batch::default();
+        }
+        // All are on their way: one comes back once the dissect stage
+        // takes the batch just sent (it returns the written ones then).
+        self.recycled.recv().unwrap_or_default()
+    }
+
+    /// Passes a non-empty batch on; false when the next stage is gone.
+    fn send(&mut self, batch: &mut Batch) -> bool {
+        if batch.items.is_empty() {
+            return true;
+        }
+        if self.tx.send(std::mem::take(batch)).is_err() {
+            return false;
+        }
+        *batch = self.fresh();
+        true
+    }
+}
+
+impl ReadStage<'_> {
+    fn run(mut self, mut ends: Ends) -> ReadEnd {
+        let mut stats = RunStats::default();
+        let mut error = None;
+        let mut batch = ends.fresh();
+        let mut known_interfaces = 0usize;
+        let mut dropped = 0u64;
+        let gone = loop {
+            if self.stop.load(Ordering::Relaxed)
+                || (!self.live && self.interrupt.load(Ordering::Relaxed))
+            {
+                break false;
+            }
+            if self.progress.is_active() {
+                let written = self.written.load(Ordering::Relaxed);
+                self.progress
+                    .tick(stats.frames_shown, self.source.progress(), dropped, written);
+            }
+            let pass_on = batch.full() || (!batch.items.is_empty() && !self.source.ready());
+            if pass_on && !ends.send(&mut batch) {
+                break true;
+            }
+            let next = match self.source.next() {
+                Ok(n) => n,
+                Err(e) => {
+                    error = Some(e);
+                    break false;
+                }
+            };
+            let (frame, interfaces) = match next {
+                Next::End => break false,
+                Next::Idle => {
+                    if !ends.send(&mut batch) {
+                        break true;
+                    }
+                    continue;
+                }
+                Next::Notice(n) => {
+                    let notice = match n {
+                        crate::source::SourceNotice::KernelDropped { new, total } => {
+                            log::warn!("kernel dropped {new} packets ({total} so far)");
+                            dropped = total;
+                            Notice::KernelDropped { new, total }
+                        }
+                    };
+                    batch.items.push(Item::Notice(notice, None));
+                    continue;
+                }
+                Next::Frame(f, interfaces) => (f, interfaces),
+            };
+            stats.frames_read += 1;
+            if let Some(filt) = self.filter.as_mut() {
+                let keep = filt.matches(&frame);
+                for (linktype, msg) in filt.take_rejected() {
+                    log::warn!(
+                        "filter does not apply to link type {}: {msg}",
+                        linktype.name()
+                    );
+                    let notice = Notice::FilterNotApplicable { linktype, msg };
+                    batch.items.push(Item::Notice(notice, Some(frame.ts_ns)));
+                }
+                if !keep {
+                    continue;
+                }
+            }
+            if interfaces.len() != known_interfaces {
+                known_interfaces = interfaces.len();
+                batch.items.push(Item::Interfaces(interfaces.to_vec()));
+            }
+            stats.frames_shown += 1;
+            let map = self.map.as_ref();
+            // Where the next stages find the frame: in the map, or a copy
+            // when an output shows packets (the stream bytes of a frame
+            // neither holds are copied by the recorder).
+            let data = match batch.in_map(map, frame.data) {
+                Some(span) => Some(span),
+                None if self.want_packets => Some(batch.copy(frame.data)),
+                None => None,
+            };
+            let decoded = decode(&frame);
+            let tcp = decoded.tcp_meta().map(|m| {
+                let mut rec = Recorder {
+                    frame: data
+                        .as_ref()
+                        .map(|d| (frame.data.as_ptr() as usize, frame.data.len(), d)),
+                    batch: &mut batch,
+                };
+                self.tracker
+                    .process(frame.number, frame.ts_ns, &m, &mut rec)
+            });
+            let (data, comment) = match data {
+                Some(d) if self.want_packets => {
+                    let comment = frame.comment.map(|c| {
+                        let c = c.as_bytes();
+                        batch.in_map(map, c).unwrap_or_else(|| batch.copy(c))
+                    });
+                    (d, comment)
+                }
+                _ => (Span::default(), None),
+            };
+            batch.items.push(Item::Packet);
+            batch.packets.push(PacketItem {
+                number: frame.number,
+                ts_ns: frame.ts_ns,
+                interface: frame.interface,
+                linktype: frame.linktype,
+                caplen: frame.caplen,
+                len: frame.len,
+                data,
+                comment,
+                record_issue: frame.record_issue,
+                tcp,
+                notes: 0..0,
+            });
+            for ev in self.tracker.drain_events() {
+                batch.items.push(Item::Track(ev, Some(frame.ts_ns)));
+            }
+            if self.count.is_some_and(|c| stats.frames_shown >= c) {
+                break false;
+            }
+        };
+        if !gone {
+            // The end of the input finishes the open connections one at a
+            // time, in stream order, each passed on before long (so memory
+            // does not grow with the number still open).
+            batch.items.push(Item::FinishBegin);
+            self.tracker.begin_finish();
+            loop {
+                let more = self.tracker.finish_one(&mut Recorder {
+                    batch: &mut batch,
+                    frame: None,
+                });
+                batch.items.push(Item::FinishStep);
+                for ev in self.tracker.drain_events() {
+                    batch.items.push(Item::Track(ev, None));
+                }
+                if !more || (batch.full() && !ends.send(&mut batch)) {
+                    break;
+                }
+            }
+            ends.send(&mut batch);
+        }
+        self.progress.finish();
+        stats.capture = self.source.stats();
+        ReadEnd { stats, error }
+    }
+}
+
+/// How batches come back from the output stage: through the dissect stage,
+/// which empties them and hands them to the reader. What the dissector
+/// allocated is freed on its own thread, a little after each packet it
+/// dissects, so the allocator hands the same memory out again at once
+/// (freed a whole batch at a time, it would take the slow path).
+struct Returns {
+    written: Receiver<Batch>,
+    to_reader: Sender<Batch>,
+    /// Written batches being emptied, oldest first.
+    emptying: std::collections::VecDeque<Batch>,
+}
+
+/// Batches the dissect stage may hold while it empties them.
+const EMPTYING: usize = 2;
+
+impl Returns {
+    /// Frees about `n` of the exchanges and notes that are written.
+    fn free_some(&mut self, mut n: usize) {
+        self.emptying.extend(self.written.try_iter());
+        while self.emptying.len() > EMPTYING {
+            self.pass_oldest();
+        }
+        while n > 0 {
+            let Some(b) = self.emptying.front_mut() else {
+                return;
+            };
+            if b.exchanges.pop().is_some() || b.notes.pop().is_some() {
+                n -= 1;
+            } else {
+                self.pass_oldest();
+            }
+        }
+    }
+
+    fn pass_oldest(&mut self) {
+        if let Some(mut b) = self.emptying.pop_front() {
+            b.clear();
+            let _ = self.to_reader.send(b);
+        }
+    }
+}
+
+/// The dissect stage: the HTTP dissector and the `--follow` tap.
+fn dissect(
+    rx: Receiver<Batch>,
+    tx: SyncSender<Batch>,
+    mut returns: Returns,
+    map: Option<SharedMap>,
+    mut http: HttpDissector,
+    mut follow: Option<FollowTap>,
+) {
+    for mut batch in rx {
+        returns.free_some(0);
+        let Batch {
+            bytes,
+            items,
+            packets,
+            notes,
+            products,
+            exchanges,
+            ..
+        } = &mut batch;
+        let mut out = Products {
+            products,
+            exchanges,
+        };
+        let mut packet = packets.iter_mut();
+        for (at, item) in items.iter().enumerate() {
+            match item {
+                Item::Stream(ctx, dir, op) => {
+                    let mut tee = Tee(&mut http, &mut follow);
+                    match op {
+                        StreamOp::Data(span) => tee.data(ctx, *dir, span.get(bytes, map.as_ref())),
+                        StreamOp::Gap(n) => tee.gap(ctx, *dir, *n),
+                        StreamOp::End => tee.end(ctx, *dir),
+                        StreamOp::Closed => tee.closed(ctx),
+                    }
+                }
+                Item::Packet => {
+                    let from = notes.len();
+                    http.move_notes(notes);
+                    if let Some(p) = packet.next() {
+                        p.notes = from..notes.len();
+                    }
+                    out.pass(at, &mut http, &mut follow, false);
+                    returns.free_some(2);
+                }
+                Item::FinishStep => {
+                    out.pass(at, &mut http, &mut follow, true);
+                    returns.free_some(2);
+                }
+                _ => {}
+            }
+        }
+        if tx.send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// Where the dissect stage puts what it made.
+struct Products<'b> {
+    products: &'b mut Vec<(usize, Product)>,
+    exchanges: &'b mut Vec<Exchange>,
+}
+
+impl Products<'_> {
+    /// After item `at`: followed chunks, then (at the end of the input) the
+    /// notes with no packet to stand beside, then finished exchanges.
+    fn pass(
+        &mut self,
+        at: usize,
+        http: &mut HttpDissector,
+        follow: &mut Option<FollowTap>,
+        finishing: bool,
+    ) {
+        if let Some(tap) = follow.as_mut() {
+            self.products
+                .extend(tap.drain().map(|c| (at, Product::Follow(c))));
+        }
+        if finishing {
+            for n in http.take_notes() {
+                self.products.push((at, Product::Notice(Notice::Http(n))));
+            }
+        }
+        let from = self.exchanges.len();
+        http.move_exchanges(self.exchanges);
+        for _ in from..self.exchanges.len() {
+            self.products.push((at, Product::Http));
+        }
+    }
+}
+
+/// Where the output stage stands with the `-W` file limit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    Writing,
+    /// Reached at the last packet: what it led to still goes out.
+    Reached,
+    /// Frames read after the limit: left out until the input's end.
+    Skipping,
+}
+
+/// The output stage: every sink.
+pub(super) struct OutputStage<'a> {
+    pub outputs: &'a mut Outputs,
+    pub map: Option<SharedMap>,
+    pub want_packets: bool,
+    pub want_annotations: bool,
+    pub explain: bool,
+    pub stop: &'a AtomicBool,
+    pub written: &'a AtomicU64,
+}
+
+impl OutputStage<'_> {
+    /// Writes every batch until the input ends or an output fails.
+    fn run(mut self, rx: Receiver<Batch>, written: Sender<Batch>) -> Result<(), OutErr> {
+        let mut interfaces: Vec<InterfaceInfo> = Vec::new();
+        let mut annotations: Vec<Annotation> = Vec::new();
+        let mut limit = Limit::Writing;
+        for batch in rx {
+            let mut packets = batch.packets.iter();
+            let mut exchanges = batch.exchanges.iter();
+            let mut products = batch.products.iter().peekable();
+            for (at, item) in batch.items.iter().enumerate() {
+                if limit != Limit::Writing {
+                    match item {
+                        Item::FinishBegin => limit = Limit::Writing,
+                        Item::Notice(..) | Item::Interfaces(_) | Item::Packet => {
+                            limit = Limit::Skipping
+                        }
+                        _ => {}
+                    }
+                }
+                let skip = limit == Limit::Skipping;
+                match item {
+                    Item::Packet => {
+                        if let Some(p) = packets.next().filter(|_| !skip && self.want_packets) {
+                            self.packet(p, &batch, &interfaces, &mut annotations)?;
+                            if self.limit_reached() {
+                                limit = Limit::Reached;
+                            }
+                        }
+                    }
+                    _ if skip => {}
+                    Item::Notice(n, ts) => self.outputs.each(|s| s.notice(n, *ts))?,
+                    Item::Interfaces(all) => {
+                        interfaces.clone_from(all);
+                        self.outputs.each(|s| s.interfaces(all))?;
+                    }
+                    Item::Track(TrackEvent::Connection(c), _) => {
+                        self.outputs.each(|s| s.connection(c))?
+                    }
+                    Item::Track(TrackEvent::Notice(n), ts) => {
+                        let notice = Notice::Track(n.clone());
+                        self.outputs.each(|s| s.notice(&notice, *ts))?;
+                    }
+                    Item::FinishBegin | Item::FinishStep | Item::Stream(..) => {}
+                }
+                while let Some((_, product)) = products.next_if(|(i, _)| *i == at) {
+                    let exchange = match product {
+                        Product::Http => exchanges.next(),
+                        _ => None,
+                    };
+                    if skip {
+                        continue;
+                    }
+                    match product {
+                        Product::Follow(c) => self.outputs.each(|s| s.follow(c))?,
+                        Product::Notice(n) => self.outputs.each(|s| s.notice(n, None))?,
+                        Product::Http => {
+                            if let Some(x) = exchange {
+                                self.outputs.each(|s| s.http(x))?;
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(m) = &self.map {
+                m.done.fetch_max(batch.map_end, Ordering::Release);
+            }
+            let _ = written.send(batch);
+        }
+        Ok(())
+    }
+
+    /// One packet: decoded again from its bytes, annotated, written.
+    fn packet(
+        &mut self,
+        p: &PacketItem,
+        batch: &Batch,
+        interfaces: &[InterfaceInfo],
+        annotations: &mut Vec<Annotation>,
+    ) -> Result<(), OutErr> {
+        let map = self.map.as_ref();
+        let frame = Frame {
+            number: p.number,
+            ts_ns: p.ts_ns,
+            interface: p.interface,
+            linktype: p.linktype,
+            caplen: p.caplen,
+            len: p.len,
+            data: batch.get(map, &p.data),
+            comment: p
+                .comment
+                .as_ref()
+                .and_then(|c| std::str::from_utf8(batch.get(map, c)).ok()),
+            record_issue: p.record_issue,
+        };
+        let decoded = decode(&frame);
+        let iface = interfaces.get(frame.interface as usize);
+        let mut event = PacketEvent {
+            frame: &frame,
+            decoded: &decoded,
+            tcp: p.tcp.as_ref(),
+            interface: iface.and_then(|i| i.name.as_deref()),
+            interface_id: iface.map_or(0, |i| i.index_in_section),
+            http: batch.notes.get(p.notes.clone()).unwrap_or_default(),
+            annotations: &[],
+        };
+        if self.want_annotations {
+            annotate(&event, self.explain, annotations);
+            event.annotations = annotations;
+        }
+        self.outputs.each(|s| s.packet(&event))
+    }
+
+    /// After a packet: true once the `-W` file limit is reached (the
+    /// reader is then told to stop).
+    fn limit_reached(&self) -> bool {
+        let Some((_, o)) = self.outputs.pcapng.as_ref() else {
+            return false;
+        };
+        self.written.store(o.written_total(), Ordering::Relaxed);
+        if !o.limit_reached() {
+            return false;
+        }
+        log::info!("the -W file limit is reached; stopping");
+        self.stop.store(true, Ordering::Relaxed);
+        true
+    }
+}
+
+/// Runs the three stages; returns how reading ended and how writing did.
+pub(super) fn run(
+    read: ReadStage<'_>,
+    http: HttpDissector,
+    follow: Option<FollowTap>,
+    output: OutputStage<'_>,
+) -> (ReadEnd, Result<(), OutErr>) {
+    let (read_tx, dissect_rx) = std::sync::mpsc::sync_channel(CHANNEL_DEPTH);
+    let (dissect_tx, output_rx) = std::sync::mpsc::sync_channel(CHANNEL_DEPTH);
+    let (recycle_tx, recycled) = std::sync::mpsc::channel();
+    let (written_tx, written_rx) = std::sync::mpsc::channel();
+    let returns = Returns {
+        written: written_rx,
+        to_reader: recycle_tx,
+        emptying: Default::default(),
+    };
+    let stop = output.stop;
+    let map = output.map.clone();
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("read".into())
+            .spawn_scoped(scope, move || {
+                read.run(Ends {
+                    tx: read_tx,
+                    recycled,
+                    made: 0,
+                })
+            });
+        let dissector = std::thread::Builder::new()
+            .name("dissect".into())
+            .spawn_scoped(scope, move || {
+                dissect(dissect_rx, dissect_tx, returns, map, http, follow)
+            });
+        let written = match (&reader, &dissector) {
+            (Ok(_), Ok(_)) => output.run(output_rx, written_tx),
+            _ => Ok(()),
+        };
+        if written.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let end = match reader {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(e) => ReadEnd {
+                stats: RunStats::default(),
+                error: Some(Error::Other(format!("cannot start a thread: {e}"))),
+            },
+        };
+        if let Ok(h) = dissector {
+            if let Err(p) = h.join() {
+                std::panic::resume_unwind(p);
+            }
+        }
+        (end, written)
+    })
+}
