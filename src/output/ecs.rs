@@ -50,11 +50,11 @@ impl Event {
         json_writer::str(o, self.dataset);
         if let Some(t) = &self.start {
             o.extend_from_slice(b",\"start\":");
-            json_writer::append(o, t)?;
+            t.write_json(o);
         }
         if let Some(t) = &self.end {
             o.extend_from_slice(b",\"end\":");
-            json_writer::append(o, t)?;
+            t.write_json(o);
         }
         if let Some(d) = self.duration {
             o.extend_from_slice(b",\"duration\":");

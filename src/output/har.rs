@@ -483,12 +483,11 @@ fn uri_char_ok(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&c)
 }
 
-/// The request target made a valid URI path and query: anything else is
-/// percent-encoded (spaces, non-ASCII, `#`, a stray `%`…).
-fn encode_target(t: &str) -> String {
-    use std::fmt::Write as _;
+/// Appends the request target made a valid URI path and query: anything
+/// else is percent-encoded (spaces, non-ASCII, `#`, a stray `%`…).
+fn encode_target_into(s: &mut String, t: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let b = t.as_bytes();
-    let mut s = String::with_capacity(b.len());
     for (i, &c) in b.iter().enumerate() {
         let pct_ok = c == b'%'
             && b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
@@ -496,10 +495,11 @@ fn encode_target(t: &str) -> String {
         if uri_char_ok(c) || pct_ok {
             s.push(c as char);
         } else {
-            let _ = write!(s, "%{c:02X}");
+            s.push('%');
+            s.push(char::from(HEX[usize::from(c >> 4)]));
+            s.push(char::from(HEX[usize::from(c & 15)]));
         }
     }
-    s
 }
 
 /// A Host header usable as a URI authority: a name or IPv4 address, or a
@@ -530,11 +530,12 @@ fn valid_authority(h: &str) -> bool {
         && port.bytes().all(|c| c.is_ascii_digit())
 }
 
-fn endpoint_authority(e: Endpoint) -> String {
-    match e.ip {
-        IpAddr::V4(a) => format!("{a}:{}", e.port),
-        IpAddr::V6(a) => format!("[{a}]:{}", e.port),
-    }
+fn push_endpoint_authority(s: &mut String, e: Endpoint) {
+    use std::fmt::Write as _;
+    let _ = match e.ip {
+        IpAddr::V4(a) => write!(s, "{a}:{}", e.port),
+        IpAddr::V6(a) => write!(s, "[{a}]:{}", e.port),
+    };
 }
 
 /// The absolute URL of a request: absolute-form targets as they are,
@@ -546,36 +547,39 @@ pub fn request_url(
     host: Option<&str>,
     server: Option<Endpoint>,
 ) -> String {
-    let lower = target
-        .get(..8)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        let scheme_len = if lower.starts_with("http://") { 7 } else { 8 };
-        let rest = target.get(scheme_len..).unwrap_or("");
+    let mut url = String::with_capacity(24 + target.len() + host.map_or(0, str::len));
+    // An absolute-form target: a scheme, then at least one more byte.
+    let scheme = ["http://", "https://"].into_iter().find(|p| {
+        target.len() > 7
+            && target
+                .get(..p.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(p))
+    });
+    if let Some(scheme) = scheme {
+        let rest = target.get(scheme.len()..).unwrap_or("");
         let (auth, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         if valid_authority(auth) {
-            let scheme = target
-                .get(..scheme_len)
-                .unwrap_or("http://")
-                .to_ascii_lowercase();
-            let path = if path.is_empty() { "/" } else { path };
-            return format!("{scheme}{auth}{}", encode_target(path));
+            url.push_str(scheme);
+            url.push_str(auth);
+            encode_target_into(&mut url, if path.is_empty() { "/" } else { path });
+            return url;
         }
     }
-    let authority = match host.map(str::trim) {
-        Some(h) if valid_authority(h) => h.to_string(),
-        _ => server.map_or_else(|| "unknown".to_string(), endpoint_authority),
-    };
-    if method.eq_ignore_ascii_case("CONNECT") {
-        return format!("http://{authority}/");
+    url.push_str("http://");
+    match (host.map(str::trim), server) {
+        (Some(h), _) if valid_authority(h) => url.push_str(h),
+        (_, Some(e)) => push_endpoint_authority(&mut url, e),
+        (_, None) => url.push_str("unknown"),
     }
-    let path = if target.starts_with('/') {
-        encode_target(target)
-    } else {
-        format!("/{}", encode_target(target))
-    };
-    format!("http://{authority}{path}")
+    if method.eq_ignore_ascii_case("CONNECT") {
+        url.push('/');
+        return url;
+    }
+    if !target.starts_with('/') {
+        url.push('/');
+    }
+    encode_target_into(&mut url, target);
+    url
 }
 
 impl<W: Write> Sink for HarSink<W> {

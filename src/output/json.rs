@@ -470,7 +470,7 @@ fn write_packet(o: &mut Vec<u8>, p: &Packet<'_>) -> Result<(), json_writer::Erro
     o.extend_from_slice(b",\"frame\":");
     int(o, p.frame);
     o.extend_from_slice(b",\"@timestamp\":");
-    append(o, &p.timestamp)?;
+    p.timestamp.write_json(o);
     if let Some(i) = p.interface {
         o.extend_from_slice(b",\"interface\":");
         str(o, i);
@@ -601,7 +601,7 @@ fn write_http(o: &mut Vec<u8>, l: &HttpLine<'_>) -> Result<(), json_writer::Erro
     o.extend_from_slice(b",\"notes\":");
     append(o, l.notes)?;
     o.extend_from_slice(b",\"@timestamp\":");
-    append(o, &l.timestamp)?;
+    l.timestamp.write_json(o);
     o.extend_from_slice(b",\"event\":");
     l.event.write_json(o)?;
     if let Some(s) = &l.source {
@@ -650,9 +650,9 @@ fn write_msg(o: &mut Vec<u8>, m: &HttpMsg<'_>) -> Result<(), json_writer::Error>
     o.extend_from_slice(b",\"last_frame\":");
     int(o, m.last_frame);
     o.extend_from_slice(b",\"@timestamp\":");
-    append(o, &m.timestamp)?;
+    m.timestamp.write_json(o);
     o.extend_from_slice(b",\"last_timestamp\":");
-    append(o, &m.last_timestamp)?;
+    m.last_timestamp.write_json(o);
     o.extend_from_slice(b",\"version\":");
     str(o, m.version);
     o.extend_from_slice(b",\"headers\":");

@@ -183,12 +183,37 @@ fn v4_text(v4: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
     std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default()
 }
 
+/// Each octet's decimal digits, and how many there are.
+const OCTETS: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let o = i as u8;
+        t[i] = if o >= 100 {
+            ([b'0' + o / 100, b'0' + (o / 10) % 10, b'0' + o % 10], 3)
+        } else if o >= 10 {
+            ([b'0' + o / 10, b'0' + o % 10, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0], 1)
+        };
+        i += 1;
+    }
+    t
+};
+
 /// An IP address as a JSON string.
 pub fn ip(out: &mut Vec<u8>, a: &std::net::IpAddr) -> Result<(), Error> {
     match a {
         std::net::IpAddr::V4(v4) => {
+            out.reserve(17);
             out.push(b'"');
-            out.extend_from_slice(v4_text(*v4, &mut [0; 15]).as_bytes());
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                let (digits, n) = &OCTETS[usize::from(o)];
+                out.extend_from_slice(digits.get(..usize::from(*n)).unwrap_or_default());
+            }
             out.push(b'"');
             Ok(())
         }

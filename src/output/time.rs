@@ -102,6 +102,15 @@ impl Rfc3339Text {
 #[derive(Clone, Copy, Debug)]
 pub struct Rfc3339(pub i64);
 
+impl Rfc3339 {
+    /// As a JSON string (the text never needs escaping).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        out.extend_from_slice(&Rfc3339Text::new(self.0).0);
+        out.push(b'"');
+    }
+}
+
 impl serde::Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(Rfc3339Text::new(self.0).as_str())
