@@ -155,3 +155,68 @@ fn count_stops_the_reader_and_still_finishes_the_connections() {
     assert_eq!(open.len(), 1, "one connection is open at frame 2500");
     assert!(open.iter().all(|&i| i > last_packet));
 }
+
+/// `-G 5 -W 2`: the run stops at the frame that would begin a third file,
+/// as it did when one loop read and wrote; the reader does not run ahead
+/// into frames the connection records would then count.
+#[test]
+fn the_file_limit_stops_the_reader_at_the_frame_that_reaches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.pcap");
+    write_capture(&file);
+    let pattern = dir.path().join("w-%H%M%S.pcapng");
+    let out = netpeek()
+        .arg("-r")
+        .arg(&file)
+        .args(["--json", "-G", "5", "-W", "2", "-w"])
+        .arg(&pattern)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let packets = lines
+        .iter()
+        .filter(|l| l.contains("\"type\":\"packet\""))
+        .count();
+    // Connection c starts c seconds in: files hold connections 0-4 and
+    // 5-9; the SYN of connection 10 reaches the limit (shown, not written).
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcapng"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let written: usize = files
+        .iter()
+        .map(|f| {
+            let o = netpeek().arg("-r").arg(f).arg("--json").output().unwrap();
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| l.contains("\"type\":\"packet\""))
+                .count()
+        })
+        .sum();
+    assert_eq!(written + 1, packets);
+    let conns: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("\"type\":\"connection\""))
+        .collect();
+    assert_eq!(conns.len(), 11);
+    let open: Vec<&&&str> = conns
+        .iter()
+        .filter(|l| l.contains("\"close\":\"open\""))
+        .collect();
+    assert_eq!(open.len(), 1);
+    assert!(
+        open[0].contains("\"packets\":{\"client\":1,\"server\":0}"),
+        "{}",
+        open[0]
+    );
+    assert!(open[0].contains(&format!("\"last_frame\":{packets},")));
+}

@@ -65,6 +65,80 @@ fn strftime(pattern: &str, ts_ns: i64) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// When `-G` files turn over and when `-W` (without `-C`) says to stop: a
+/// function of packet times alone, so the reader can stop at the very
+/// packet where the writer's last file ends, however far the writer lags.
+#[derive(Clone, Copy, Debug)]
+pub struct FileClock {
+    period_ns: Option<i64>,
+    /// `-W` with `-G` alone: the files to write before stopping.
+    stop_after: Option<u32>,
+    /// When the current file began (its first packet, or its opening).
+    start: Option<i64>,
+    opened: u32,
+}
+
+/// What a packet's time means for the files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turn {
+    /// It goes in the current file.
+    Same,
+    /// It begins the next file.
+    Next,
+    /// It would begin a file past the `-W` limit: the run stops.
+    Stop,
+}
+
+impl FileClock {
+    fn new(rot: &Rotation) -> Self {
+        Self {
+            period_ns: rot
+                .seconds
+                .map(|s| (s as i64).saturating_mul(1_000_000_000)),
+            stop_after: rot.count.filter(|_| rot.size_bytes.is_none()),
+            start: None,
+            opened: 0,
+        }
+    }
+
+    fn opened(&mut self, ts_ns: Option<i64>) {
+        self.opened += 1;
+        self.start = ts_ns;
+    }
+
+    fn turn(&self, ts_ns: i64) -> Turn {
+        match (self.period_ns, self.start) {
+            (Some(p), Some(start)) if ts_ns.saturating_sub(start) >= p => {
+                if self.stop_after.is_some_and(|w| self.opened >= w) {
+                    Turn::Stop
+                } else {
+                    Turn::Next
+                }
+            }
+            _ => Turn::Same,
+        }
+    }
+
+    fn started(&mut self, ts_ns: i64) {
+        self.start.get_or_insert(ts_ns);
+    }
+
+    /// For the reader, frame by frame (what the writer does with its
+    /// files, without the files): true when this frame reaches the limit.
+    pub fn stops_at(&mut self, ts_ns: i64) -> bool {
+        if self.opened == 0 {
+            self.opened(Some(ts_ns));
+        }
+        match self.turn(ts_ns) {
+            Turn::Stop => return true,
+            Turn::Next => self.opened(Some(ts_ns)),
+            Turn::Same => {}
+        }
+        self.started(ts_ns);
+        false
+    }
+}
+
 /// Tells the run to stop (the `-G`/`-W` file limit was reached).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct LimitReached;
@@ -81,8 +155,7 @@ pub struct PcapngOutput {
     current_path: Option<PathBuf>,
     /// tcpdump's Cflag_count: the number appended with -C.
     number: u32,
-    files_opened: u32,
-    file_start_ns: Option<i64>,
+    clock: FileClock,
     limit_reached: bool,
     /// Bytes in files already closed.
     closed_bytes: u64,
@@ -110,8 +183,7 @@ impl PcapngOutput {
             current_path: None,
             interfaces: Vec::new(),
             number: 0,
-            files_opened: 0,
-            file_start_ns: None,
+            clock: FileClock::new(&rot),
             limit_reached: false,
             closed_bytes: 0,
         };
@@ -173,8 +245,7 @@ impl PcapngOutput {
             sink.interfaces(&self.interfaces)?;
         }
         self.current = Some(sink);
-        self.files_opened += 1;
-        self.file_start_ns = ts_ns;
+        self.clock.opened(ts_ns);
         Ok(())
     }
 
@@ -228,6 +299,12 @@ impl PcapngOutput {
         self.limit_reached
     }
 
+    /// The clock that reaches the `-W` limit, when there is one, as it
+    /// stands now (before the first packet).
+    pub fn stop_clock(&self) -> Option<FileClock> {
+        self.clock.stop_after.map(|_| self.clock)
+    }
+
     fn rotate(&mut self, ts_ns: i64) -> io::Result<()> {
         self.close_current(None)?;
         if self.rot.size_bytes.is_some() {
@@ -267,16 +344,13 @@ impl Sink for PcapngOutput {
             self.open(Some(ts))?;
         }
         let mut rotate = false;
-        if let (Some(secs), Some(start)) = (self.rot.seconds, self.file_start_ns) {
-            if ts.saturating_sub(start) >= (secs as i64).saturating_mul(1_000_000_000) {
-                if self.rot.size_bytes.is_none()
-                    && self.rot.count.is_some_and(|w| self.files_opened >= w)
-                {
-                    self.limit_reached = true;
-                    return Ok(());
-                }
-                rotate = true;
+        match self.clock.turn(ts) {
+            Turn::Stop => {
+                self.limit_reached = true;
+                return Ok(());
             }
+            Turn::Next => rotate = true,
+            Turn::Same => {}
         }
         if let (Some(limit), Some(w)) = (self.rot.size_bytes, &self.current_written) {
             if w.load(std::sync::atomic::Ordering::Relaxed) > limit {
@@ -286,9 +360,7 @@ impl Sink for PcapngOutput {
         if rotate {
             self.rotate(ts)?;
         }
-        if self.file_start_ns.is_none() {
-            self.file_start_ns = Some(ts);
-        }
+        self.clock.started(ts);
         match self.current.as_mut() {
             Some(s) => s.packet(p),
             None => Ok(()),

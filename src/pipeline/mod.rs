@@ -323,7 +323,9 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     });
     let mut source = source;
     let map = source.share_map();
+    let file_limit = outputs.pcapng.as_ref().and_then(|(_, o)| o.stop_clock());
     let read = stages::ReadStage {
+        file_limit,
         map: map.clone(),
         source,
         filter,

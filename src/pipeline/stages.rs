@@ -34,6 +34,7 @@ use crate::error::Error;
 use crate::event::{Notice, PacketEvent, RunStats};
 use crate::output::annotate::{annotate, Annotation};
 use crate::output::progress::Progress;
+use crate::output::rotate::FileClock;
 use crate::source::filter::FrameFilter;
 use crate::source::{Frame, InterfaceInfo, LinkType, Next, PacketSource, RecordIssue, SharedMap};
 use crate::track::{Direction, StreamConsumer, StreamCtx, TcpInfo, TrackEvent, Tracker};
@@ -153,8 +154,6 @@ enum Item {
     /// One connection finished at the end of the input (its callbacks came
     /// before): the dissect stage passes on what that produced.
     FinishStep,
-    /// The end of the input: what follows finishes the open connections.
-    FinishBegin,
     Track(TrackEvent, Option<i64>),
 }
 
@@ -245,12 +244,13 @@ pub(super) struct ReadStage<'a> {
     pub tracker: Tracker,
     pub live: bool,
     pub count: Option<u64>,
+    /// `-G` with `-W`: stop at the frame that would begin one file too many.
+    pub file_limit: Option<FileClock>,
     /// Keep frames for the output stage (some output shows packets).
     pub want_packets: bool,
     pub progress: Progress,
     pub interrupt: &'a AtomicBool,
-    /// Set by the output stage: stop reading (an output failed or the
-    /// `-W` file limit is reached).
+    /// Set by the output stage: stop reading (an output failed).
     pub stop: &'a AtomicBool,
     /// Bytes the pcapng output has written, for the progress display.
     pub written: &'a AtomicU64,
@@ -367,6 +367,10 @@ impl ReadStage<'_> {
                 batch.items.push(Item::Interfaces(interfaces.to_vec()));
             }
             stats.frames_shown += 1;
+            let last_file_full = self
+                .file_limit
+                .as_mut()
+                .is_some_and(|c| c.stops_at(frame.ts_ns));
             let map = self.map.as_ref();
             // Where the next stages find the frame: in the map, or a copy
             // when an output shows packets (the stream bytes of a frame
@@ -417,12 +421,15 @@ impl ReadStage<'_> {
             if self.count.is_some_and(|c| stats.frames_shown >= c) {
                 break false;
             }
+            if last_file_full {
+                log::info!("the -W file limit is reached; stopping");
+                break false;
+            }
         };
         if !gone {
             // The end of the input finishes the open connections one at a
             // time, in stream order, each passed on before long (so memory
             // does not grow with the number still open).
-            batch.items.push(Item::FinishBegin);
             self.tracker.begin_finish();
             loop {
                 let more = self.tracker.finish_one(&mut Recorder {
@@ -578,16 +585,6 @@ impl Products<'_> {
     }
 }
 
-/// Where the output stage stands with the `-W` file limit.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Limit {
-    Writing,
-    /// Reached at the last packet: what it led to still goes out.
-    Reached,
-    /// Frames read after the limit: left out until the input's end.
-    Skipping,
-}
-
 /// The output stage: every sink.
 pub(super) struct OutputStage<'a> {
     pub outputs: &'a mut Outputs,
@@ -604,32 +601,17 @@ impl OutputStage<'_> {
     fn run(mut self, rx: Receiver<Batch>, written: Sender<Batch>) -> Result<(), OutErr> {
         let mut interfaces: Vec<InterfaceInfo> = Vec::new();
         let mut annotations: Vec<Annotation> = Vec::new();
-        let mut limit = Limit::Writing;
         for batch in rx {
             let mut packets = batch.packets.iter();
             let mut exchanges = batch.exchanges.iter();
             let mut products = batch.products.iter().peekable();
             for (at, item) in batch.items.iter().enumerate() {
-                if limit != Limit::Writing {
-                    match item {
-                        Item::FinishBegin => limit = Limit::Writing,
-                        Item::Notice(..) | Item::Interfaces(_) | Item::Packet => {
-                            limit = Limit::Skipping
-                        }
-                        _ => {}
-                    }
-                }
-                let skip = limit == Limit::Skipping;
                 match item {
                     Item::Packet => {
-                        if let Some(p) = packets.next().filter(|_| !skip && self.want_packets) {
+                        if let Some(p) = packets.next().filter(|_| self.want_packets) {
                             self.packet(p, &batch, &interfaces, &mut annotations)?;
-                            if self.limit_reached() {
-                                limit = Limit::Reached;
-                            }
                         }
                     }
-                    _ if skip => {}
                     Item::Notice(n, ts) => self.outputs.each(|s| s.notice(n, *ts))?,
                     Item::Interfaces(all) => {
                         interfaces.clone_from(all);
@@ -642,21 +624,14 @@ impl OutputStage<'_> {
                         let notice = Notice::Track(n.clone());
                         self.outputs.each(|s| s.notice(&notice, *ts))?;
                     }
-                    Item::FinishBegin | Item::FinishStep | Item::Stream(..) => {}
+                    Item::FinishStep | Item::Stream(..) => {}
                 }
                 while let Some((_, product)) = products.next_if(|(i, _)| *i == at) {
-                    let exchange = match product {
-                        Product::Http => exchanges.next(),
-                        _ => None,
-                    };
-                    if skip {
-                        continue;
-                    }
                     match product {
                         Product::Follow(c) => self.outputs.each(|s| s.follow(c))?,
                         Product::Notice(n) => self.outputs.each(|s| s.notice(n, None))?,
                         Product::Http => {
-                            if let Some(x) = exchange {
+                            if let Some(x) = exchanges.next() {
                                 self.outputs.each(|s| s.http(x))?;
                             }
                         }
@@ -709,22 +684,11 @@ impl OutputStage<'_> {
             annotate(&event, self.explain, annotations);
             event.annotations = annotations;
         }
-        self.outputs.each(|s| s.packet(&event))
-    }
-
-    /// After a packet: true once the `-W` file limit is reached (the
-    /// reader is then told to stop).
-    fn limit_reached(&self) -> bool {
-        let Some((_, o)) = self.outputs.pcapng.as_ref() else {
-            return false;
-        };
-        self.written.store(o.written_total(), Ordering::Relaxed);
-        if !o.limit_reached() {
-            return false;
+        self.outputs.each(|s| s.packet(&event))?;
+        if let Some((_, o)) = self.outputs.pcapng.as_ref() {
+            self.written.store(o.written_total(), Ordering::Relaxed);
         }
-        log::info!("the -W file limit is reached; stopping");
-        self.stop.store(true, Ordering::Relaxed);
-        true
+        Ok(())
     }
 }
 
