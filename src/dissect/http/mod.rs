@@ -311,16 +311,6 @@ impl HttpDissector {
         std::mem::take(&mut self.notes)
     }
 
-    /// The notes produced since the last [`clear_notes`](Self::clear_notes),
-    /// read in place (the list keeps its room from packet to packet).
-    pub fn notes(&self) -> &[HttpNote] {
-        &self.notes
-    }
-
-    pub fn clear_notes(&mut self) {
-        self.notes.clear();
-    }
-
     /// Moves the notes produced since the last call to the end of `out`.
     pub fn move_notes(&mut self, out: &mut Vec<HttpNote>) {
         out.append(&mut self.notes);
