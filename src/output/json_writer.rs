@@ -158,31 +158,6 @@ pub fn str_array<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a str>
     out.push(b']');
 }
 
-/// An IPv4 address as text, digit by digit (the standard `Display` pads
-/// and measures, and every line has addresses).
-fn v4_text(v4: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
-    let mut n = 0;
-    let mut put = |b: u8| {
-        if let Some(c) = buf.get_mut(n) {
-            *c = b;
-            n += 1;
-        }
-    };
-    for (i, o) in v4.octets().into_iter().enumerate() {
-        if i > 0 {
-            put(b'.');
-        }
-        if o >= 100 {
-            put(b'0' + o / 100);
-        }
-        if o >= 10 {
-            put(b'0' + (o / 10) % 10);
-        }
-        put(b'0' + o % 10);
-    }
-    std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default()
-}
-
 /// Each octet's decimal digits, and how many there are.
 const OCTETS: [([u8; 3], u8); 256] = {
     let mut t = [([0u8; 3], 0u8); 256];
@@ -201,19 +176,28 @@ const OCTETS: [([u8; 3], u8); 256] = {
     t
 };
 
+/// An IPv4 address as text, octet by octet from a table (the standard
+/// `Display` pads and measures, and every line has addresses).
+fn v4_digits(v4: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &[u8] {
+    let mut n = 0;
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        let (digits, len) = &OCTETS[usize::from(o)];
+        let len = usize::from(*len);
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        buf[n..n + len].copy_from_slice(&digits[..len]);
+        n += len;
+    }
+    &buf[..n]
+}
 /// An IP address as a JSON string.
 pub fn ip(out: &mut Vec<u8>, a: &std::net::IpAddr) -> Result<(), Error> {
     match a {
         std::net::IpAddr::V4(v4) => {
-            out.reserve(17);
             out.push(b'"');
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                let (digits, n) = &OCTETS[usize::from(o)];
-                out.extend_from_slice(digits.get(..usize::from(*n)).unwrap_or_default());
-            }
+            out.extend_from_slice(v4_digits(*v4, &mut [0; 15]));
             out.push(b'"');
             Ok(())
         }
@@ -225,7 +209,10 @@ pub fn ip(out: &mut Vec<u8>, a: &std::net::IpAddr) -> Result<(), Error> {
 /// to, made without the formatting machinery for IPv4.
 pub fn serialize_ip<S: ser::Serializer>(a: &std::net::IpAddr, s: S) -> Result<S::Ok, S::Error> {
     match a {
-        std::net::IpAddr::V4(v4) => s.serialize_str(v4_text(*v4, &mut [0; 15])),
+        std::net::IpAddr::V4(v4) => {
+            let mut buf = [0; 15];
+            s.serialize_str(std::str::from_utf8(v4_digits(*v4, &mut buf)).unwrap_or_default())
+        }
         std::net::IpAddr::V6(_) => a.serialize(s),
     }
 }
