@@ -94,6 +94,7 @@ impl Batch {
         self.notes.clear();
         self.products.clear();
         self.exchanges.clear();
+        self.map_end = 0;
         self.mapped = 0;
     }
 
@@ -121,8 +122,12 @@ impl Batch {
         })
     }
 
-    fn get<'a>(&'a self, map: Option<&'a SharedMap>, span: &Span) -> &'a [u8] {
-        span.get(&self.bytes, map)
+    /// `bytes` for the next stages: in the map, or else copied.
+    fn place(&mut self, map: Option<&SharedMap>, bytes: &[u8]) -> Span {
+        match self.in_map(map, bytes) {
+            Some(span) => span,
+            None => self.copy(bytes),
+        }
     }
 }
 
@@ -284,6 +289,13 @@ impl Ends {
         self.recycled.recv().unwrap_or_default()
     }
 
+    /// Passes the last batch on (no fresh one is wanted after it).
+    fn send_last(self, batch: Batch) {
+        if !batch.items.is_empty() {
+            let _ = self.tx.send(batch);
+        }
+    }
+
     /// Passes a non-empty batch on; false when the next stage is gone.
     fn send(&mut self, batch: &mut Batch) -> bool {
         if batch.items.is_empty() {
@@ -375,10 +387,10 @@ impl ReadStage<'_> {
             // Where the next stages find the frame: in the map, or a copy
             // when an output shows packets (the stream bytes of a frame
             // neither holds are copied by the recorder).
-            let data = match batch.in_map(map, frame.data) {
-                Some(span) => Some(span),
-                None if self.want_packets => Some(batch.copy(frame.data)),
-                None => None,
+            let data = if self.want_packets {
+                Some(batch.place(map, frame.data))
+            } else {
+                batch.in_map(map, frame.data)
             };
             let decoded = decode(&frame);
             let tcp = decoded.tcp_meta().map(|m| {
@@ -393,10 +405,7 @@ impl ReadStage<'_> {
             });
             let (data, comment) = match data {
                 Some(d) if self.want_packets => {
-                    let comment = frame.comment.map(|c| {
-                        let c = c.as_bytes();
-                        batch.in_map(map, c).unwrap_or_else(|| batch.copy(c))
-                    });
+                    let comment = frame.comment.map(|c| batch.place(map, c.as_bytes()));
                     (d, comment)
                 }
                 _ => (Span::default(), None),
@@ -444,7 +453,7 @@ impl ReadStage<'_> {
                     break;
                 }
             }
-            ends.send(&mut batch);
+            ends.send_last(batch);
         }
         self.progress.finish();
         stats.capture = self.source.stats();
@@ -641,6 +650,9 @@ impl OutputStage<'_> {
             if let Some(m) = &self.map {
                 m.done.fetch_max(batch.map_end, Ordering::Release);
             }
+            if let Some((_, o)) = self.outputs.pcapng.as_ref() {
+                self.written.store(o.written_total(), Ordering::Relaxed);
+            }
             let _ = written.send(batch);
         }
         Ok(())
@@ -662,11 +674,11 @@ impl OutputStage<'_> {
             linktype: p.linktype,
             caplen: p.caplen,
             len: p.len,
-            data: batch.get(map, &p.data),
+            data: p.data.get(&batch.bytes, map),
             comment: p
                 .comment
                 .as_ref()
-                .and_then(|c| std::str::from_utf8(batch.get(map, c)).ok()),
+                .and_then(|c| std::str::from_utf8(c.get(&batch.bytes, map)).ok()),
             record_issue: p.record_issue,
         };
         let decoded = decode(&frame);
@@ -684,11 +696,7 @@ impl OutputStage<'_> {
             annotate(&event, self.explain, annotations);
             event.annotations = annotations;
         }
-        self.outputs.each(|s| s.packet(&event))?;
-        if let Some((_, o)) = self.outputs.pcapng.as_ref() {
-            self.written.store(o.written_total(), Ordering::Relaxed);
-        }
-        Ok(())
+        self.outputs.each(|s| s.packet(&event))
     }
 }
 
@@ -725,11 +733,11 @@ pub(super) fn run(
             .spawn_scoped(scope, move || {
                 dissect(dissect_rx, dissect_tx, returns, map, http, follow)
             });
-        let written = match (&reader, &dissector) {
+        let wrote = match (&reader, &dissector) {
             (Ok(_), Ok(_)) => output.run(output_rx, written_tx),
             _ => Ok(()),
         };
-        if written.is_err() {
+        if wrote.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
         let end = match reader {
@@ -744,6 +752,6 @@ pub(super) fn run(
                 std::panic::resume_unwind(p);
             }
         }
-        (end, written)
+        (end, wrote)
     })
 }
