@@ -50,3 +50,12 @@ pub mod source;
 pub mod track;
 
 pub use error::Error;
+
+/// Where `part` lies in `buf`, when it is a slice of it (found by address,
+/// so a borrowed piece can be named by offsets and passed on).
+#[inline]
+pub(crate) fn range_in(buf: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= buf.len()).then_some(start..end)
+}

@@ -184,13 +184,17 @@ fn v4_digits(v4: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &[u8] {
         let (digits, len) = &OCTETS[usize::from(o)];
         let len = usize::from(*len);
         if i > 0 {
-            buf[n] = b'.';
+            if let Some(dot) = buf.get_mut(n) {
+                *dot = b'.';
+            }
             n += 1;
         }
-        buf[n..n + len].copy_from_slice(&digits[..len]);
+        if let (Some(dst), Some(src)) = (buf.get_mut(n..n + len), digits.get(..len)) {
+            dst.copy_from_slice(src);
+        }
         n += len;
     }
-    &buf[..n]
+    buf.get(..n).unwrap_or_default()
 }
 /// An IP address as a JSON string.
 pub fn ip(out: &mut Vec<u8>, a: &std::net::IpAddr) -> Result<(), Error> {

@@ -80,7 +80,7 @@ pub struct FileClock {
 
 /// What a packet's time means for the files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Turn {
+enum Turn {
     /// It goes in the current file.
     Same,
     /// It begins the next file.

@@ -98,7 +98,7 @@ impl Outputs {
 /// Runs netpeek with a resolved configuration.
 pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let mut listening = None;
-    let source: Box<dyn PacketSource + Send> = match &cfg.input {
+    let mut source: Box<dyn PacketSource + Send> = match &cfg.input {
         Input::File(path) => {
             let src = FileSource::open(path)?;
             log::info!(
@@ -321,7 +321,6 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         want_packets |= s.wants_packets();
         Ok(())
     });
-    let mut source = source;
     let map = source.share_map();
     let file_limit = outputs.pcapng.as_ref().and_then(|(_, o)| o.stop_clock());
     let read = stages::ReadStage {

@@ -199,9 +199,9 @@ struct PacketItem {
 /// lie there, copied otherwise (reassembled stretches).
 struct Recorder<'b> {
     batch: &'b mut Batch,
-    /// The current frame's bytes (address, length) and where the next
-    /// stages find them, when they do.
-    frame: Option<(usize, usize, &'b Span)>,
+    /// The current frame's bytes and where the next stages find them, when
+    /// they do.
+    frame: Option<(&'b [u8], &'b Span)>,
 }
 
 impl Recorder<'_> {
@@ -212,16 +212,15 @@ impl Recorder<'_> {
 
 impl StreamConsumer for Recorder<'_> {
     fn data(&mut self, ctx: &StreamCtx, dir: Direction, bytes: &[u8]) {
-        let at = bytes.as_ptr() as usize;
-        let span = match self.frame {
-            Some((start, len, frame)) if at >= start && at + bytes.len() <= start + len => {
-                let from = frame.range.start + (at - start);
-                Span {
-                    range: from..from + bytes.len(),
-                    mapped: frame.mapped,
-                }
-            }
-            _ => self.batch.copy(bytes),
+        let within = self
+            .frame
+            .and_then(|(data, span)| Some((crate::range_in(data, bytes)?, span)));
+        let span = match within {
+            Some((r, frame)) => Span {
+                range: frame.range.start + r.start..frame.range.start + r.end,
+                mapped: frame.mapped,
+            },
+            None => self.batch.copy(bytes),
         };
         self.push(ctx, dir, StreamOp::Data(span));
     }
@@ -395,9 +394,7 @@ impl ReadStage<'_> {
             let decoded = decode(&frame);
             let tcp = decoded.tcp_meta().map(|m| {
                 let mut rec = Recorder {
-                    frame: data
-                        .as_ref()
-                        .map(|d| (frame.data.as_ptr() as usize, frame.data.len(), d)),
+                    frame: data.as_ref().map(|d| (frame.data, d)),
                     batch: &mut batch,
                 };
                 self.tracker

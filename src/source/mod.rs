@@ -178,11 +178,7 @@ pub struct SharedMap {
 impl SharedMap {
     /// Where `bytes` lie in the map, if they do.
     pub fn range_of(&self, bytes: &[u8]) -> Option<std::ops::Range<usize>> {
-        let base = self.map.as_ptr() as usize;
-        let at = bytes.as_ptr() as usize;
-        let start = at.checked_sub(base)?;
-        let end = start.checked_add(bytes.len())?;
-        (end <= self.map.len()).then_some(start..end)
+        crate::range_in(&self.map, bytes)
     }
 }
 

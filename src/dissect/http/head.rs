@@ -570,20 +570,13 @@ fn collect(buf: &[u8], headers: &[httparse::Header<'_>]) -> Fields {
     let head_text = std::str::from_utf8(buf).ok();
     for h in headers {
         let raw = h.value.trim_ascii();
-        let checked = head_text.and_then(|t| t.get(range_in(buf, raw)?));
+        let checked = head_text.and_then(|t| t.get(crate::range_in(buf, raw)?));
         match checked.or_else(|| std::str::from_utf8(raw).ok()) {
             Some(v) => f.push(h.name, trim(v)),
             None => f.push(h.name, String::from_utf8_lossy(h.value).trim()),
         }
     }
     f
-}
-
-/// Where `part`, a slice of `buf`, lies in `buf`.
-fn range_in(buf: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
-    let start = (part.as_ptr() as usize).checked_sub(buf.as_ptr() as usize)?;
-    let end = start.checked_add(part.len())?;
-    (end <= buf.len()).then_some(start..end)
 }
 
 fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
