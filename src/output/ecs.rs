@@ -344,13 +344,13 @@ impl<'a> HttpEcs<'a> {
         };
         let version = x
             .first_message()
-            .map(|m| m.version.as_str())
+            .map(|m| &*m.version)
             .map(|v| v.strip_prefix("HTTP/").unwrap_or(v))
             .filter(|v| !v.is_empty());
         let http = Http {
             version,
             request: req.map(|r| HttpMessage {
-                method: Some(r.method.as_str()),
+                method: Some(&r.method),
                 referrer: header(&r.msg, "referer"),
                 ..message(&r.msg)
             }),

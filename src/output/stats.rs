@@ -452,7 +452,7 @@ mod tests {
     fn x(method: &str, uri: &str, status: Option<u16>, dur_ms: i64) -> Exchange {
         Exchange {
             request: Some(Request {
-                method: method.into(),
+                method: method.to_string().into(),
                 uri: uri.into(),
                 host: Some("h:80".into()),
                 msg: Message {
@@ -462,7 +462,7 @@ mod tests {
             }),
             response: status.map(|s| Response {
                 status: s,
-                reason: String::new(),
+                reason: "".into(),
                 msg: Message {
                     last_ts_ns: dur_ms * 1_000_000,
                     ..Message::default()

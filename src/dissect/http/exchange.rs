@@ -4,11 +4,17 @@
 //! Secrets are already redacted in these records unless `--show-secrets`
 //! was given, so no output can leak them by accident.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::output::digits::Digits;
 
 use crate::track::Endpoint;
+
+/// Text that is usually one of a few known words (a version, a method, a
+/// reason phrase): borrowed from a static table then, so the common case
+/// costs no allocation.
+pub type Text = Cow<'static, str>;
 
 /// Header (or trailer) fields in order, kept in one string: a head costs
 /// two allocations however many fields it has, not two per field.
@@ -139,7 +145,7 @@ pub struct Message {
     pub first_ts_ns: i64,
     pub last_ts_ns: i64,
     /// `HTTP/1.1`, or what the message said when it was malformed.
-    pub version: String,
+    pub version: Text,
     /// Header fields in order (secrets redacted).
     pub headers: Fields,
     /// Trailer fields of a chunked body (secrets redacted).
@@ -197,7 +203,7 @@ impl Body {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
-    pub method: String,
+    pub method: Text,
     pub uri: String,
     pub host: Option<String>,
     pub msg: Message,
@@ -206,7 +212,7 @@ pub struct Request {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
-    pub reason: String,
+    pub reason: Text,
     pub msg: Message,
 }
 
@@ -214,7 +220,7 @@ pub struct Response {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Interim {
     pub status: u16,
-    pub reason: String,
+    pub reason: Text,
     pub first_frame: u64,
     pub last_frame: u64,
     pub ts_ns: i64,
@@ -279,16 +285,16 @@ pub enum HttpNote {
     /// A request head was complete.
     Request {
         stream: u64,
-        method: String,
+        method: Text,
         uri: String,
-        version: String,
+        version: Text,
         host: Option<String>,
     },
     /// A response ended (or was cut off).
     Response {
         stream: u64,
         status: u16,
-        reason: String,
+        reason: Text,
         content_type: Option<String>,
         body_bytes: u64,
         ttfb_ns: Option<i64>,
@@ -299,7 +305,7 @@ pub enum HttpNote {
     Interim {
         stream: u64,
         status: u16,
-        reason: String,
+        reason: Text,
     },
     /// Anything else worth a word: malformed messages, gaps, upgrades.
     Notice { stream: u64, text: String },

@@ -10,7 +10,9 @@
 //! [`sniff`] decide whether bytes at the start of a direction, or after a
 //! gap, begin an HTTP message at all.
 
-use super::exchange::Fields;
+use std::borrow::Cow;
+
+use super::exchange::{Fields, Text};
 use crate::dissect::trim;
 
 /// Methods recognised even when the rest of the request line is broken
@@ -190,14 +192,14 @@ impl HeadBuf {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartLine {
     Request {
-        method: String,
+        method: Text,
         uri: String,
-        version: String,
+        version: Text,
     },
     Response {
-        version: String,
+        version: Text,
         status: u16,
-        reason: String,
+        reason: Text,
     },
 }
 
@@ -450,32 +452,91 @@ fn parser_config() -> httparse::ParserConfig {
     c
 }
 
-fn version_name(v: Option<u8>) -> String {
+fn version_name(v: Option<u8>) -> Text {
     match v {
-        Some(0) => "HTTP/1.0".into(),
-        Some(1) => "HTTP/1.1".into(),
-        Some(n) => format!("HTTP/1.{n}"),
-        None => String::new(),
+        Some(0) => Cow::Borrowed("HTTP/1.0"),
+        Some(1) => Cow::Borrowed("HTTP/1.1"),
+        Some(n) => Cow::Owned(format!("HTTP/1.{n}")),
+        None => Cow::Borrowed(""),
     }
 }
+
+/// Reason phrases common enough to be kept without an allocation.
+const COMMON_REASONS: [&str; 24] = [
+    "OK",
+    "Not Found",
+    "Not Modified",
+    "No Content",
+    "Found",
+    "Moved Permanently",
+    "Created",
+    "Accepted",
+    "Partial Content",
+    "See Other",
+    "Temporary Redirect",
+    "Permanent Redirect",
+    "Bad Request",
+    "Unauthorized",
+    "Forbidden",
+    "Method Not Allowed",
+    "Conflict",
+    "Precondition Failed",
+    "Too Many Requests",
+    "Internal Server Error",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Gateway Timeout",
+    "Continue",
+];
+
+/// `s` as [`Text`]: borrowed from `table` when it is one of its words
+/// (exactly), else copied.
+fn known_text(s: &str, table: &'static [&'static str]) -> Text {
+    match table.iter().find(|t| **t == s) {
+        Some(t) => Cow::Borrowed(*t),
+        None => Cow::Owned(s.to_string()),
+    }
+}
+
+/// Most heads have a handful of fields: a stack array of this many slots
+/// is tried first, and room for the limit is allocated only when it is
+/// not enough.
+const STACK_SLOTS: usize = 32;
 
 /// Parses a complete head (as gathered by [`HeadBuf`]) of the given kind.
 /// `Err` carries a note when the start line is beyond repair.
 pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, String> {
     let max_headers = limits.max_headers.clamp(1, 10_000);
-    // Most heads have a handful of fields: try a stack array first and
-    // allocate room for the limit only when it is not enough.
-    const STACK: usize = 32;
-    if max_headers > STACK {
-        let mut slots = [httparse::EMPTY_HEADER; STACK];
-        match parse_with(buf, kind, &mut slots, limits) {
+    if max_headers > STACK_SLOTS {
+        let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
+        match parse_with(buf, kind, &mut slots) {
             Err(ParseFail::TooMany) => {}
-            other => return finish_parse(other, buf, kind, max_headers),
+            other => return finish_parse(other.map(|(s, f, _)| (s, f)), buf, kind, max_headers),
         }
     }
     let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-    let r = parse_with(buf, kind, &mut slots, limits);
+    let r = parse_with(buf, kind, &mut slots).map(|(s, f, _)| (s, f));
     finish_parse(r, buf, kind, max_headers)
+}
+
+/// The common case without gathering: `buf` (a segment's bytes, from the
+/// first byte of a message on) holds a whole head that httparse accepts
+/// strictly, within the limits and with at most [`STACK_SLOTS`] fields.
+/// Returns the head and its length; `None` sends the bytes the general
+/// way ([`HeadBuf`], then [`parse_head`]), which yields exactly this
+/// result whenever this one is `Some` (httparse ends a head at the first
+/// empty line, as `HeadBuf` does, and a start line it accepts is one that
+/// [`sniff`] classifies as `kind`).
+pub fn parse_whole(buf: &[u8], kind: Kind, limits: HeadLimits) -> Option<(Head, usize)> {
+    let max_headers = limits.max_headers.clamp(1, 10_000).min(STACK_SLOTS);
+    let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
+    let slots = slots.get_mut(..max_headers)?;
+    let (start, headers, n) = parse_with(buf, kind, slots).ok()?;
+    if n > limits.max_bytes {
+        return None;
+    }
+    let head = finish_parse(Ok((start, headers)), buf, kind, max_headers).ok()?;
+    Some((head, n))
 }
 
 enum ParseFail {
@@ -512,12 +573,12 @@ fn finish_parse(
     }
 }
 
+/// httparse over `buf`: the start line, the fields and the head's length.
 fn parse_with<'b>(
     buf: &'b [u8],
     kind: Kind,
     slots: &mut [httparse::Header<'b>],
-    _limits: HeadLimits,
-) -> Result<(StartLine, Fields), ParseFail> {
+) -> Result<(StartLine, Fields, usize), ParseFail> {
     let fail = |e: httparse::Error| {
         if e == httparse::Error::TooManyHeaders {
             ParseFail::TooMany
@@ -530,13 +591,14 @@ fn parse_with<'b>(
         Kind::Request => {
             let mut req = httparse::Request::new(slots);
             match cfg.parse_request(&mut req, buf) {
-                Ok(httparse::Status::Complete(_)) => Ok((
+                Ok(httparse::Status::Complete(n)) => Ok((
                     StartLine::Request {
-                        method: req.method.unwrap_or_default().to_string(),
+                        method: known_text(req.method.unwrap_or_default(), &KNOWN_METHODS),
                         uri: req.path.unwrap_or_default().to_string(),
                         version: version_name(req.version),
                     },
-                    collect(buf, req.headers),
+                    collect(buf.get(..n).unwrap_or(buf), req.headers),
+                    n,
                 )),
                 Ok(httparse::Status::Partial) => Err(ParseFail::Partial),
                 Err(e) => Err(fail(e)),
@@ -545,13 +607,14 @@ fn parse_with<'b>(
         Kind::Response => {
             let mut resp = httparse::Response::new(slots);
             match cfg.parse_response(&mut resp, buf) {
-                Ok(httparse::Status::Complete(_)) => Ok((
+                Ok(httparse::Status::Complete(n)) => Ok((
                     StartLine::Response {
                         version: version_name(resp.version),
                         status: resp.code.unwrap_or(0),
-                        reason: resp.reason.unwrap_or_default().to_string(),
+                        reason: known_text(resp.reason.unwrap_or_default(), &COMMON_REASONS),
                     },
-                    collect(buf, resp.headers),
+                    collect(buf.get(..n).unwrap_or(buf), resp.headers),
+                    n,
                 )),
                 Ok(httparse::Status::Partial) => Err(ParseFail::Partial),
                 Err(e) => Err(fail(e)),
@@ -621,9 +684,9 @@ fn parse_lenient(
                 .trim()
                 .to_string();
             StartLine::Response {
-                version,
+                version: version.into(),
                 status,
-                reason,
+                reason: reason.into(),
             }
         }
         Kind::Request => {
@@ -663,9 +726,9 @@ fn parse_lenient(
                 notes.push(format!("malformed request line: `{}`", snippet(first, 80)));
             }
             StartLine::Request {
-                method: text(method),
+                method: text(method).into(),
                 uri,
-                version,
+                version: version.into(),
             }
         }
     };
@@ -973,7 +1036,7 @@ mod tests {
             StartLine::Request {
                 method: "OPTIONS".into(),
                 uri: "HTTP/1.1".into(),
-                version: String::new()
+                version: "".into()
             }
         );
         assert_eq!(
@@ -1049,5 +1112,140 @@ mod tests {
             find_start(b"HTTP/1.1 200 OK\r\n", Some(Kind::Request)),
             None
         );
+    }
+
+    mod whole {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const STARTS: [&[u8]; 12] = [
+            b"GET / HTTP/1.1",
+            b"POST /up?x=1 HTTP/1.0",
+            b"get /lower HTTP/1.1",
+            b"GET  /two-spaces HTTP/1.1",
+            b"GET /tab\tHTTP/1.1",
+            b"GET /no-version",
+            b"HTTP/1.1 200 OK",
+            b"HTTP/1.1 404 Not Found",
+            b"HTTP/1.0  204",
+            b"HTTP/1.1 200\tOK",
+            b"HTTP/2 200 OK",
+            b"SSH-2.0-OpenSSH",
+        ];
+        /// Fields httparse accepts in both kinds of message come first.
+        const FIELDS: [&[u8]; 12] = [
+            b"Host: example.com",
+            b"Content-Length: 5",
+            b"Content-Length: x",
+            b"Transfer-Encoding: chunked",
+            b"Cookie: secret=1",
+            b"X-Bin: \xff\xfe",
+            b"Empty:",
+            b" folded continuation",
+            b"Name : spaced",
+            b"no colon here",
+            b"X-Cr: a\rb",
+            b"\r",
+        ];
+        const VALID_FIELDS: usize = 7;
+        const ENDS: [&[u8]; 3] = [b"\r\n", b"\n", b"\r\r\n"];
+
+        fn build(lead: &[u8], start: usize, fields: &[(usize, usize)], tail: &[u8]) -> Vec<u8> {
+            let mut v = lead.to_vec();
+            v.extend_from_slice(STARTS[start]);
+            v.extend_from_slice(b"\r\n");
+            for &(f, e) in fields {
+                v.extend_from_slice(FIELDS[f]);
+                v.extend_from_slice(ENDS[e]);
+            }
+            v.extend_from_slice(b"\r\n");
+            v.extend_from_slice(tail);
+            v
+        }
+
+        proptest! {
+            /// Whenever a head is parsed where it lies, gathering it and
+            /// parsing it the general way gives the same head and length.
+            #[test]
+            fn parsed_in_place_as_gathered(
+                lead in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n')], 0..4),
+                start in 0..STARTS.len(),
+                fields in proptest::collection::vec(
+                    (
+                        prop_oneof![8 => 0..VALID_FIELDS, 1 => VALID_FIELDS..FIELDS.len()],
+                        prop_oneof![8 => 0..2usize, 1 => Just(2usize)],
+                    ),
+                    0..40,
+                ),
+                tail in proptest::collection::vec(any::<u8>(), 0..16),
+                max_bytes in prop_oneof![Just(64usize), Just(1 << 16)],
+                max_headers in prop_oneof![Just(3usize), Just(32), Just(128)],
+            ) {
+                let input = build(&lead, start, &fields, &tail);
+                let limits = HeadLimits { max_bytes, max_headers };
+                let skip = input.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(0);
+                for kind in [Kind::Request, Kind::Response] {
+                    let Some((head, n)) = parse_whole(&input[skip..], kind, limits) else {
+                        continue;
+                    };
+                    let mut buf = HeadBuf::default();
+                    prop_assert_eq!(buf.push(&input, max_bytes), Push::Complete(skip + n));
+                    prop_assert_eq!(sniff(buf.bytes()), Sniff::Http(kind));
+                    prop_assert_eq!(parse_head(buf.bytes(), kind, limits), Ok(head));
+                }
+            }
+        }
+
+        #[test]
+        fn whole_heads_and_what_is_left_to_gathering() {
+            let limits = HeadLimits::default();
+            let msg = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nBODY";
+            let (head, n) = parse_whole(msg, Kind::Request, limits).unwrap();
+            assert_eq!(n, msg.len() - 4);
+            assert_eq!(head.facts.host.as_deref(), Some("h"));
+            assert!(
+                matches!(head.start.clone(), StartLine::Request { method, .. } if method == "GET")
+            );
+            // Cut short, too many fields, too long, or not strictly valid:
+            // the general path decides.
+            assert!(parse_whole(&msg[..20], Kind::Request, limits).is_none());
+            let many = build(b"", 0, &[(0, 0); 33], b"");
+            assert!(parse_whole(&many, Kind::Request, limits).is_none());
+            assert!(parse_head(&many, Kind::Request, limits).is_ok());
+            let small = HeadLimits {
+                max_bytes: 20,
+                ..limits
+            };
+            assert!(parse_whole(msg, Kind::Request, small).is_none());
+            assert!(parse_whole(b"GET /tab\tHTTP/1.1\r\n\r\n", Kind::Request, limits).is_none());
+            assert!(parse_whole(b"HTTP/1.1 200 OK\r\n\r\n", Kind::Request, limits).is_none());
+        }
+
+        #[test]
+        fn common_words_are_not_copied() {
+            let (head, _) = parse_whole(
+                b"HTTP/1.1 200 OK\r\n\r\n",
+                Kind::Response,
+                HeadLimits::default(),
+            )
+            .unwrap();
+            let StartLine::Response {
+                version, reason, ..
+            } = head.start
+            else {
+                panic!("not a response")
+            };
+            assert!(matches!(version, Cow::Borrowed("HTTP/1.1")));
+            assert!(matches!(reason, Cow::Borrowed("OK")));
+            let (head, _) = parse_whole(
+                b"HTTP/1.1 299 Custom\r\n\r\n",
+                Kind::Response,
+                HeadLimits::default(),
+            )
+            .unwrap();
+            assert!(
+                matches!(head.start, StartLine::Response { reason: Cow::Owned(r), .. } if r == "Custom")
+            );
+        }
     }
 }

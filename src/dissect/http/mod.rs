@@ -36,13 +36,13 @@ use std::collections::{HashMap, VecDeque};
 
 pub use exchange::{
     human_bytes, human_duration, Body, Exchange, Fields, HttpNote, Interim, Message, Request,
-    Response,
+    Response, Text,
 };
 
 use body::{BodyReader, BodySink, Coding, Framing, GapOutcome, Step};
 use head::{
-    find_start, parse_head, sniff, snippet, Facts, Head, HeadBuf, HeadLimits, Kind, Push, Sniff,
-    StartLine,
+    find_start, parse_head, parse_whole, sniff, snippet, Facts, Head, HeadBuf, HeadLimits, Kind,
+    Push, Sniff, StartLine,
 };
 
 use crate::dissect::{is_secret_header, redact};
@@ -605,6 +605,11 @@ impl Conn {
         data: &[u8],
     ) -> Act {
         let max = out.opts.head.max_bytes;
+        if self.side(dir).head.is_empty() {
+            if let Some(act) = self.whole_head(out, ctx, dir, data) {
+                return act;
+            }
+        }
         let side = self.side(dir);
         let was_empty = side.head.is_empty();
         let pushed = side.head.push(data, max);
@@ -662,24 +667,7 @@ impl Conn {
                 let parsed = parse_head(&bytes, kind, out.opts.head);
                 match parsed {
                     Ok(head) => {
-                        self.http = true;
-                        let skipped = std::mem::take(&mut self.side(dir).skipped);
-                        let sample = self.side(dir).skipped_sample.take();
-                        if skipped > 0 {
-                            let what = dir_name(dir, self.swapped);
-                            let mut t =
-                                format!("{skipped} bytes ({what}) were not HTTP and were skipped");
-                            if let Some(s) = sample {
-                                t.push_str(&format!(": `{s}`"));
-                            }
-                            self.carry_note(out, t);
-                        }
-                        match kind {
-                            Kind::Request => self.on_request(out, ctx, dir, head, at, bytes.len()),
-                            Kind::Response => {
-                                self.on_response(out, ctx, dir, head, at, bytes.len())
-                            }
-                        }
+                        self.on_head(out, ctx, dir, head, at, bytes.len());
                         self.side(dir).head.restore(bytes);
                         Act::Consumed(n)
                     }
@@ -699,6 +687,52 @@ impl Conn {
                     }
                 }
             }
+        }
+    }
+
+    /// A whole head at the start of `data`, parsed where it lies (no
+    /// gathering); `None` when `data` needs the general path.
+    fn whole_head(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        data: &[u8],
+    ) -> Option<Act> {
+        // Empty lines before a message are not part of it (as in HeadBuf).
+        let start = data.iter().position(|&b| b != b'\r' && b != b'\n')?;
+        let kind = self.kind_of(dir);
+        let (head, len) = parse_whole(data.get(start..)?, kind, out.opts.head)?;
+        let side = self.side(dir);
+        let at = std::mem::take(&mut side.head_at);
+        self.on_head(out, ctx, dir, head, at, len);
+        Some(Act::Consumed(start + len))
+    }
+
+    /// A head was parsed: the connection speaks HTTP.
+    fn on_head(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        head: Head,
+        at: At,
+        head_len: usize,
+    ) {
+        self.http = true;
+        let skipped = std::mem::take(&mut self.side(dir).skipped);
+        let sample = self.side(dir).skipped_sample.take();
+        if skipped > 0 {
+            let what = dir_name(dir, self.swapped);
+            let mut t = format!("{skipped} bytes ({what}) were not HTTP and were skipped");
+            if let Some(s) = sample {
+                t.push_str(&format!(": `{s}`"));
+            }
+            self.carry_note(out, t);
+        }
+        match self.kind_of(dir) {
+            Kind::Request => self.on_request(out, ctx, dir, head, at, head_len),
+            Kind::Response => self.on_response(out, ctx, dir, head, at, head_len),
         }
     }
 
@@ -736,7 +770,7 @@ impl Conn {
     /// The record of a message whose head was parsed: the version, the
     /// fields and the content facts move into it (`facts` keeps the rest).
     fn message(
-        version: String,
+        version: Text,
         headers: Fields,
         facts: &mut Facts,
         at: At,
