@@ -73,7 +73,8 @@ pub(super) struct Batch {
     /// right after the item it names.
     products: Vec<(usize, Product)>,
     /// Exchanges, in the order of their [`Product::Http`] markers.
-    exchanges: Vec<Exchange>,
+    #[allow(clippy::vec_box)] // the records move between lists and threads as pointers
+    exchanges: Vec<Box<Exchange>>,
     /// The end of the last range of the map the batch refers to.
     map_end: usize,
     /// Bytes of the map the batch refers to (for its size).
@@ -561,7 +562,8 @@ fn dissect(
 /// Where the dissect stage puts what it made.
 struct Products<'b> {
     products: &'b mut Vec<(usize, Product)>,
-    exchanges: &'b mut Vec<Exchange>,
+    #[allow(clippy::vec_box)] // (see Batch::exchanges)
+    exchanges: &'b mut Vec<Box<Exchange>>,
 }
 
 impl Products<'_> {

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 use super::exchange::{Fields, Text};
-use crate::dissect::trim;
+use crate::dissect::{is_secret_header, trim};
 
 /// Methods recognised even when the rest of the request line is broken
 /// (the list Wireshark's HTTP dissector accepts, so broken requests are
@@ -223,6 +223,8 @@ pub struct Facts {
     pub host: Option<String>,
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
+    /// A field whose value is secret (shown redacted unless asked).
+    pub secret: bool,
 }
 
 /// A parsed head.
@@ -511,11 +513,11 @@ pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, St
         let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
         match parse_with(buf, kind, &mut slots) {
             Err(ParseFail::TooMany) => {}
-            other => return finish_parse(other.map(|(s, f, _)| (s, f)), buf, kind, max_headers),
+            other => return finish_parse(other, buf, kind, max_headers),
         }
     }
     let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-    let r = parse_with(buf, kind, &mut slots).map(|(s, f, _)| (s, f));
+    let r = parse_with(buf, kind, &mut slots);
     finish_parse(r, buf, kind, max_headers)
 }
 
@@ -531,12 +533,8 @@ pub fn parse_whole(buf: &[u8], kind: Kind, limits: HeadLimits) -> Option<(Head, 
     let max_headers = limits.max_headers.clamp(1, 10_000).min(STACK_SLOTS);
     let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
     let slots = slots.get_mut(..max_headers)?;
-    let (start, headers, n) = parse_with(buf, kind, slots).ok()?;
-    if n > limits.max_bytes {
-        return None;
-    }
-    let head = finish_parse(Ok((start, headers)), buf, kind, max_headers).ok()?;
-    Some((head, n))
+    let (head, n) = parse_with(buf, kind, slots).ok()?;
+    (n <= limits.max_bytes).then_some((head, n))
 }
 
 enum ParseFail {
@@ -546,22 +544,13 @@ enum ParseFail {
 }
 
 fn finish_parse(
-    r: Result<(StartLine, Fields), ParseFail>,
+    r: Result<(Head, usize), ParseFail>,
     buf: &[u8],
     kind: Kind,
     max_headers: usize,
 ) -> Result<Head, String> {
     match r {
-        Ok((start, headers)) => {
-            let mut notes = Vec::new();
-            let facts = facts_of(headers.iter(), &mut notes);
-            Ok(Head {
-                start,
-                headers,
-                facts,
-                notes,
-            })
-        }
+        Ok((head, _)) => Ok(head),
         Err(ParseFail::Partial) => parse_lenient(buf, kind, max_headers, None),
         Err(ParseFail::TooMany) => parse_lenient(
             buf,
@@ -573,12 +562,12 @@ fn finish_parse(
     }
 }
 
-/// httparse over `buf`: the start line, the fields and the head's length.
+/// httparse over `buf`: the head and its length.
 fn parse_with<'b>(
     buf: &'b [u8],
     kind: Kind,
     slots: &mut [httparse::Header<'b>],
-) -> Result<(StartLine, Fields, usize), ParseFail> {
+) -> Result<(Head, usize), ParseFail> {
     let fail = |e: httparse::Error| {
         if e == httparse::Error::TooManyHeaders {
             ParseFail::TooMany
@@ -592,12 +581,15 @@ fn parse_with<'b>(
             let mut req = httparse::Request::new(slots);
             match cfg.parse_request(&mut req, buf) {
                 Ok(httparse::Status::Complete(n)) => Ok((
-                    StartLine::Request {
-                        method: known_text(req.method.unwrap_or_default(), &KNOWN_METHODS),
-                        uri: req.path.unwrap_or_default().to_string(),
-                        version: version_name(req.version),
-                    },
-                    collect(buf.get(..n).unwrap_or(buf), req.headers),
+                    collect(
+                        StartLine::Request {
+                            method: known_text(req.method.unwrap_or_default(), &KNOWN_METHODS),
+                            uri: req.path.unwrap_or_default().to_string(),
+                            version: version_name(req.version),
+                        },
+                        buf.get(..n).unwrap_or(buf),
+                        req.headers,
+                    ),
                     n,
                 )),
                 Ok(httparse::Status::Partial) => Err(ParseFail::Partial),
@@ -608,12 +600,15 @@ fn parse_with<'b>(
             let mut resp = httparse::Response::new(slots);
             match cfg.parse_response(&mut resp, buf) {
                 Ok(httparse::Status::Complete(n)) => Ok((
-                    StartLine::Response {
-                        version: version_name(resp.version),
-                        status: resp.code.unwrap_or(0),
-                        reason: known_text(resp.reason.unwrap_or_default(), &COMMON_REASONS),
-                    },
-                    collect(buf.get(..n).unwrap_or(buf), resp.headers),
+                    collect(
+                        StartLine::Response {
+                            version: version_name(resp.version),
+                            status: resp.code.unwrap_or(0),
+                            reason: known_text(resp.reason.unwrap_or_default(), &COMMON_REASONS),
+                        },
+                        buf.get(..n).unwrap_or(buf),
+                        resp.headers,
+                    ),
                     n,
                 )),
                 Ok(httparse::Status::Partial) => Err(ParseFail::Partial),
@@ -623,11 +618,13 @@ fn parse_with<'b>(
     }
 }
 
-/// The fields httparse found in `buf`, values trimmed and as text
-/// (invalid UTF-8 replaced).
-fn collect(buf: &[u8], headers: &[httparse::Header<'_>]) -> Fields {
+/// The head httparse found in `buf`: the fields, values trimmed and as
+/// text (invalid UTF-8 replaced), and what they say.
+fn collect(start: StartLine, buf: &[u8], headers: &[httparse::Header<'_>]) -> Head {
     let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
-    let mut f = Fields::with_capacity(headers.len(), bytes);
+    let mut fields = Fields::with_capacity(headers.len(), bytes);
+    let mut facts = FactsOf::default();
+    let mut notes = Vec::new();
     // One UTF-8 check of the whole head (usually all ASCII) instead of
     // one per value; a value is then a slice of that text.
     let head_text = std::str::from_utf8(buf).ok();
@@ -635,11 +632,25 @@ fn collect(buf: &[u8], headers: &[httparse::Header<'_>]) -> Fields {
         let raw = h.value.trim_ascii();
         let checked = head_text.and_then(|t| t.get(crate::range_in(buf, raw)?));
         match checked.or_else(|| std::str::from_utf8(raw).ok()) {
-            Some(v) => f.push(h.name, trim(v)),
-            None => f.push(h.name, String::from_utf8_lossy(h.value).trim()),
+            Some(v) => {
+                let v = trim(v);
+                facts.field(h.name, v, &mut notes);
+                fields.push(h.name, v);
+            }
+            None => {
+                let lossy = String::from_utf8_lossy(h.value);
+                let v = lossy.trim();
+                facts.field(h.name, v, &mut notes);
+                fields.push(h.name, v);
+            }
         }
     }
-    f
+    Head {
+        start,
+        headers: fields,
+        facts: facts.finish(&mut notes),
+        notes,
+    }
 }
 
 fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -778,10 +789,11 @@ fn parse_lenient(
             notes.push(format!("not strictly valid ({e}); parsed leniently"));
         }
     }
-    let facts = facts_of(
-        all.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        &mut notes,
-    );
+    let mut facts = FactsOf::default();
+    for (n, v) in &all {
+        facts.field(n, v, &mut notes);
+    }
+    let facts = facts.finish(&mut notes);
     if all.len() > max_headers {
         notes.push(format!(
             "{} header fields, more than the limit of {max_headers}: kept the first {max_headers}",
@@ -819,79 +831,98 @@ fn parse_content_length(v: &str) -> Option<u64> {
     out
 }
 
-fn facts_of<'h>(
-    headers: impl IntoIterator<Item = (&'h str, &'h str)>,
-    notes: &mut Vec<String>,
-) -> Facts {
-    let mut f = Facts::default();
-    let mut te: Vec<&str> = Vec::new();
-    let mut cl_seen: Option<Option<u64>> = None;
-    for (name, value) in headers {
-        // Only names of these lengths matter here; most fields are skipped
-        // on their length alone.
-        if !matches!(name.len(), 4 | 6 | 7 | 10 | 12 | 14 | 16 | 17) {
-            continue;
-        }
-        if name.eq_ignore_ascii_case("content-length") {
-            let parsed = parse_content_length(value);
-            match (cl_seen, parsed) {
-                (None, p) => {
-                    cl_seen = Some(p);
-                    if p.is_none() {
-                        notes.push(format!(
-                            "invalid Content-Length: `{}`",
-                            snippet(value.as_bytes(), 40)
-                        ));
+/// [`Facts`] gathered field by field.
+#[derive(Default)]
+struct FactsOf {
+    f: Facts,
+    /// Transfer-Encoding values joined so far.
+    te: Option<String>,
+    /// The Content-Length seen (`Some(None)`: unusable).
+    cl_seen: Option<Option<u64>>,
+}
+
+impl FactsOf {
+    fn field(&mut self, name: &str, value: &str, notes: &mut Vec<String>) {
+        let f = &mut self.f;
+        // One comparison per field at most: the name's length picks it.
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        match name.len() {
+            14 if is("content-length") => {
+                let parsed = parse_content_length(value);
+                match (self.cl_seen, parsed) {
+                    (None, p) => {
+                        self.cl_seen = Some(p);
+                        if p.is_none() {
+                            notes.push(format!(
+                                "invalid Content-Length: `{}`",
+                                snippet(value.as_bytes(), 40)
+                            ));
+                        }
+                    }
+                    (Some(Some(a)), Some(b)) if a == b => {}
+                    (Some(_), _) => {
+                        if self.cl_seen != Some(None) {
+                            notes.push("conflicting Content-Length fields".to_string());
+                        }
+                        self.cl_seen = Some(None);
                     }
                 }
-                (Some(Some(a)), Some(b)) if a == b => {}
-                (Some(_), _) => {
-                    if cl_seen != Some(None) {
-                        notes.push("conflicting Content-Length fields".to_string());
-                    }
-                    cl_seen = Some(None);
+            }
+            17 if is("transfer-encoding") => match &mut self.te {
+                Some(te) => {
+                    te.push_str(", ");
+                    te.push_str(value);
                 }
+                None => self.te = Some(value.to_string()),
+            },
+            10 if is("connection") => {
+                f.close |= value
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("close"));
             }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            te.push(value);
-        } else if name.eq_ignore_ascii_case("connection") {
-            if value
-                .split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("close"))
-            {
-                f.close = true;
+            7 if is("upgrade") => {
+                f.upgrade.get_or_insert_with(|| value.to_string());
             }
-        } else if name.eq_ignore_ascii_case("upgrade") {
-            f.upgrade.get_or_insert_with(|| value.to_string());
-        } else if name.eq_ignore_ascii_case("expect") {
-            if value.trim().eq_ignore_ascii_case("100-continue") {
-                f.expect_continue = true;
+            6 if is("expect") => {
+                f.expect_continue |= value.trim().eq_ignore_ascii_case("100-continue");
             }
-        } else if name.eq_ignore_ascii_case("host") {
-            f.host.get_or_insert_with(|| value.to_string());
-        } else if name.eq_ignore_ascii_case("content-type") {
-            f.content_type.get_or_insert_with(|| value.to_string());
-        } else if name.eq_ignore_ascii_case("content-encoding") {
-            f.content_encoding.get_or_insert_with(|| value.to_string());
+            4 if is("host") => {
+                f.host.get_or_insert_with(|| value.to_string());
+            }
+            12 if is("content-type") => {
+                f.content_type.get_or_insert_with(|| value.to_string());
+            }
+            16 if is("content-encoding") => {
+                f.content_encoding.get_or_insert_with(|| value.to_string());
+            }
+            _ => {}
+        }
+        if is_secret_header(name) {
+            f.secret = true;
         }
     }
-    match cl_seen {
-        Some(Some(n)) => f.content_length = Some(n),
-        Some(None) => f.content_length_bad = true,
-        None => {}
-    }
-    if !te.is_empty() {
-        let joined = te.join(", ");
-        f.chunked = joined
-            .rsplit(',')
-            .next()
-            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
-        f.transfer_encoding = Some(joined);
-        if cl_seen.is_some() {
-            notes.push("both Transfer-Encoding and Content-Length: Transfer-Encoding wins".into());
+
+    fn finish(self, notes: &mut Vec<String>) -> Facts {
+        let mut f = self.f;
+        match self.cl_seen {
+            Some(Some(n)) => f.content_length = Some(n),
+            Some(None) => f.content_length_bad = true,
+            None => {}
         }
+        if let Some(te) = self.te {
+            f.chunked = te
+                .rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+            f.transfer_encoding = Some(te);
+            if self.cl_seen.is_some() {
+                notes.push(
+                    "both Transfer-Encoding and Content-Length: Transfer-Encoding wins".into(),
+                );
+            }
+        }
+        f
     }
-    f
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl Script {
     }
 
     fn collect(&mut self) {
-        self.out.extend(self.d.drain_exchanges());
+        self.out.extend(self.d.drain_exchanges().map(|x| *x));
         let f = self.frame;
         self.notes
             .extend(self.d.take_notes().into_iter().map(|n| (f, n)));
