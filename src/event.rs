@@ -100,6 +100,12 @@ pub trait Sink {
     fn notice(&mut self, _n: &Notice, _ts_ns: Option<i64>) -> std::io::Result<()> {
         Ok(())
     }
+    /// False for an output that never looks at the header fields of an
+    /// exchange ([`Exchange`]'s `headers`): when no output does, the
+    /// dissector does not keep them (it still reads every field).
+    fn wants_http_fields(&self) -> bool {
+        true
+    }
     /// An HTTP exchange ended (its response ended, or the connection or
     /// the input did).
     fn http(&mut self, _x: &Exchange) -> std::io::Result<()> {

@@ -291,6 +291,8 @@ impl Config {
                 head: HeadLimits {
                     max_bytes: args.http_max_head,
                     max_headers: args.http_max_headers,
+                    // Set once the outputs are known (pipeline::run).
+                    keep_fields: true,
                 },
                 ..HttpOptions::default()
             },

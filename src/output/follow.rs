@@ -242,6 +242,10 @@ fn hex_line(s: &mut String, indent: &str, pos: u64, line: &[u8]) {
 }
 
 impl<W: Write> Sink for FollowPrinter<W> {
+    fn wants_http_fields(&self) -> bool {
+        false
+    }
+
     /// The follow output replaces the per-packet lines.
     fn packet(&mut self, _p: &PacketEvent<'_, '_>) -> io::Result<()> {
         Ok(())

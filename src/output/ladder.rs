@@ -236,6 +236,10 @@ impl<W: Write> LadderSink<W> {
 }
 
 impl<W: Write> Sink for LadderSink<W> {
+    fn wants_http_fields(&self) -> bool {
+        false
+    }
+
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
         let mut time = Vec::new();
         self.time.write(&mut time, p.frame.ts_ns)?;

@@ -154,6 +154,10 @@ fn os_description() -> String {
 }
 
 impl<W: Write> Sink for PcapngSink<W> {
+    fn wants_http_fields(&self) -> bool {
+        false
+    }
+
     fn interfaces(&mut self, all: &[InterfaceInfo]) -> io::Result<()> {
         while self.written < all.len() {
             let info = all[self.written].clone();

@@ -327,6 +327,10 @@ fn now_ns() -> i64 {
 }
 
 impl Sink for PcapngOutput {
+    fn wants_http_fields(&self) -> bool {
+        false
+    }
+
     fn interfaces(&mut self, all: &[InterfaceInfo]) -> io::Result<()> {
         self.interfaces = all.to_vec();
         match self.current.as_mut() {

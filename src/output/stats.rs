@@ -414,6 +414,10 @@ impl<W: Write> StatsSink<W> {
 }
 
 impl<W: Write> Sink for StatsSink<W> {
+    fn wants_http_fields(&self) -> bool {
+        false
+    }
+
     fn packet(&mut self, _p: &PacketEvent<'_, '_>) -> io::Result<()> {
         Ok(())
     }

@@ -139,6 +139,10 @@ pub(super) fn write_exchange_bodies(buf: &mut Vec<u8>, x: &Exchange) -> io::Resu
 }
 
 impl<W: Write> Sink for TextSink<W> {
+    fn wants_http_fields(&self) -> bool {
+        false
+    }
+
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
         self.buf.clear();
         self.time.write(&mut self.buf, p.frame.ts_ns)?;

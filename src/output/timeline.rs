@@ -286,6 +286,10 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 impl<W: Write> Sink for TimelineSink<W> {
+    fn wants_http_fields(&self) -> bool {
+        false
+    }
+
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
         self.packets += 1;
         self.first_ts.get_or_insert(p.frame.ts_ns);

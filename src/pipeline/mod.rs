@@ -317,10 +317,13 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let stop = AtomicBool::new(false);
     let written = AtomicU64::new(0);
     let mut want_packets = false;
+    let mut want_fields = false;
     let _ = outputs.each(|s| {
         want_packets |= s.wants_packets();
+        want_fields |= s.wants_http_fields();
         Ok(())
     });
+    http_opts.head.keep_fields = want_fields;
     let map = source.share_map();
     let file_limit = outputs.pcapng.as_ref().and_then(|(_, o)| o.stop_clock());
     let read = stages::ReadStage {

@@ -237,15 +237,21 @@ pub struct Head {
     pub facts: Facts,
     /// What was wrong with the head, if anything.
     pub notes: Vec<String>,
+    /// What the fields take in memory when kept (their names and values,
+    /// and 8 bytes each), whether or not `headers` holds them.
+    pub fields_size: usize,
 }
 
-/// Limits applied to a head.
+/// Limits applied to a head, and what is kept of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeadLimits {
     /// Bytes of a head, start line included.
     pub max_bytes: usize,
     /// Header fields kept per head.
     pub max_headers: usize,
+    /// Keep the header fields (an output shows them). Without, `headers`
+    /// stays empty; the facts are gathered from every field either way.
+    pub keep_fields: bool,
 }
 
 impl Default for HeadLimits {
@@ -253,6 +259,7 @@ impl Default for HeadLimits {
         Self {
             max_bytes: 64 * 1024,
             max_headers: 128,
+            keep_fields: true,
         }
     }
 }
@@ -511,14 +518,14 @@ pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, St
     let max_headers = limits.max_headers.clamp(1, 10_000);
     if max_headers > STACK_SLOTS {
         let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
-        match parse_with(buf, kind, &mut slots) {
+        match parse_with(buf, kind, &mut slots, limits.keep_fields) {
             Err(ParseFail::TooMany) => {}
-            other => return finish_parse(other, buf, kind, max_headers),
+            other => return finish_parse(other, buf, kind, limits),
         }
     }
     let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-    let r = parse_with(buf, kind, &mut slots);
-    finish_parse(r, buf, kind, max_headers)
+    let r = parse_with(buf, kind, &mut slots, limits.keep_fields);
+    finish_parse(r, buf, kind, limits)
 }
 
 /// The common case without gathering: `buf` (a segment's bytes, from the
@@ -533,7 +540,7 @@ pub fn parse_whole(buf: &[u8], kind: Kind, limits: HeadLimits) -> Option<(Head, 
     let max_headers = limits.max_headers.clamp(1, 10_000).min(STACK_SLOTS);
     let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
     let slots = slots.get_mut(..max_headers)?;
-    let (head, n) = parse_with(buf, kind, slots).ok()?;
+    let (head, n) = parse_with(buf, kind, slots, limits.keep_fields).ok()?;
     (n <= limits.max_bytes).then_some((head, n))
 }
 
@@ -547,18 +554,15 @@ fn finish_parse(
     r: Result<(Head, usize), ParseFail>,
     buf: &[u8],
     kind: Kind,
-    max_headers: usize,
+    limits: HeadLimits,
 ) -> Result<Head, String> {
     match r {
         Ok((head, _)) => Ok(head),
-        Err(ParseFail::Partial) => parse_lenient(buf, kind, max_headers, None),
-        Err(ParseFail::TooMany) => parse_lenient(
-            buf,
-            kind,
-            max_headers,
-            Some(httparse::Error::TooManyHeaders),
-        ),
-        Err(ParseFail::Bad(e)) => parse_lenient(buf, kind, max_headers, Some(e)),
+        Err(ParseFail::Partial) => parse_lenient(buf, kind, limits, None),
+        Err(ParseFail::TooMany) => {
+            parse_lenient(buf, kind, limits, Some(httparse::Error::TooManyHeaders))
+        }
+        Err(ParseFail::Bad(e)) => parse_lenient(buf, kind, limits, Some(e)),
     }
 }
 
@@ -567,6 +571,7 @@ fn parse_with<'b>(
     buf: &'b [u8],
     kind: Kind,
     slots: &mut [httparse::Header<'b>],
+    keep: bool,
 ) -> Result<(Head, usize), ParseFail> {
     let fail = |e: httparse::Error| {
         if e == httparse::Error::TooManyHeaders {
@@ -589,6 +594,7 @@ fn parse_with<'b>(
                         },
                         buf.get(..n).unwrap_or(buf),
                         req.headers,
+                        keep,
                     ),
                     n,
                 )),
@@ -608,6 +614,7 @@ fn parse_with<'b>(
                         },
                         buf.get(..n).unwrap_or(buf),
                         resp.headers,
+                        keep,
                     ),
                     n,
                 )),
@@ -618,11 +625,21 @@ fn parse_with<'b>(
     }
 }
 
-/// The head httparse found in `buf`: the fields, values trimmed and as
-/// text (invalid UTF-8 replaced), and what they say.
-fn collect(start: StartLine, buf: &[u8], headers: &[httparse::Header<'_>]) -> Head {
-    let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
-    let mut fields = Fields::with_capacity(headers.len(), bytes);
+/// The head httparse found in `buf`: the fields (when kept), values
+/// trimmed and as text (invalid UTF-8 replaced), and what they say.
+fn collect(start: StartLine, buf: &[u8], headers: &[httparse::Header<'_>], keep: bool) -> Head {
+    let mut fields = Fields::new();
+    if keep {
+        let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+        fields = Fields::with_capacity(headers.len(), bytes);
+    }
+    let mut fields_size = 0;
+    let mut keep_field = |name: &str, value: &str| {
+        fields_size += name.len() + value.len() + 8;
+        if keep {
+            fields.push(name, value);
+        }
+    };
     let mut facts = FactsOf::default();
     let mut notes = Vec::new();
     // One UTF-8 check of the whole head (usually all ASCII) instead of
@@ -635,13 +652,13 @@ fn collect(start: StartLine, buf: &[u8], headers: &[httparse::Header<'_>]) -> He
             Some(v) => {
                 let v = trim(v);
                 facts.field(h.name, v, &mut notes);
-                fields.push(h.name, v);
+                keep_field(h.name, v);
             }
             None => {
                 let lossy = String::from_utf8_lossy(h.value);
                 let v = lossy.trim();
                 facts.field(h.name, v, &mut notes);
-                fields.push(h.name, v);
+                keep_field(h.name, v);
             }
         }
     }
@@ -650,6 +667,7 @@ fn collect(start: StartLine, buf: &[u8], headers: &[httparse::Header<'_>]) -> He
         headers: fields,
         facts: facts.finish(&mut notes),
         notes,
+        fields_size,
     }
 }
 
@@ -672,9 +690,10 @@ fn text(b: &[u8]) -> String {
 fn parse_lenient(
     buf: &[u8],
     kind: Kind,
-    max_headers: usize,
+    limits: HeadLimits,
     why: Option<httparse::Error>,
 ) -> Result<Head, String> {
+    let max_headers = limits.max_headers.clamp(1, 10_000);
     let mut it = lines(buf).skip_while(|l| l.is_empty());
     let first = it.next().unwrap_or_default();
     let mut notes = Vec::new();
@@ -801,11 +820,16 @@ fn parse_lenient(
         ));
         all.truncate(max_headers);
     }
+    let fields_size = all.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
+    if !limits.keep_fields {
+        all.clear();
+    }
     Ok(Head {
         start,
         headers: all.into_iter().collect(),
         facts,
         notes,
+        fields_size,
     })
 }
 
@@ -1096,6 +1120,7 @@ mod tests {
             HeadLimits {
                 max_bytes: 1 << 16,
                 max_headers: 10,
+                keep_fields: true,
             },
         )
         .unwrap();
@@ -1211,9 +1236,10 @@ mod tests {
                 tail in proptest::collection::vec(any::<u8>(), 0..16),
                 max_bytes in prop_oneof![Just(64usize), Just(1 << 16)],
                 max_headers in prop_oneof![Just(3usize), Just(32), Just(128)],
+                keep_fields in any::<bool>(),
             ) {
                 let input = build(&lead, start, &fields, &tail);
-                let limits = HeadLimits { max_bytes, max_headers };
+                let limits = HeadLimits { max_bytes, max_headers, keep_fields };
                 let skip = input.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(0);
                 for kind in [Kind::Request, Kind::Response] {
                     let Some((head, n)) = parse_whole(&input[skip..], kind, limits) else {
@@ -1223,6 +1249,48 @@ mod tests {
                     prop_assert_eq!(buf.push(&input, max_bytes), Push::Complete(skip + n));
                     prop_assert_eq!(sniff(buf.bytes()), Sniff::Http(kind));
                     prop_assert_eq!(parse_head(buf.bytes(), kind, limits), Ok(head));
+                }
+            }
+
+            /// Without the fields kept, a head says the same: start line,
+            /// facts, notes and the size the fields would take.
+            #[test]
+            fn fields_not_kept_change_nothing_else(
+                start in 0..STARTS.len(),
+                fields in proptest::collection::vec(
+                    (
+                        prop_oneof![8 => 0..VALID_FIELDS, 1 => VALID_FIELDS..FIELDS.len()],
+                        prop_oneof![8 => 0..2usize, 1 => Just(2usize)],
+                    ),
+                    0..40,
+                ),
+                max_headers in prop_oneof![Just(3usize), Just(32), Just(128)],
+            ) {
+                let input = build(b"", start, &fields, b"");
+                let mut buf = HeadBuf::default();
+                let Push::Complete(n) = buf.push(&input, 1 << 16) else {
+                    return Ok(());
+                };
+                let kept = HeadLimits { max_bytes: 1 << 16, max_headers, keep_fields: true };
+                let not = HeadLimits { keep_fields: false, ..kept };
+                for kind in [Kind::Request, Kind::Response] {
+                    let a = parse_head(&input[..n], kind, kept);
+                    let b = parse_head(&input[..n], kind, not);
+                    match (a, b) {
+                        (Ok(a), Ok(b)) => {
+                            prop_assert!(b.headers.is_empty());
+                            prop_assert_eq!(
+                                a.fields_size,
+                                a.headers.text_len() + 8 * a.headers.len()
+                            );
+                            prop_assert_eq!(Head { headers: Fields::new(), ..a }, b);
+                        }
+                        (a, b) => prop_assert_eq!(a, b),
+                    }
+                    if let Some((b, m)) = parse_whole(&input, kind, not) {
+                        prop_assert_eq!(m, n);
+                        prop_assert!(b.headers.is_empty());
+                    }
                 }
             }
         }

@@ -184,6 +184,12 @@ struct Slot {
     /// Boxed: the record moves from the queue to the output lists and
     /// across threads; a pointer moves cheaper than 800 bytes.
     x: Box<Exchange>,
+    /// What the header fields of both messages take when kept (counted
+    /// whether or not they are, so the pending budget does not depend on
+    /// the outputs).
+    fields_size: usize,
+    /// The request's Upgrade field.
+    req_upgrade: Option<String>,
     req_done: bool,
     resp_started: bool,
     resp_done: bool,
@@ -348,17 +354,16 @@ impl StreamConsumer for HttpDissector {
 }
 
 /// Rough bytes an exchange record holds.
-fn approx_size(x: &Exchange) -> usize {
+fn approx_size(s: &Slot) -> usize {
     // Per field: its name, its value and 8 bytes (the text holds exactly
     // the names and values).
     let fields = |f: &Fields| f.text_len() + 8 * f.len();
     let msg = |m: &Message| {
-        fields(&m.headers)
-            + fields(&m.trailers)
-            + m.body.as_ref().map_or(0, |b| b.bytes.len())
-            + m.version.len()
+        fields(&m.trailers) + m.body.as_ref().map_or(0, |b| b.bytes.len()) + m.version.len()
     };
-    256 + x.notes.iter().map(|n| n.len() + 24).sum::<usize>()
+    let x = &s.x;
+    256 + s.fields_size
+        + x.notes.iter().map(|n| n.len() + 24).sum::<usize>()
         + x.request
             .as_ref()
             .map_or(0, |r| r.method.len() + r.uri.len() + msg(&r.msg))
@@ -406,7 +411,7 @@ impl Conn {
     }
 
     fn pending_size(&self) -> usize {
-        self.queue.iter().map(|s| approx_size(&s.x)).sum()
+        self.queue.iter().map(approx_size).sum()
     }
 
     /// Emits the oldest unanswered exchanges early until this connection
@@ -823,6 +828,7 @@ impl Conn {
             headers,
             facts: mut f,
             notes: head_notes,
+            fields_size,
         } = head;
         let StartLine::Request {
             method,
@@ -895,6 +901,8 @@ impl Conn {
                 interim: Vec::new(),
                 notes,
             }),
+            fields_size,
+            req_upgrade: f.upgrade,
             req_done: false,
             resp_started: false,
             resp_done: false,
@@ -1013,6 +1021,7 @@ impl Conn {
             headers,
             facts: mut f,
             notes: head_notes,
+            fields_size,
         } = head;
         let StartLine::Response {
             status,
@@ -1116,6 +1125,8 @@ impl Conn {
                         interim: Vec::new(),
                         notes,
                     }),
+                    fields_size: 0,
+                    req_upgrade: None,
                     req_done: true,
                     resp_started: false,
                     resp_done: false,
@@ -1128,6 +1139,7 @@ impl Conn {
         let (head_req, connect, req_upgrade) = match self.slot(id) {
             Some(s) => {
                 s.resp_started = true;
+                s.fields_size += fields_size;
                 s.x.notes.extend(carry);
                 s.x.notes.extend(head_notes);
                 s.x.response = Some(response);
@@ -1136,8 +1148,7 @@ impl Conn {
                 (
                     method_is("HEAD"),
                     method_is("CONNECT"),
-                    req.filter(|_| status == 101)
-                        .and_then(|r| header(&r.msg.headers, "upgrade")),
+                    s.req_upgrade.clone().filter(|_| status == 101),
                 )
             }
             None => (false, false, None),
@@ -1333,13 +1344,13 @@ impl Conn {
             );
         }
         let upgrade_req = cur.kind == Kind::Request
-            && self
-                .slot(cur.id)
-                .and_then(|s| s.x.request.as_ref())
-                .is_some_and(|r| {
-                    r.method.eq_ignore_ascii_case("CONNECT")
-                        || header(&r.msg.headers, "upgrade").is_some()
-                });
+            && self.slot(cur.id).is_some_and(|s| {
+                s.req_upgrade.is_some()
+                    || s.x
+                        .request
+                        .as_ref()
+                        .is_some_and(|r| r.method.eq_ignore_ascii_case("CONNECT"))
+            });
         let resp_pending = self.slot(cur.id).is_some_and(|s| !s.resp_done);
         if upgrade_req && resp_pending && complete {
             self.side(dir).state = State::Hold;

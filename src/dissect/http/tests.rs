@@ -786,6 +786,7 @@ fn hundred_thousand_headers_within_the_head_limit_are_capped() {
         head: HeadLimits {
             max_bytes: 1 << 20,
             max_headers: 100,
+            ..HeadLimits::default()
         },
         ..HttpOptions::default()
     });
@@ -1061,7 +1062,7 @@ mod proptests {
             cut in 1usize..40,
         ) {
             let opts = HttpOptions {
-                head: HeadLimits { max_bytes: 1024, max_headers: 4 },
+                head: HeadLimits { max_bytes: 1024, max_headers: 4, ..HeadLimits::default() },
                 max_pending: 8,
                 ..HttpOptions::default()
             };
@@ -1103,7 +1104,7 @@ mod proptests {
             gaps in prop::collection::vec(0u64..5000, 0..3),
         ) {
             let opts = HttpOptions {
-                head: HeadLimits { max_bytes: 512, max_headers: 8 },
+                head: HeadLimits { max_bytes: 512, max_headers: 8, ..HeadLimits::default() },
                 ..HttpOptions::default()
             };
             let mut s = Script::new(opts);
