@@ -146,6 +146,16 @@ pub fn int<I: itoa::Integer>(out: &mut Vec<u8>, i: I) {
     out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
 }
 
+/// Appends the first `len` bytes of `text` with a copy of fixed size: the
+/// compiler inlines it, where a copy of `len` bytes would call memcpy
+/// (and JSON lines are made of many pieces a few bytes long).
+#[inline]
+fn put_first<const N: usize>(out: &mut Vec<u8>, text: &[u8; N], len: usize) {
+    let start = out.len();
+    out.extend_from_slice(text);
+    out.truncate(start + len.min(N));
+}
+
 /// A JSON array of strings.
 pub fn str_array<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a str>) {
     out.push(b'[');
@@ -177,32 +187,46 @@ const OCTETS: [([u8; 3], u8); 256] = {
 };
 
 /// An IPv4 address as text, octet by octet from a table (the standard
-/// `Display` pads and measures, and every line has addresses).
-fn v4_digits(v4: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &[u8] {
-    let mut n = 0;
+/// `Display` pads and measures, and every line has addresses), at
+/// `buf[at..]`; returns where the text ends. `buf` has room for three
+/// bytes past the longest address: each octet is copied as its three
+/// table bytes (a fixed-size copy), the next octet overwriting the unused.
+fn v4_digits_at<const N: usize>(v4: std::net::Ipv4Addr, buf: &mut [u8; N], at: usize) -> usize {
+    let mut n = at;
     for (i, o) in v4.octets().into_iter().enumerate() {
         let (digits, len) = &OCTETS[usize::from(o)];
-        let len = usize::from(*len);
         if i > 0 {
             if let Some(dot) = buf.get_mut(n) {
                 *dot = b'.';
             }
             n += 1;
         }
-        if let (Some(dst), Some(src)) = (buf.get_mut(n..n + len), digits.get(..len)) {
-            dst.copy_from_slice(src);
+        if let Some(dst) = buf.get_mut(n..n + 3) {
+            dst.copy_from_slice(digits);
         }
-        n += len;
+        n += usize::from(*len);
     }
+    n
+}
+
+/// [`v4_digits_at`] on its own.
+fn v4_digits(v4: std::net::Ipv4Addr, buf: &mut [u8; 18]) -> &[u8] {
+    let n = v4_digits_at(v4, buf, 0);
     buf.get(..n).unwrap_or_default()
 }
+
 /// An IP address as a JSON string.
 pub fn ip(out: &mut Vec<u8>, a: &std::net::IpAddr) -> Result<(), Error> {
     match a {
         std::net::IpAddr::V4(v4) => {
-            out.push(b'"');
-            out.extend_from_slice(v4_digits(*v4, &mut [0; 15]));
-            out.push(b'"');
+            // `"`, at most 15 bytes of address, `"`, and the room
+            // v4_digits_at needs.
+            let mut text = [b'"'; 20];
+            let end = v4_digits_at(*v4, &mut text, 1);
+            if let Some(q) = text.get_mut(end) {
+                *q = b'"';
+            }
+            put_first(out, &text, end + 1);
             Ok(())
         }
         std::net::IpAddr::V6(_) => display_string(out, a),
@@ -214,7 +238,7 @@ pub fn ip(out: &mut Vec<u8>, a: &std::net::IpAddr) -> Result<(), Error> {
 pub fn serialize_ip<S: ser::Serializer>(a: &std::net::IpAddr, s: S) -> Result<S::Ok, S::Error> {
     match a {
         std::net::IpAddr::V4(v4) => {
-            let mut buf = [0; 15];
+            let mut buf = [0; 18];
             s.serialize_str(std::str::from_utf8(v4_digits(*v4, &mut buf)).unwrap_or_default())
         }
         std::net::IpAddr::V6(_) => a.serialize(s),

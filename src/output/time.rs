@@ -48,6 +48,17 @@ pub fn write_rfc3339<W: Write>(w: &mut W, ts_ns: i64) -> std::io::Result<()> {
 /// general formatting would be a large share of its run time).
 struct Rfc3339Text([u8; 30]);
 
+/// `00` to `99`.
+const PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
 /// Writes `v` as `width` decimal digits ending at `at + width`.
 fn put_digits(t: &mut [u8], at: usize, width: usize, mut v: u32) {
     for c in t.iter_mut().skip(at).take(width).rev() {
@@ -89,7 +100,15 @@ impl Rfc3339Text {
             head.copy_from_slice(t.get(..20).unwrap_or(&[0; 20]));
             SECOND.set((secs, head));
         }
-        put_digits(&mut t, 20, 9, nanos);
+        // The fraction two digits at a time (every timestamp has one).
+        let mut v = nanos;
+        for at in [27, 25, 23, 21] {
+            if let Some(pair) = t.get_mut(at..at + 2) {
+                pair.copy_from_slice(&PAIRS[(v % 100) as usize]);
+            }
+            v /= 100;
+        }
+        put_digits(&mut t, 20, 1, v);
         Self(t)
     }
 
