@@ -697,16 +697,17 @@ fn write_msg(o: &mut Vec<u8>, m: &HttpMsg<'_>) -> Result<(), json_writer::Error>
 
 /// Header fields as `[["name","value"],…]`.
 fn write_fields(o: &mut Vec<u8>, f: &Fields) {
+    o.reserve(f.text_len() + 7 * f.len() + 2);
     o.push(b'[');
-    for (i, (n, v)) in f.iter().enumerate() {
+    for (i, (n, v)) in f.iter_bytes().enumerate() {
         if i > 0 {
             o.push(b',');
         }
-        o.push(b'[');
-        json_writer::str(o, n);
-        o.push(b',');
-        json_writer::str(o, v);
-        o.push(b']');
+        o.extend_from_slice(b"[\"");
+        json_writer::escape_into(o, n);
+        o.extend_from_slice(b"\",\"");
+        json_writer::escape_into(o, v);
+        o.extend_from_slice(b"\"]");
     }
     o.push(b']');
 }

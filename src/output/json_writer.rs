@@ -72,7 +72,7 @@ fn needs_escape(s: &[u8]) -> bool {
 
 /// Writes the inside of a JSON string (no quotes).
 #[inline]
-fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
+pub(crate) fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
     if needs_escape(s) {
         escape_slow(out, s);
     } else {

@@ -87,6 +87,26 @@ impl Fields {
     pub fn text_len(&self) -> usize {
         self.text.len()
     }
+
+    /// All the names and values, one after the other.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The fields as (name, value) bytes: [`Fields::iter`] without the
+    /// character-boundary checks of string slicing (the bounds are the
+    /// ones `push` recorded), for writers that copy bytes.
+    pub fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        let text = self.text.as_bytes();
+        let mut start = 0;
+        self.ends.iter().map(move |&(n, v)| {
+            let (n, v) = (n as usize, v as usize);
+            let name = text.get(start..n).unwrap_or_default();
+            let value = text.get(n..v).unwrap_or_default();
+            start = v;
+            (name, value)
+        })
+    }
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a
