@@ -150,6 +150,27 @@ pub struct Network {
 }
 
 impl Network {
+    /// The object as `--json` writes it (see [`Event::write_json`]).
+    pub fn write_json(&self, o: &mut Vec<u8>) {
+        o.extend_from_slice(b"{\"type\":");
+        json_writer::str(o, self.kind);
+        o.extend_from_slice(b",\"transport\":");
+        json_writer::str(o, self.transport);
+        if let Some(p) = self.protocol {
+            o.extend_from_slice(b",\"protocol\":");
+            json_writer::str(o, p);
+        }
+        if let Some(b) = self.bytes {
+            o.extend_from_slice(b",\"bytes\":");
+            json_writer::int(o, b);
+        }
+        if let Some(p) = self.packets {
+            o.extend_from_slice(b",\"packets\":");
+            json_writer::int(o, p);
+        }
+        o.push(b'}');
+    }
+
     pub fn tcp(ip: std::net::IpAddr) -> Self {
         Self {
             kind: if ip.is_ipv4() { "ipv4" } else { "ipv6" },
@@ -208,6 +229,38 @@ pub struct HttpMessage<'a> {
     pub body: BodyBytes,
 }
 
+impl HttpMessage<'_> {
+    /// The object as `--json` writes it (see [`Event::write_json`]).
+    pub fn write_json(&self, o: &mut Vec<u8>) {
+        o.push(b'{');
+        if let Some(m) = self.method {
+            o.extend_from_slice(b"\"method\":");
+            json_writer::str(o, m);
+            o.push(b',');
+        }
+        if let Some(c) = self.status_code {
+            o.extend_from_slice(b"\"status_code\":");
+            json_writer::int(o, c);
+            o.push(b',');
+        }
+        if let Some(m) = &self.mime_type {
+            o.extend_from_slice(b"\"mime_type\":");
+            json_writer::str(o, m);
+            o.push(b',');
+        }
+        if let Some(r) = self.referrer {
+            o.extend_from_slice(b"\"referrer\":");
+            json_writer::str(o, r);
+            o.push(b',');
+        }
+        o.extend_from_slice(b"\"bytes\":");
+        json_writer::int(o, self.bytes);
+        o.extend_from_slice(b",\"body\":{\"bytes\":");
+        json_writer::int(o, self.body.bytes);
+        o.extend_from_slice(b"}}");
+    }
+}
+
 /// ECS `http.*`.
 #[derive(Serialize)]
 pub struct Http<'a> {
@@ -217,6 +270,33 @@ pub struct Http<'a> {
     pub request: Option<HttpMessage<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<HttpMessage<'a>>,
+}
+
+impl Http<'_> {
+    /// The object as `--json` writes it (see [`Event::write_json`]).
+    pub fn write_json(&self, o: &mut Vec<u8>) {
+        o.push(b'{');
+        let mut first = true;
+        let mut key = |o: &mut Vec<u8>, k: &[u8]| {
+            if !std::mem::take(&mut first) {
+                o.push(b',');
+            }
+            o.extend_from_slice(k);
+        };
+        if let Some(v) = self.version {
+            key(o, b"\"version\":");
+            json_writer::str(o, v);
+        }
+        if let Some(m) = &self.request {
+            key(o, b"\"request\":");
+            m.write_json(o);
+        }
+        if let Some(m) = &self.response {
+            key(o, b"\"response\":");
+            m.write_json(o);
+        }
+        o.push(b'}');
+    }
 }
 
 /// ECS `url.*`: the absolute URL and its parts (borrowed from it when
@@ -244,6 +324,32 @@ impl Serialize for Url<'_> {
             st.serialize_field("query", q)?;
         }
         st.end()
+    }
+}
+
+impl Url<'_> {
+    /// The object as `--json` writes it (see [`Event::write_json`]).
+    pub fn write_json(&self, o: &mut Vec<u8>) {
+        let (domain, port, path, query) = url_parts(&self.full);
+        o.extend_from_slice(b"{\"original\":");
+        json_writer::str(o, self.original);
+        o.extend_from_slice(b",\"full\":");
+        json_writer::str(o, &self.full);
+        o.extend_from_slice(b",\"scheme\":");
+        json_writer::str(o, self.scheme);
+        o.extend_from_slice(b",\"domain\":");
+        json_writer::str(o, domain);
+        if let Some(p) = port {
+            o.extend_from_slice(b",\"port\":");
+            json_writer::int(o, p);
+        }
+        o.extend_from_slice(b",\"path\":");
+        json_writer::str(o, path);
+        if let Some(q) = query {
+            o.extend_from_slice(b",\"query\":");
+            json_writer::str(o, q);
+        }
+        o.push(b'}');
     }
 }
 

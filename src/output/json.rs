@@ -614,17 +614,18 @@ fn write_http(o: &mut Vec<u8>, l: &HttpLine<'_>) -> Result<(), json_writer::Erro
     }
     if let Some(n) = &l.network {
         o.extend_from_slice(b",\"network\":");
-        append(o, n)?;
+        n.write_json(o);
     }
     o.extend_from_slice(b",\"http\":");
-    append(o, &l.http)?;
+    l.http.write_json(o);
     if let Some(u) = &l.url {
         o.extend_from_slice(b",\"url\":");
-        append(o, u)?;
+        u.write_json(o);
     }
     if let Some(u) = &l.user_agent {
-        o.extend_from_slice(b",\"user_agent\":");
-        append(o, u)?;
+        o.extend_from_slice(b",\"user_agent\":{\"original\":");
+        json_writer::str(o, u.original);
+        o.push(b'}');
     }
     o.push(b'}');
     Ok(())
