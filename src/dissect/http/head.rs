@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 use super::exchange::{Fields, Text};
-use crate::dissect::{is_secret_header, trim};
+use crate::dissect::trim;
 
 /// Methods recognised even when the rest of the request line is broken
 /// (the list Wireshark's HTTP dissector accepts, so broken requests are
@@ -865,11 +865,40 @@ struct FactsOf {
     cl_seen: Option<Option<u64>>,
 }
 
+/// `name` is `lower` (lowercase letters and `-`, of the same length)
+/// but for the case of its letters: eight bytes at a time, a letter's
+/// case bit set in both before comparing (`-` compared as is).
+fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    const CASE: u64 = 0x4040_4040_4040_4040;
+    let same = |n: &[u8], l: &[u8]| {
+        let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or_default());
+        let (n, l) = (word(n), word(l));
+        // Letters (0x61..0x7a) have 0x40 set; `-` (0x2d) has not.
+        (n | ((l & CASE) >> 1)) == l
+    };
+    if name.len() != lower.len() {
+        return false;
+    }
+    if name.len() < 8 {
+        return name
+            .iter()
+            .zip(lower)
+            .all(|(&b, &l)| if l == b'-' { b == l } else { b | 0x20 == l });
+    }
+    let (mut n, mut l) = (name.chunks_exact(8), lower.chunks_exact(8));
+    n.by_ref().zip(l.by_ref()).all(|(a, b)| same(a, b))
+        && (n.remainder().is_empty()
+            || same(
+                name.get(name.len() - 8..).unwrap_or_default(),
+                lower.get(lower.len() - 8..).unwrap_or_default(),
+            ))
+}
+
 impl FactsOf {
     fn field(&mut self, name: &str, value: &str, notes: &mut Vec<String>) {
         let f = &mut self.f;
         // One comparison per field at most: the name's length picks it.
-        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        let is = |n: &str| is_name(name.as_bytes(), n.as_bytes());
         match name.len() {
             14 if is("content-length") => {
                 let parsed = parse_content_length(value);
@@ -919,10 +948,12 @@ impl FactsOf {
             16 if is("content-encoding") => {
                 f.content_encoding.get_or_insert_with(|| value.to_string());
             }
+            // The secret fields (crate::dissect::SECRET_HEADERS).
+            6 if is("cookie") => f.secret = true,
+            10 if is("set-cookie") => f.secret = true,
+            13 if is("authorization") => f.secret = true,
+            19 if is("proxy-authorization") => f.secret = true,
             _ => {}
-        }
-        if is_secret_header(name) {
-            f.secret = true;
         }
     }
 
@@ -1293,6 +1324,71 @@ mod tests {
                     }
                 }
             }
+        }
+
+        const NAMES: [&str; 12] = [
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "upgrade",
+            "expect",
+            "host",
+            "content-type",
+            "content-encoding",
+            "cookie",
+            "set-cookie",
+            "authorization",
+            "proxy-authorization",
+        ];
+
+        proptest! {
+            /// The word-wise comparison says what eq_ignore_ascii_case
+            /// says, for names near the known ones (case changed, bytes
+            /// replaced by ones that differ only in the case bit).
+            #[test]
+            fn name_comparison_ignores_case_only(
+                which in 0..NAMES.len(),
+                edits in proptest::collection::vec((0..20usize, any::<u8>()), 0..3),
+                flips in proptest::collection::vec((0..20usize, any::<bool>()), 0..6),
+            ) {
+                let lower = NAMES[which].as_bytes();
+                let mut name = lower.to_vec();
+                for (at, up) in flips {
+                    if let Some(b) = name.get_mut(at) {
+                        if up { b.make_ascii_uppercase() } else { *b ^= 0x20 }
+                    }
+                }
+                for (at, b) in edits {
+                    if let Some(c) = name.get_mut(at) {
+                        *c = b;
+                    }
+                }
+                prop_assert_eq!(is_name(&name, lower), name.eq_ignore_ascii_case(lower));
+            }
+        }
+
+        #[test]
+        fn secret_fields_are_flagged_in_any_case() {
+            for name in crate::dissect::SECRET_HEADERS {
+                for n in [name.to_string(), name.to_ascii_uppercase()] {
+                    let head = format!("HTTP/1.1 200 OK\r\n{n}: x\r\nX-Other: y\r\n\r\n");
+                    let h =
+                        parse_head(head.as_bytes(), Kind::Response, HeadLimits::default()).unwrap();
+                    assert!(h.facts.secret, "{n}");
+                    // The lenient path (a broken line first) too.
+                    let head = format!("HTTP/1.1 200 OK\r\nbroken\r\n{n} : x\r\n\r\n");
+                    let h =
+                        parse_head(head.as_bytes(), Kind::Response, HeadLimits::default()).unwrap();
+                    assert!(h.facts.secret, "{n} (lenient)");
+                }
+            }
+            let plain = parse_head(
+                b"HTTP/1.1 200 OK\r\nCookies: x\r\nSet-Cookie2: y\r\n\r\n",
+                Kind::Response,
+                HeadLimits::default(),
+            )
+            .unwrap();
+            assert!(!plain.facts.secret);
         }
 
         #[test]

@@ -283,11 +283,13 @@ impl HttpDissector {
                 done: &mut self.done,
             },
         );
-        if create {
-            conns.entry(ctx.stream).or_insert_with(|| Conn::new(ctx));
-        }
-        let Some(conn) = conns.get_mut(&ctx.stream) else {
-            return;
+        let conn = if create {
+            conns.entry(ctx.stream).or_insert_with(|| Conn::new(ctx))
+        } else {
+            match conns.get_mut(&ctx.stream) {
+                Some(c) => c,
+                None => return,
+            }
         };
         let before = conn.pending_bytes;
         f(conn, &mut out);
