@@ -65,7 +65,8 @@ pub(super) struct Batch {
     /// copies and reassembled stream stretches, back to back.
     bytes: Vec<u8>,
     items: Vec<Item>,
-    /// The packets, in the order of their [`Item::Packet`] markers.
+    /// The packets, in the order of their [`Item::Packet`] markers (none
+    /// when no output shows packets).
     packets: Vec<PacketItem>,
     /// HTTP notes of the batch's packets (each packet holds its range).
     notes: Vec<HttpNote>,
@@ -401,27 +402,25 @@ impl ReadStage<'_> {
                 self.tracker
                     .process(frame.number, frame.ts_ns, &m, &mut rec)
             });
-            let (data, comment) = match data {
-                Some(d) if self.want_packets => {
-                    let comment = frame.comment.map(|c| batch.place(map, c.as_bytes()));
-                    (d, comment)
-                }
-                _ => (Span::default(), None),
-            };
             batch.items.push(Item::Packet);
-            batch.packets.push(PacketItem {
-                number: frame.number,
-                ts_ns: frame.ts_ns,
-                interface: frame.interface,
-                linktype: frame.linktype,
-                caplen: frame.caplen,
-                len: frame.len,
-                data,
-                comment,
-                record_issue: frame.record_issue,
-                tcp,
-                notes: 0..0,
-            });
+            // The packet's record only for an output that shows packets
+            // (the marker alone paces the other stages).
+            if let Some(d) = data.filter(|_| self.want_packets) {
+                let comment = frame.comment.map(|c| batch.place(map, c.as_bytes()));
+                batch.packets.push(PacketItem {
+                    number: frame.number,
+                    ts_ns: frame.ts_ns,
+                    interface: frame.interface,
+                    linktype: frame.linktype,
+                    caplen: frame.caplen,
+                    len: frame.len,
+                    data: d,
+                    comment,
+                    record_issue: frame.record_issue,
+                    tcp,
+                    notes: 0..0,
+                });
+            }
             for ev in self.tracker.drain_events() {
                 batch.items.push(Item::Track(ev, Some(frame.ts_ns)));
             }
