@@ -152,7 +152,9 @@ impl Span {
 }
 
 enum Item {
-    Notice(Notice, Option<i64>),
+    /// Boxed: rare, and the largest variant otherwise (every item would
+    /// take its size).
+    Notice(Box<Notice>, Option<i64>),
     Interfaces(Vec<InterfaceInfo>),
     /// A tracker callback, for the dissect stage.
     Stream(StreamCtx, Direction, StreamOp),
@@ -355,7 +357,7 @@ impl ReadStage<'_> {
                             Notice::KernelDropped { new, total }
                         }
                     };
-                    batch.items.push(Item::Notice(notice, None));
+                    batch.items.push(Item::Notice(Box::new(notice), None));
                     continue;
                 }
                 Next::Frame(f, interfaces) => (f, interfaces),
@@ -369,7 +371,9 @@ impl ReadStage<'_> {
                         linktype.name()
                     );
                     let notice = Notice::FilterNotApplicable { linktype, msg };
-                    batch.items.push(Item::Notice(notice, Some(frame.ts_ns)));
+                    batch
+                        .items
+                        .push(Item::Notice(Box::new(notice), Some(frame.ts_ns)));
                 }
                 if !keep {
                     continue;
