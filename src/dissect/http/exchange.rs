@@ -7,8 +7,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::output::digits::Digits;
-
 use crate::track::Endpoint;
 
 /// Text that is usually one of a few known words (a version, a method, a
@@ -392,12 +390,21 @@ impl Fixed {
     /// The number into a writer (without the formatting machinery: the
     /// timeline writes sizes and durations for every HTTP response).
     fn write_to<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
-        let mut d = Digits::new();
-        d.num(self.int);
-        if self.decimals > 0 {
-            d.push(b".").padded(self.frac, self.decimals as usize);
+        num(w, self.int)?;
+        // `.` and the fraction's digits (at most two), zero-padded.
+        let mut frac = *b".00";
+        let decimals = (self.decimals as usize).min(2);
+        let mut v = self.frac;
+        for c in frac.iter_mut().skip(1).take(decimals).rev() {
+            *c = b'0' + (v % 10) as u8;
+            v /= 10;
         }
-        w.write_str(d.as_str())
+        match decimals {
+            0 => Ok(()),
+            n => w.write_str(
+                std::str::from_utf8(frac.get(..=n).unwrap_or_default()).unwrap_or_default(),
+            ),
+        }
     }
 }
 
@@ -467,9 +474,7 @@ pub fn write_duration<W: fmt::Write + ?Sized>(w: &mut W, ns: i64) -> fmt::Result
 /// `v` in decimal (without the formatting machinery: notes are written
 /// for every HTTP message on the timeline).
 fn num<W: fmt::Write + ?Sized>(w: &mut W, v: u64) -> fmt::Result {
-    let mut d = Digits::new();
-    d.num(v);
-    w.write_str(d.as_str())
+    w.write_str(itoa::Buffer::new().format(v))
 }
 
 impl fmt::Display for HttpNote {
