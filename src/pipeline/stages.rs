@@ -480,7 +480,11 @@ const EMPTYING: usize = 2;
 impl Returns {
     /// Frees about `n` of the exchanges and notes that are written.
     fn free_some(&mut self, mut n: usize) {
-        self.emptying.extend(self.written.try_iter());
+        // The channel is looked at once per batch (n == 0) and when there
+        // is nothing left to free, not after every packet.
+        if n == 0 || self.emptying.is_empty() {
+            self.emptying.extend(self.written.try_iter());
+        }
         while self.emptying.len() > EMPTYING {
             self.pass_oldest();
         }
