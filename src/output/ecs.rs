@@ -505,7 +505,7 @@ mod tests {
     #[test]
     fn mime_type_is_the_lowercased_media_type() {
         let m = |ct: Option<&str>| Message {
-            content_type: ct.map(str::to_string),
+            content_type: ct.map(Into::into),
             ..Message::default()
         };
         for (ct, want) in [

@@ -157,7 +157,7 @@ impl HttpStats {
         if let Some(d) = x.duration_ns().filter(|_| x.response.is_some()) {
             let server;
             let host = match (&req.host, x.server) {
-                (Some(h), _) => h.as_str(),
+                (Some(h), _) => &**h,
                 (None, Some(s)) => {
                     server = s.to_string();
                     server.as_str()

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::track::Endpoint;
 
@@ -13,6 +14,10 @@ use crate::track::Endpoint;
 /// reason phrase): borrowed from a static table then, so the common case
 /// costs no allocation.
 pub type Text = Cow<'static, str>;
+
+/// Text that an exchange record and a timeline note both hold (the URI,
+/// the host, the content type): a clone shares it instead of copying.
+pub type Shared = Arc<str>;
 
 /// Header (or trailer) fields in order, kept in one string: a head costs
 /// two allocations however many fields it has, not two per field.
@@ -168,7 +173,7 @@ pub struct Message {
     pub headers: Fields,
     /// Trailer fields of a chunked body (secrets redacted).
     pub trailers: Fields,
-    pub content_type: Option<String>,
+    pub content_type: Option<Shared>,
     pub content_encoding: Option<String>,
     pub transfer_encoding: Option<String>,
     /// Head bytes (start line through the blank line).
@@ -222,8 +227,8 @@ impl Body {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
     pub method: Text,
-    pub uri: String,
-    pub host: Option<String>,
+    pub uri: Shared,
+    pub host: Option<Shared>,
     pub msg: Message,
 }
 
@@ -304,16 +309,16 @@ pub enum HttpNote {
     Request {
         stream: u64,
         method: Text,
-        uri: String,
+        uri: Shared,
         version: Text,
-        host: Option<String>,
+        host: Option<Shared>,
     },
     /// A response ended (or was cut off).
     Response {
         stream: u64,
         status: u16,
         reason: Text,
-        content_type: Option<String>,
+        content_type: Option<Shared>,
         body_bytes: u64,
         ttfb_ns: Option<i64>,
         duration_ns: Option<i64>,

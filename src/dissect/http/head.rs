@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::exchange::{Fields, Text};
+use super::exchange::{Fields, Shared, Text};
 use crate::dissect::trim;
 
 /// Methods recognised even when the rest of the request line is broken
@@ -193,7 +193,7 @@ impl HeadBuf {
 pub enum StartLine {
     Request {
         method: Text,
-        uri: String,
+        uri: Shared,
         version: Text,
     },
     Response {
@@ -220,8 +220,8 @@ pub struct Facts {
     pub upgrade: Option<String>,
     /// `Expect: 100-continue`.
     pub expect_continue: bool,
-    pub host: Option<String>,
-    pub content_type: Option<String>,
+    pub host: Option<Shared>,
+    pub content_type: Option<Shared>,
     pub content_encoding: Option<String>,
     /// A field whose value is secret (shown redacted unless asked).
     pub secret: bool,
@@ -589,7 +589,7 @@ fn parse_with<'b>(
                     collect(
                         StartLine::Request {
                             method: known_text(req.method.unwrap_or_default(), &KNOWN_METHODS),
-                            uri: req.path.unwrap_or_default().to_string(),
+                            uri: Shared::from(req.path.unwrap_or_default()),
                             version: version_name(req.version),
                         },
                         buf.get(..n).unwrap_or(buf),
@@ -757,7 +757,7 @@ fn parse_lenient(
             }
             StartLine::Request {
                 method: text(method).into(),
-                uri,
+                uri: uri.into(),
                 version: version.into(),
             }
         }
@@ -940,10 +940,10 @@ impl FactsOf {
                 f.expect_continue |= value.trim().eq_ignore_ascii_case("100-continue");
             }
             4 if is("host") => {
-                f.host.get_or_insert_with(|| value.to_string());
+                f.host.get_or_insert_with(|| Shared::from(value));
             }
             12 if is("content-type") => {
-                f.content_type.get_or_insert_with(|| value.to_string());
+                f.content_type.get_or_insert_with(|| Shared::from(value));
             }
             16 if is("content-encoding") => {
                 f.content_encoding.get_or_insert_with(|| value.to_string());

@@ -139,7 +139,7 @@ fn one_get_with_content_length() {
     let x = &xs[0];
     let req = x.request.as_ref().unwrap();
     let resp = x.response.as_ref().unwrap();
-    assert_eq!((&*req.method, req.uri.as_str()), ("GET", "/index.html"));
+    assert_eq!((&*req.method, &*req.uri), ("GET", "/index.html"));
     assert_eq!(req.msg.version, "HTTP/1.1");
     assert_eq!(req.host.as_deref(), Some("127.0.0.1:8000"));
     assert_eq!((req.msg.first_frame, req.msg.last_frame), (1, 1));
