@@ -115,6 +115,20 @@ pub struct Side {
     pub packets: Option<u64>,
 }
 
+/// The counts that close a side or a network object when known, and the
+/// closing brace.
+fn write_counts(o: &mut Vec<u8>, bytes: Option<u64>, packets: Option<u64>) {
+    if let Some(b) = bytes {
+        o.extend_from_slice(b",\"bytes\":");
+        json_writer::int(o, b);
+    }
+    if let Some(p) = packets {
+        o.extend_from_slice(b",\"packets\":");
+        json_writer::int(o, p);
+    }
+    o.push(b'}');
+}
+
 impl Side {
     /// The object as `--json` writes it (see [`Event::write_json`]).
     pub fn write_json(&self, o: &mut Vec<u8>) -> Result<(), json_writer::Error> {
@@ -122,15 +136,7 @@ impl Side {
         json_writer::ip(o, &self.ip)?;
         o.extend_from_slice(b",\"port\":");
         json_writer::int(o, self.port);
-        if let Some(b) = self.bytes {
-            o.extend_from_slice(b",\"bytes\":");
-            json_writer::int(o, b);
-        }
-        if let Some(p) = self.packets {
-            o.extend_from_slice(b",\"packets\":");
-            json_writer::int(o, p);
-        }
-        o.push(b'}');
+        write_counts(o, self.bytes, self.packets);
         Ok(())
     }
 }
@@ -160,15 +166,7 @@ impl Network {
             o.extend_from_slice(b",\"protocol\":");
             json_writer::str(o, p);
         }
-        if let Some(b) = self.bytes {
-            o.extend_from_slice(b",\"bytes\":");
-            json_writer::int(o, b);
-        }
-        if let Some(p) = self.packets {
-            o.extend_from_slice(b",\"packets\":");
-            json_writer::int(o, p);
-        }
-        o.push(b'}');
+        write_counts(o, self.bytes, self.packets);
     }
 
     pub fn tcp(ip: std::net::IpAddr) -> Self {
