@@ -91,11 +91,6 @@ impl Fields {
         self.text.len()
     }
 
-    /// All the names and values, one after the other.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     /// The fields as (name, value) bytes: [`Fields::iter`] without the
     /// character-boundary checks of string slicing (the bounds are the
     /// ones `push` recorded), for writers that copy bytes.

@@ -254,6 +254,13 @@ pub struct HeadLimits {
     pub keep_fields: bool,
 }
 
+impl HeadLimits {
+    /// The field limit as applied (at least one, at most 10,000).
+    fn max_fields(&self) -> usize {
+        self.max_headers.clamp(1, 10_000)
+    }
+}
+
 impl Default for HeadLimits {
     fn default() -> Self {
         Self {
@@ -515,7 +522,7 @@ const STACK_SLOTS: usize = 32;
 /// Parses a complete head (as gathered by [`HeadBuf`]) of the given kind.
 /// `Err` carries a note when the start line is beyond repair.
 pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, String> {
-    let max_headers = limits.max_headers.clamp(1, 10_000);
+    let max_headers = limits.max_fields();
     if max_headers > STACK_SLOTS {
         let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
         match parse_with(buf, kind, &mut slots, limits.keep_fields) {
@@ -537,7 +544,7 @@ pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, St
 /// empty line, as `HeadBuf` does, and a start line it accepts is one that
 /// [`sniff`] classifies as `kind`).
 pub fn parse_whole(buf: &[u8], kind: Kind, limits: HeadLimits) -> Option<(Head, usize)> {
-    let max_headers = limits.max_headers.clamp(1, 10_000).min(STACK_SLOTS);
+    let max_headers = limits.max_fields().min(STACK_SLOTS);
     let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
     let slots = slots.get_mut(..max_headers)?;
     let (head, n) = parse_with(buf, kind, slots, limits.keep_fields).ok()?;
@@ -648,19 +655,16 @@ fn collect(start: StartLine, buf: &[u8], headers: &[httparse::Header<'_>], keep:
     for h in headers {
         let raw = h.value.trim_ascii();
         let checked = head_text.and_then(|t| t.get(crate::range_in(buf, raw)?));
-        match checked.or_else(|| std::str::from_utf8(raw).ok()) {
-            Some(v) => {
-                let v = trim(v);
-                facts.field(h.name, v, &mut notes);
-                keep_field(h.name, v);
-            }
+        let lossy;
+        let v = match checked.or_else(|| std::str::from_utf8(raw).ok()) {
+            Some(v) => trim(v),
             None => {
-                let lossy = String::from_utf8_lossy(h.value);
-                let v = lossy.trim();
-                facts.field(h.name, v, &mut notes);
-                keep_field(h.name, v);
+                lossy = String::from_utf8_lossy(h.value);
+                lossy.trim()
             }
-        }
+        };
+        facts.field(h.name, v, &mut notes);
+        keep_field(h.name, v);
     }
     Head {
         start,
@@ -693,7 +697,7 @@ fn parse_lenient(
     limits: HeadLimits,
     why: Option<httparse::Error>,
 ) -> Result<Head, String> {
-    let max_headers = limits.max_headers.clamp(1, 10_000);
+    let max_headers = limits.max_fields();
     let mut it = lines(buf).skip_while(|l| l.is_empty());
     let first = it.next().unwrap_or_default();
     let mut notes = Vec::new();

@@ -1615,11 +1615,6 @@ fn consumed(p: Push, data: &[u8]) -> usize {
     }
 }
 
-/// The first value of a header field (case-insensitive name).
-pub fn header(headers: &Fields, name: &str) -> Option<String> {
-    headers.value(name).map(str::to_string)
-}
-
 fn parse_trailers(raw: &[u8]) -> Fields {
     if raw.is_empty() {
         // No trailer section (the body was not chunked, or had none).
