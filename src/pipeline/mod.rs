@@ -343,7 +343,6 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     let output = stages::OutputStage {
         outputs: &mut outputs,
         map,
-        want_packets,
         want_annotations,
         explain: cfg.explain,
         stop: &stop,

@@ -189,7 +189,6 @@ struct PacketItem {
     linktype: LinkType,
     caplen: u32,
     len: u32,
-    /// Empty when no output looks at packets.
     data: Span,
     comment: Option<Span>,
     record_issue: Option<RecordIssue>,
@@ -604,7 +603,6 @@ impl Products<'_> {
 pub(super) struct OutputStage<'a> {
     pub outputs: &'a mut Outputs,
     pub map: Option<SharedMap>,
-    pub want_packets: bool,
     pub want_annotations: bool,
     pub explain: bool,
     pub stop: &'a AtomicBool,
@@ -623,7 +621,8 @@ impl OutputStage<'_> {
             for (at, item) in batch.items.iter().enumerate() {
                 match item {
                     Item::Packet => {
-                        if let Some(p) = packets.next().filter(|_| self.want_packets) {
+                        // (Packets are recorded only when an output shows them.)
+                        if let Some(p) = packets.next() {
                             self.packet(p, &batch, &interfaces, &mut annotations)?;
                         }
                     }
