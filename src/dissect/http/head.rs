@@ -203,6 +203,39 @@ pub enum StartLine {
     },
 }
 
+/// The URI, Host and Content-Type a connection last sent, kept so that a
+/// head repeating one (a client asking for the same page again and
+/// again, a server's every response of one type) shares its text instead
+/// of allocating it anew. Only short values are kept, so a connection
+/// holds at most three of [`RECENT_MAX`] bytes.
+#[derive(Clone, Debug, Default)]
+pub struct Recent {
+    uri: Option<Shared>,
+    host: Option<Shared>,
+    content_type: Option<Shared>,
+}
+
+/// The longest value [`Recent`] keeps.
+pub const RECENT_MAX: usize = 256;
+
+impl Recent {
+    /// `s` as [`Shared`]: the kept text when it is the same, else a new
+    /// one, kept in its place when short (a long one leaves the kept text
+    /// as it was).
+    fn share(kept: &mut Option<Shared>, s: &str) -> Shared {
+        if let Some(k) = kept {
+            if **k == *s {
+                return k.clone();
+            }
+        }
+        let new = Shared::from(s);
+        if s.len() <= RECENT_MAX {
+            *kept = Some(new.clone());
+        }
+        new
+    }
+}
+
 /// What the header fields say about framing and content (computed over
 /// every field, including those beyond the kept limit).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -521,18 +554,23 @@ const STACK_SLOTS: usize = 32;
 
 /// Parses a complete head (as gathered by [`HeadBuf`]) of the given kind.
 /// `Err` carries a note when the start line is beyond repair.
-pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, String> {
+pub fn parse_head(
+    buf: &[u8],
+    kind: Kind,
+    limits: HeadLimits,
+    recent: &mut Recent,
+) -> Result<Head, String> {
     let max_headers = limits.max_fields();
     if max_headers > STACK_SLOTS {
         let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
-        match parse_with(buf, kind, &mut slots, limits.keep_fields) {
+        match parse_with(buf, kind, &mut slots, limits.keep_fields, recent) {
             Err(ParseFail::TooMany) => {}
-            other => return finish_parse(other, buf, kind, limits),
+            other => return finish_parse(other, buf, kind, limits, recent),
         }
     }
     let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-    let r = parse_with(buf, kind, &mut slots, limits.keep_fields);
-    finish_parse(r, buf, kind, limits)
+    let r = parse_with(buf, kind, &mut slots, limits.keep_fields, recent);
+    finish_parse(r, buf, kind, limits, recent)
 }
 
 /// The common case without gathering: `buf` (a segment's bytes, from the
@@ -543,12 +581,19 @@ pub fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, St
 /// result whenever this one is `Some` (httparse ends a head at the first
 /// empty line, as `HeadBuf` does, and a start line it accepts is one that
 /// [`sniff`] classifies as `kind`).
-pub fn parse_whole(buf: &[u8], kind: Kind, limits: HeadLimits) -> Option<(Head, usize)> {
+pub fn parse_whole(
+    buf: &[u8],
+    kind: Kind,
+    limits: HeadLimits,
+    recent: &mut Recent,
+) -> Option<(Head, usize)> {
     let max_headers = limits.max_fields().min(STACK_SLOTS);
     let mut slots = [httparse::EMPTY_HEADER; STACK_SLOTS];
     let slots = slots.get_mut(..max_headers)?;
-    let (head, n) = parse_with(buf, kind, slots, limits.keep_fields).ok()?;
-    (n <= limits.max_bytes).then_some((head, n))
+    match parse_with(buf, kind, slots, limits.keep_fields, recent) {
+        Ok((head, n)) if n <= limits.max_bytes => Some((head, n)),
+        _ => None,
+    }
 }
 
 enum ParseFail {
@@ -562,15 +607,15 @@ fn finish_parse(
     buf: &[u8],
     kind: Kind,
     limits: HeadLimits,
+    recent: &mut Recent,
 ) -> Result<Head, String> {
-    match r {
-        Ok((head, _)) => Ok(head),
-        Err(ParseFail::Partial) => parse_lenient(buf, kind, limits, None),
-        Err(ParseFail::TooMany) => {
-            parse_lenient(buf, kind, limits, Some(httparse::Error::TooManyHeaders))
-        }
-        Err(ParseFail::Bad(e)) => parse_lenient(buf, kind, limits, Some(e)),
-    }
+    let why = match r {
+        Ok((head, _)) => return Ok(head),
+        Err(ParseFail::Partial) => None,
+        Err(ParseFail::TooMany) => Some(httparse::Error::TooManyHeaders),
+        Err(ParseFail::Bad(e)) => Some(e),
+    };
+    parse_lenient(buf, kind, limits, why, recent)
 }
 
 /// httparse over `buf`: the head and its length.
@@ -579,6 +624,7 @@ fn parse_with<'b>(
     kind: Kind,
     slots: &mut [httparse::Header<'b>],
     keep: bool,
+    recent: &mut Recent,
 ) -> Result<(Head, usize), ParseFail> {
     let fail = |e: httparse::Error| {
         if e == httparse::Error::TooManyHeaders {
@@ -596,12 +642,13 @@ fn parse_with<'b>(
                     collect(
                         StartLine::Request {
                             method: known_text(req.method.unwrap_or_default(), &KNOWN_METHODS),
-                            uri: Shared::from(req.path.unwrap_or_default()),
+                            uri: Recent::share(&mut recent.uri, req.path.unwrap_or_default()),
                             version: version_name(req.version),
                         },
                         buf.get(..n).unwrap_or(buf),
                         req.headers,
                         keep,
+                        recent,
                     ),
                     n,
                 )),
@@ -622,6 +669,7 @@ fn parse_with<'b>(
                         buf.get(..n).unwrap_or(buf),
                         resp.headers,
                         keep,
+                        recent,
                     ),
                     n,
                 )),
@@ -634,7 +682,13 @@ fn parse_with<'b>(
 
 /// The head httparse found in `buf`: the fields (when kept), values
 /// trimmed and as text (invalid UTF-8 replaced), and what they say.
-fn collect(start: StartLine, buf: &[u8], headers: &[httparse::Header<'_>], keep: bool) -> Head {
+fn collect(
+    start: StartLine,
+    buf: &[u8],
+    headers: &[httparse::Header<'_>],
+    keep: bool,
+    recent: &mut Recent,
+) -> Head {
     let mut fields = Fields::new();
     if keep {
         let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
@@ -663,7 +717,7 @@ fn collect(start: StartLine, buf: &[u8], headers: &[httparse::Header<'_>], keep:
                 lossy.trim()
             }
         };
-        facts.field(h.name, v, &mut notes);
+        facts.field(h.name, v, &mut notes, recent);
         keep_field(h.name, v);
     }
     Head {
@@ -696,6 +750,7 @@ fn parse_lenient(
     kind: Kind,
     limits: HeadLimits,
     why: Option<httparse::Error>,
+    recent: &mut Recent,
 ) -> Result<Head, String> {
     let max_headers = limits.max_fields();
     let mut it = lines(buf).skip_while(|l| l.is_empty());
@@ -814,7 +869,7 @@ fn parse_lenient(
     }
     let mut facts = FactsOf::default();
     for (n, v) in &all {
-        facts.field(n, v, &mut notes);
+        facts.field(n, v, &mut notes, recent);
     }
     let facts = facts.finish(&mut notes);
     if all.len() > max_headers {
@@ -899,7 +954,7 @@ fn is_name(name: &[u8], lower: &[u8]) -> bool {
 }
 
 impl FactsOf {
-    fn field(&mut self, name: &str, value: &str, notes: &mut Vec<String>) {
+    fn field(&mut self, name: &str, value: &str, notes: &mut Vec<String>, recent: &mut Recent) {
         let f = &mut self.f;
         // One comparison per field at most: the name's length picks it.
         let is = |n: &str| is_name(name.as_bytes(), n.as_bytes());
@@ -944,10 +999,12 @@ impl FactsOf {
                 f.expect_continue |= value.trim().eq_ignore_ascii_case("100-continue");
             }
             4 if is("host") => {
-                f.host.get_or_insert_with(|| Shared::from(value));
+                f.host
+                    .get_or_insert_with(|| Recent::share(&mut recent.host, value));
             }
             12 if is("content-type") => {
-                f.content_type.get_or_insert_with(|| Shared::from(value));
+                f.content_type
+                    .get_or_insert_with(|| Recent::share(&mut recent.content_type, value));
             }
             16 if is("content-encoding") => {
                 f.content_encoding.get_or_insert_with(|| value.to_string());
@@ -987,6 +1044,73 @@ impl FactsOf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parsers as a connection's first head meets them.
+    fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, String> {
+        super::parse_head(buf, kind, limits, &mut Recent::default())
+    }
+
+    fn parse_whole(buf: &[u8], kind: Kind, limits: HeadLimits) -> Option<(Head, usize)> {
+        super::parse_whole(buf, kind, limits, &mut Recent::default())
+    }
+
+    #[test]
+    fn repeated_text_is_shared() {
+        use std::sync::Arc;
+        let limits = HeadLimits::default();
+        let long = "/".repeat(RECENT_MAX + 1);
+        let req = |uri: &str, host: &str| format!("GET {uri} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        let parts = |h: &Head| match &h.start {
+            StartLine::Request { uri, .. } => (uri.clone(), h.facts.host.clone().unwrap()),
+            StartLine::Response { .. } => panic!("not a request"),
+        };
+        let mut recent = Recent::default();
+        let mut whole = |text: &str| {
+            let (h, n) =
+                super::parse_whole(text.as_bytes(), Kind::Request, limits, &mut recent).unwrap();
+            assert_eq!(n, text.len());
+            assert_eq!(
+                Ok(&h),
+                parse_head(text.as_bytes(), Kind::Request, limits).as_ref()
+            );
+            parts(&h)
+        };
+        let (u1, h1) = whole(&req("/a", "example.com"));
+        let (u2, h2) = whole(&req("/a", "example.com"));
+        assert!(Arc::ptr_eq(&u1, &u2) && Arc::ptr_eq(&h1, &h2));
+        // A new URI is new text, and the one kept from then on.
+        let (u3, h3) = whole(&req("/b", "example.com"));
+        assert!(!Arc::ptr_eq(&u2, &u3) && Arc::ptr_eq(&h2, &h3));
+        assert_eq!(&*u3, "/b");
+        let (u4, _) = whole(&req("/b", "example.com"));
+        assert!(Arc::ptr_eq(&u3, &u4));
+        // Long text is not kept (nor does it displace "/b"): each head has
+        // its own.
+        let (l1, _) = whole(&req(&long, "example.com"));
+        let (l2, _) = whole(&req(&long, "example.com"));
+        assert!(!Arc::ptr_eq(&l1, &l2));
+        assert_eq!(*l1, *long);
+        // Gathered heads share too, and so do responses' Content-Type.
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n";
+        let ct = |recent: &mut Recent| {
+            super::parse_head(resp, Kind::Response, limits, recent)
+                .unwrap()
+                .facts
+                .content_type
+                .unwrap()
+        };
+        let (c1, c2) = (ct(&mut recent), ct(&mut recent));
+        assert!(Arc::ptr_eq(&c1, &c2));
+        assert_eq!(&*c1, "text/html");
+        let h5 = super::parse_head(
+            req("/b", "example.com").as_bytes(),
+            Kind::Request,
+            limits,
+            &mut recent,
+        )
+        .unwrap();
+        assert!(Arc::ptr_eq(&parts(&h5).0, &u4));
+    }
 
     fn gather(chunks: &[&[u8]]) -> (Vec<u8>, usize) {
         let mut h = HeadBuf::default();
@@ -1207,6 +1331,7 @@ mod tests {
 
     mod whole {
         use super::super::*;
+        use super::{parse_head, parse_whole};
         use proptest::prelude::*;
 
         const STARTS: [&[u8]; 12] = [
@@ -1239,6 +1364,18 @@ mod tests {
             b"\r",
         ];
         const VALID_FIELDS: usize = 7;
+        /// Text a connection may repeat, long and short, for
+        /// `shared_text_changes_nothing`.
+        const URIS: [&[u8]; 4] = [b"/", b"/a", b"/a?b=1", LONG_URI];
+        const LONG_URI: &[u8] = &[b'/'; RECENT_MAX + 1];
+        const SHARED: [&[u8]; 6] = [
+            b"Host: example.com",
+            b"host: example.org",
+            b"Content-Type: text/html",
+            b"content-type:   text/plain  ",
+            b"Content-Type: \xff",
+            b"Host:",
+        ];
         const ENDS: [&[u8]; 3] = [b"\r\n", b"\n", b"\r\r\n"];
 
         fn build(lead: &[u8], start: usize, fields: &[(usize, usize)], tail: &[u8]) -> Vec<u8> {
@@ -1284,6 +1421,48 @@ mod tests {
                     prop_assert_eq!(buf.push(&input, max_bytes), Push::Complete(skip + n));
                     prop_assert_eq!(sniff(buf.bytes()), Sniff::Http(kind));
                     prop_assert_eq!(parse_head(buf.bytes(), kind, limits), Ok(head));
+                }
+            }
+
+            /// Heads parsed one after another on one connection (sharing
+            /// the text they repeat) equal heads parsed each on its own,
+            /// gathered or in place.
+            #[test]
+            fn shared_text_changes_nothing(
+                heads in proptest::collection::vec(
+                    (
+                        0..STARTS.len(),
+                        0..URIS.len(),
+                        proptest::collection::vec((0..SHARED.len(), 0..FIELDS.len()), 0..6),
+                        any::<bool>(),
+                    ),
+                    1..8,
+                ),
+            ) {
+                let limits = HeadLimits { max_bytes: 1 << 16, max_headers: 32, keep_fields: true };
+                let mut recent = Recent::default();
+                for (start, uri, fields, in_place) in heads {
+                    let mut input = match STARTS[start].strip_prefix(b"GET /") {
+                        Some(rest) => [b"GET ", URIS[uri], rest].concat(),
+                        None => STARTS[start].to_vec(),
+                    };
+                    input.extend_from_slice(b"\r\n");
+                    for (shared, other) in fields {
+                        input.extend_from_slice(SHARED[shared]);
+                        input.extend_from_slice(b"\r\n");
+                        input.extend_from_slice(FIELDS[other]);
+                        input.extend_from_slice(b"\r\n");
+                    }
+                    input.extend_from_slice(b"\r\n");
+                    for kind in [Kind::Request, Kind::Response] {
+                        if in_place {
+                            let shared = super::super::parse_whole(&input, kind, limits, &mut recent);
+                            prop_assert_eq!(shared, parse_whole(&input, kind, limits));
+                        } else {
+                            let shared = super::super::parse_head(&input, kind, limits, &mut recent);
+                            prop_assert_eq!(shared, parse_head(&input, kind, limits));
+                        }
+                    }
                 }
             }
 

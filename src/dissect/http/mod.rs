@@ -42,7 +42,7 @@ pub use exchange::{
 use body::{BodyReader, BodySink, Coding, Framing, GapOutcome, Step};
 use head::{
     find_start, parse_head, parse_whole, sniff, snippet, Facts, Head, HeadBuf, HeadLimits, Kind,
-    Push, Sniff, StartLine,
+    Push, Recent, Sniff, StartLine,
 };
 
 use crate::dissect::{is_secret_header, redact};
@@ -214,6 +214,8 @@ struct Conn {
     tunnel: bool,
     /// `pending_size()` after the last callback.
     pending_bytes: usize,
+    /// Text its heads repeat, shared between their records.
+    recent: Recent,
 }
 
 /// Where results go while a connection is processed.
@@ -409,6 +411,7 @@ impl Conn {
             resp_gap: None,
             tunnel: false,
             pending_bytes: 0,
+            recent: Recent::default(),
         }
     }
 
@@ -675,7 +678,7 @@ impl Conn {
                 // the buffer is handed back below, keeping its capacity.
                 let bytes = side.head.take_bytes();
                 side.head_at = At::default();
-                let parsed = parse_head(&bytes, kind, out.opts.head);
+                let parsed = parse_head(&bytes, kind, out.opts.head, &mut self.recent);
                 match parsed {
                     Ok(head) => {
                         self.on_head(out, ctx, dir, head, at, bytes.len());
@@ -713,7 +716,7 @@ impl Conn {
         // Empty lines before a message are not part of it (as in HeadBuf).
         let start = data.iter().position(|&b| b != b'\r' && b != b'\n')?;
         let kind = self.kind_of(dir);
-        let (head, len) = parse_whole(data.get(start..)?, kind, out.opts.head)?;
+        let (head, len) = parse_whole(data.get(start..)?, kind, out.opts.head, &mut self.recent)?;
         let side = self.side(dir);
         let at = std::mem::take(&mut side.head_at);
         self.on_head(out, ctx, dir, head, at, len);
