@@ -136,6 +136,7 @@ impl PcapReader {
                 ),
             });
         }
+        r.prefetch(total);
         let (unit, limit) = if self.nanos {
             (1, 1_000_000_000)
         } else {

@@ -194,6 +194,7 @@ impl PcapNgReader {
                 ),
             ));
         }
+        r.prefetch(total);
         let block = r.peek(total);
         let trailer = self.endian.u32(&block[total - 4..total]) as usize;
         if trailer != total {
