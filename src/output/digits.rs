@@ -48,14 +48,15 @@ impl Digits {
         let mut text = itoa::Buffer::new();
         let digits = text.format(v).as_bytes();
         let total = digits.len().max(width);
-        let Some(out) = self.buf.get_mut(self.len..self.len + total) else {
+        if self.len + total > self.buf.len() {
             return self;
-        };
-        let (zeros, tail) = out.split_at_mut(total - digits.len());
-        zeros.fill(b'0');
-        tail.copy_from_slice(digits);
-        self.len += total;
-        self
+        }
+        // Byte by byte, as in `push`: fill and copy_from_slice would call
+        // memset and memcpy for a few bytes.
+        for _ in digits.len()..total {
+            self.push(b"0");
+        }
+        self.push(digits)
     }
 
     /// The text (only ASCII is ever pushed by netpeek's callers).

@@ -174,8 +174,11 @@ impl<W: Write> TimelineSink<W> {
         let start = b.len();
         let mut escapes = 0usize;
         let mut mark = |b: &mut Vec<u8>, s: &str| {
-            b.extend_from_slice(s.as_bytes());
-            escapes += s.len();
+            // (Empty without colour: no call to copy nothing.)
+            if !s.is_empty() {
+                b.extend_from_slice(s.as_bytes());
+                escapes += s.len();
+            }
         };
         // Tag.
         let (pre, post) = self.theme.stream_marks(t.stream);
