@@ -297,21 +297,73 @@ impl Http<'_> {
     }
 }
 
-/// ECS `url.*`: the absolute URL and its parts (borrowed from it when
-/// written, so a URL costs one allocation).
+/// ECS `url.*`: the absolute URL and its parts (borrowed from a
+/// [`UrlCache`], which also holds the object's text).
 pub struct Url<'a> {
     pub original: &'a str,
-    pub full: String,
+    pub full: &'a str,
     pub scheme: &'static str,
+    /// The object as `--json` writes it.
+    text: &'a [u8],
+}
+
+/// The `url` object of the last request, made again only when what it is
+/// made from changes: a connection's requests, and a client's, mostly
+/// repeat their target and Host (an absolute URL is built and then split
+/// into ECS's parts, the dearest part of an HTTP line to write).
+#[derive(Default)]
+pub struct UrlCache {
+    made: bool,
+    connect: bool,
+    target: String,
+    host: Option<String>,
+    server: Option<crate::track::Endpoint>,
+    full: String,
+    text: Vec<u8>,
+}
+
+impl UrlCache {
+    /// The URL of a request (what [`request_url`] makes, which depends on
+    /// the method only through whether it is CONNECT).
+    pub fn url<'a>(
+        &'a mut self,
+        method: &str,
+        target: &'a str,
+        host: Option<&str>,
+        server: Option<crate::track::Endpoint>,
+    ) -> Url<'a> {
+        let connect = method.eq_ignore_ascii_case("CONNECT");
+        let same = self.made
+            && self.connect == connect
+            && self.target == target
+            && self.host.as_deref() == host
+            && self.server == server;
+        if !same {
+            self.full = request_url(method, target, host, server);
+            self.text.clear();
+            write_url(&mut self.text, target, &self.full, "http");
+            self.made = true;
+            self.connect = connect;
+            target.clone_into(&mut self.target);
+            self.host = host.map(str::to_string);
+            self.server = server;
+        }
+        Url {
+            original: target,
+            full: &self.full,
+            scheme: "http",
+            text: &self.text,
+        }
+    }
 }
 
 impl Serialize for Url<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let (domain, port, path, query) = url_parts(&self.full);
+        let (domain, port, path, query) = url_parts(self.full);
         let mut st = s.serialize_struct("Url", 7)?;
         st.serialize_field("original", self.original)?;
-        st.serialize_field("full", &self.full)?;
+        st.serialize_field("full", self.full)?;
         st.serialize_field("scheme", self.scheme)?;
         st.serialize_field("domain", domain)?;
         if let Some(p) = port {
@@ -328,27 +380,32 @@ impl Serialize for Url<'_> {
 impl Url<'_> {
     /// The object as `--json` writes it (see [`Event::write_json`]).
     pub fn write_json(&self, o: &mut Vec<u8>) {
-        let (domain, port, path, query) = url_parts(&self.full);
-        o.extend_from_slice(b"{\"original\":");
-        json_writer::str(o, self.original);
-        o.extend_from_slice(b",\"full\":");
-        json_writer::str(o, &self.full);
-        o.extend_from_slice(b",\"scheme\":");
-        json_writer::str(o, self.scheme);
-        o.extend_from_slice(b",\"domain\":");
-        json_writer::str(o, domain);
-        if let Some(p) = port {
-            o.extend_from_slice(b",\"port\":");
-            json_writer::int(o, p);
-        }
-        o.extend_from_slice(b",\"path\":");
-        json_writer::str(o, path);
-        if let Some(q) = query {
-            o.extend_from_slice(b",\"query\":");
-            json_writer::str(o, q);
-        }
-        o.push(b'}');
+        o.extend_from_slice(self.text);
     }
+}
+
+/// The `url` object of `original`, whose absolute form is `full`.
+fn write_url(o: &mut Vec<u8>, original: &str, full: &str, scheme: &str) {
+    let (domain, port, path, query) = url_parts(full);
+    o.extend_from_slice(b"{\"original\":");
+    json_writer::str(o, original);
+    o.extend_from_slice(b",\"full\":");
+    json_writer::str(o, full);
+    o.extend_from_slice(b",\"scheme\":");
+    json_writer::str(o, scheme);
+    o.extend_from_slice(b",\"domain\":");
+    json_writer::str(o, domain);
+    if let Some(p) = port {
+        o.extend_from_slice(b",\"port\":");
+        json_writer::int(o, p);
+    }
+    o.extend_from_slice(b",\"path\":");
+    json_writer::str(o, path);
+    if let Some(q) = query {
+        o.extend_from_slice(b",\"query\":");
+        json_writer::str(o, q);
+    }
+    o.push(b'}');
 }
 
 /// ECS `user_agent.original`.
@@ -427,7 +484,7 @@ fn url_parts(full: &str) -> (&str, Option<u16>, &str, Option<&str>) {
 }
 
 impl<'a> HttpEcs<'a> {
-    pub fn of(x: &'a Exchange) -> Self {
+    pub fn of(x: &'a Exchange, urls: &'a mut UrlCache) -> Self {
         let req = x.request.as_ref();
         let resp = x.response.as_ref();
         let start = x.first_message().map_or(0, |m| m.first_ts_ns);
@@ -463,11 +520,7 @@ impl<'a> HttpEcs<'a> {
                 ..message(&r.msg)
             }),
         };
-        let url = req.map(|r| Url {
-            original: &r.uri,
-            full: request_url(&r.method, &r.uri, r.host.as_deref(), x.server),
-            scheme: "http",
-        });
+        let url = req.map(|r| urls.url(&r.method, &r.uri, r.host.as_deref(), x.server));
         Self {
             timestamp: Rfc3339(start),
             event,
@@ -489,6 +542,58 @@ impl<'a> HttpEcs<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A URL made again from the cache equals one made afresh, whatever
+    /// part of what it is made from changes between requests.
+    #[test]
+    fn cached_urls_equal_fresh_ones() {
+        use crate::track::Endpoint;
+        let server = |port| {
+            Some(Endpoint {
+                ip: std::net::IpAddr::from([10, 0, 0, 2]),
+                port,
+            })
+        };
+        let requests = [
+            ("GET", "/", Some("example.com"), server(80)),
+            ("GET", "/", Some("example.com"), server(80)),
+            ("HEAD", "/", Some("example.com"), server(80)),
+            ("GET", "/a?b=1", Some("example.com"), server(80)),
+            ("GET", "/a?b=1", Some("example.org:8080"), server(80)),
+            ("GET", "/a?b=1", None, server(80)),
+            ("GET", "/a?b=1", None, server(81)),
+            ("GET", "/a?b=1", Some("bad host"), server(81)),
+            ("GET", "/a?b=1", Some("bad host"), server(82)),
+            ("CONNECT", "e.com:443", Some("e.com:443"), server(80)),
+            ("connect", "e.com:443", Some("e.com:443"), server(80)),
+            ("GET", "e.com:443", Some("e.com:443"), server(80)),
+            ("GET", "http://proxy.example/p", Some("h"), None),
+            ("GET", "/\u{e9}\"", Some("h"), None),
+        ];
+        let mut cache = UrlCache::default();
+        let mut remade = 0;
+        for (method, target, host, server) in requests {
+            let before = cache.full.as_ptr();
+            let url = cache.url(method, target, host, server);
+            let (full, text) = (url.full.to_string(), url.text.to_vec());
+            remade += usize::from(cache.full.as_ptr() != before);
+            let mut fresh = UrlCache::default();
+            let want = fresh.url(method, target, host, server);
+            assert_eq!(full, request_url(method, target, host, server));
+            assert_eq!(full, want.full, "{method} {target} {host:?} {server:?}");
+            assert_eq!(text, want.text, "{method} {target} {host:?} {server:?}");
+            let mut serde = Vec::new();
+            json_writer::append(&mut serde, &want).unwrap();
+            assert_eq!(
+                String::from_utf8(text).unwrap(),
+                String::from_utf8(serde).unwrap()
+            );
+        }
+        // Made once per change: all but the repeated GET /, the HEAD (the
+        // method counts only as CONNECT or not) and the CONNECT in another
+        // case.
+        assert_eq!(remade, requests.len() - 3);
+    }
 
     #[test]
     fn url_parts_follow_ecs() {

@@ -358,6 +358,7 @@ pub struct JsonSink<W: Write> {
     line: Vec<u8>,
     line_buffered: bool,
     totals: Totals,
+    urls: ecs::UrlCache,
 }
 
 /// What the run saw, for the closing `summary` line.
@@ -426,6 +427,7 @@ impl<W: Write> JsonSink<W> {
             line: Vec::with_capacity(4096),
             line_buffered,
             totals: Totals::default(),
+            urls: ecs::UrlCache::default(),
         })
     }
 
@@ -1005,7 +1007,10 @@ impl<W: Write> Sink for JsonSink<W> {
         if x.request.is_some() && x.response.is_none() {
             self.totals.http_unanswered += 1;
         }
-        let e = ecs::HttpEcs::of(x);
+        // (The cache is lent to the line, which borrows it while `self`
+        // writes.)
+        let mut urls = std::mem::take(&mut self.urls);
+        let e = ecs::HttpEcs::of(x, &mut urls);
         let line = HttpLine {
             kind: "http",
             stream: x.stream,
@@ -1051,7 +1056,10 @@ impl<W: Write> Sink for JsonSink<W> {
             url: e.url,
             user_agent: e.user_agent,
         };
-        self.line_with(&line, write_http)
+        let wrote = self.line_with(&line, write_http);
+        drop(line);
+        self.urls = urls;
+        wrote
     }
 
     fn notice(&mut self, n: &Notice, ts_ns: Option<i64>) -> io::Result<()> {
