@@ -68,9 +68,9 @@ impl Analysis {
     /// matches both).
     pub fn names(self) -> impl Iterator<Item = &'static str> {
         Self::ALL
-            .into_iter()
+            .iter()
             .filter(move |(b, _)| self.has(*b))
-            .map(|(_, n)| n)
+            .map(|&(_, n)| n)
     }
 }
 
