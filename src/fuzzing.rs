@@ -95,7 +95,7 @@ pub fn decode_frame(data: &[u8]) {
 /// same frames.
 pub fn read_file(data: &[u8]) {
     use crate::dissect::http::{HttpDissector, HttpOptions};
-    use crate::output::annotate::{annotate, Annotation};
+    use crate::output::annotate::{annotate, Annotations};
     use crate::output::ladder::{LadderOptions, LadderSink};
     use crate::output::pcapng::PcapngSink;
     use crate::output::stats::StatsSink;
@@ -196,7 +196,7 @@ pub fn read_file(data: &[u8]) {
     let mut frames = 0u64;
     let mut given = 0u64;
     let mut known_interfaces = 0usize;
-    let mut annotations: Vec<Annotation> = Vec::new();
+    let mut annotations = Annotations::default();
     // What the copy must hold: each frame's interface and bytes.
     let mut seen: Vec<(u32, Vec<u8>)> = Vec::new();
     fn each(sinks: &mut [Box<dyn Sink>], f: &mut dyn FnMut(&mut dyn Sink)) {
@@ -244,7 +244,7 @@ pub fn read_file(data: &[u8]) {
             annotations: &[],
         };
         annotate(&ev, true, &mut annotations);
-        ev.annotations = &annotations;
+        ev.annotations = &annotations.list;
         each(&mut sinks, &mut |s| {
             let _ = s.packet(&ev);
         });

@@ -39,6 +39,42 @@ pub struct Annotation {
     pub explain: Option<String>,
 }
 
+/// A packet's annotations, and the texts of earlier packets' kept for
+/// reuse (most HTTP packets get a note: written into a kept String, not a
+/// new one each time).
+#[derive(Debug, Default)]
+pub struct Annotations {
+    pub list: Vec<Annotation>,
+    spare: Vec<String>,
+}
+
+/// Texts kept for reuse at most.
+const SPARE_TEXTS: usize = 8;
+
+impl Annotations {
+    fn push(&mut self, a: Annotation) {
+        self.list.push(a);
+    }
+
+    /// Empties the list, keeping a few of its texts' room.
+    fn clear(&mut self) {
+        for a in self.list.drain(..) {
+            if self.spare.len() < SPARE_TEXTS && a.text.capacity() <= 1024 {
+                let mut t = a.text;
+                t.clear();
+                self.spare.push(t);
+            }
+        }
+    }
+
+    /// An empty String, with room from an earlier text when there is one.
+    fn text(&mut self) -> String {
+        self.spare
+            .pop()
+            .unwrap_or_else(|| String::with_capacity(128))
+    }
+}
+
 fn side(d: Direction) -> (&'static str, &'static str) {
     match d {
         Direction::ToServer => ("client", "server"),
@@ -113,7 +149,7 @@ fn what_is_resent(p: &PacketEvent<'_, '_>, t: &TcpInfo) -> String {
 }
 
 /// The meaning of a TCP packet's role (handshake, teardown, reset).
-fn role(p: &PacketEvent<'_, '_>, t: &TcpInfo, explain: bool, out: &mut Vec<Annotation>) {
+fn role(p: &PacketEvent<'_, '_>, t: &TcpInfo, explain: bool, out: &mut Annotations) {
     let (me, peer) = side(t.direction);
     let (seq_raw, ack_raw) = raw_seq_ack(p);
     let (tone, text, why) = match t.role {
@@ -242,7 +278,7 @@ fn role(p: &PacketEvent<'_, '_>, t: &TcpInfo, explain: bool, out: &mut Vec<Annot
 }
 
 /// Wireshark's analysis flags, in words.
-fn analysis(p: &PacketEvent<'_, '_>, t: &TcpInfo, explain: bool, out: &mut Vec<Annotation>) {
+fn analysis(p: &PacketEvent<'_, '_>, t: &TcpInfo, explain: bool, out: &mut Annotations) {
     let flags = t.verdict.flags;
     let (me, peer) = side(t.direction);
     let ts = p.frame.ts_ns;
@@ -395,7 +431,7 @@ fn analysis(p: &PacketEvent<'_, '_>, t: &TcpInfo, explain: bool, out: &mut Vec<A
 }
 
 /// HTTP notes for this frame.
-fn http(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Vec<Annotation>) {
+fn http(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Annotations) {
     for n in p.http {
         let tone = match n {
             HttpNote::Request { .. } => Tone::Request,
@@ -404,7 +440,7 @@ fn http(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Vec<Annotation>) {
             }
             HttpNote::Notice { .. } => Tone::Other,
         };
-        let mut text = String::with_capacity(128);
+        let mut text = out.text();
         let _ = n.write_text(&mut text);
         out.push(Annotation {
             tone,
@@ -473,7 +509,7 @@ fn explain_http(n: &HttpNote) -> String {
 
 /// Everything a packet means, in order: its role, its analysis flags, its
 /// HTTP messages, and what is odd about its bytes.
-pub fn annotate(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Vec<Annotation>) {
+pub fn annotate(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Annotations) {
     out.clear();
     if let Some(t) = p.tcp {
         role(p, t, explain, out);
@@ -606,10 +642,14 @@ mod tests {
     }
 
     /// Plays the packets; returns each packet's annotations (explained).
+    /// Each packet's annotations. Every packet is also annotated into one
+    /// `Annotations` kept across the conversation, as the output stage
+    /// does: reused texts must say exactly what fresh ones say.
     fn play(pkts: &[P<'_>]) -> Vec<Vec<Annotation>> {
         let mut tracker = Tracker::new(Limits::default());
         let mut http = HttpDissector::new(HttpOptions::default());
         let mut all = Vec::new();
+        let mut kept = Annotations::default();
         for (i, x) in pkts.iter().enumerate() {
             let data = build(x);
             let frame = Frame {
@@ -636,9 +676,11 @@ mod tests {
                 http: &notes,
                 annotations: &[],
             };
-            let mut out = Vec::new();
+            let mut out = Annotations::default();
             annotate(&ev, true, &mut out);
-            all.push(out);
+            annotate(&ev, true, &mut kept);
+            assert_eq!(kept.list, out.list, "packet {}", i + 1);
+            all.push(out.list);
         }
         all
     }

@@ -32,7 +32,7 @@ use crate::dissect::http::{Exchange, HttpDissector, HttpNote};
 use crate::dissect::tee::Tee;
 use crate::error::Error;
 use crate::event::{Notice, PacketEvent, RunStats};
-use crate::output::annotate::{annotate, Annotation};
+use crate::output::annotate::{annotate, Annotations};
 use crate::output::progress::Progress;
 use crate::output::rotate::FileClock;
 use crate::source::filter::FrameFilter;
@@ -613,7 +613,7 @@ impl OutputStage<'_> {
     /// Writes every batch until the input ends or an output fails.
     fn run(mut self, rx: Receiver<Batch>, written: Sender<Batch>) -> Result<(), OutErr> {
         let mut interfaces: Vec<InterfaceInfo> = Vec::new();
-        let mut annotations: Vec<Annotation> = Vec::new();
+        let mut annotations = Annotations::default();
         for batch in rx {
             let mut packets = batch.packets.iter();
             let mut exchanges = batch.exchanges.iter();
@@ -669,7 +669,7 @@ impl OutputStage<'_> {
         p: &PacketItem,
         batch: &Batch,
         interfaces: &[InterfaceInfo],
-        annotations: &mut Vec<Annotation>,
+        annotations: &mut Annotations,
     ) -> Result<(), OutErr> {
         let map = self.map.as_ref();
         let frame = Frame {
@@ -699,7 +699,7 @@ impl OutputStage<'_> {
         };
         if self.want_annotations {
             annotate(&event, self.explain, annotations);
-            event.annotations = annotations;
+            event.annotations = &annotations.list;
         }
         self.outputs.each(|s| s.packet(&event))
     }
