@@ -48,9 +48,12 @@ bench: release
 	$(CARGO) bench --bench tracker --bench pipeline
 	mkdir -p bench-data
 	[ -f bench-data/wrk.pcap ] || bench/record-wrk.sh bench-data/wrk.pcap 4
-	bench/compare.sh bench-data/wrk.pcap $(BENCH_RUNS)
-	bench/compare.sh bench-data/gen.pcap $(BENCH_RUNS)
-	bench/live.sh 3 10 50
+	@# Each script fails when a target is missed; all run, then make fails.
+	status=0; \
+	bench/compare.sh bench-data/wrk.pcap $(BENCH_RUNS) || status=1; \
+	bench/compare.sh bench-data/gen.pcap $(BENCH_RUNS) || status=1; \
+	bench/live.sh 3 10 50 || status=1; \
+	exit $$status
 
 # Runs every fuzz target for FUZZ_SECONDS each (cargo-fuzz on the stable
 # toolchain, with RUSTC_BOOTSTRAP for libFuzzer's instrumentation flags).

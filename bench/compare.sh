@@ -71,17 +71,27 @@ print('%-34s %9.3f %11.0f %7.0f %6d MB %8.2f %9.2f %7.3f %9.2f' % (
 PY
 done
 
-# The issue's targets, from the same run.
+# The targets, from the same run. The script fails (exit status 1) when
+# one is missed, naming it.
 python3 - "$@" <<PY
+import sys
 m = dict(zip(
     ["floor", "tcpdump", "timeline", "plain", "json", "stats", "tshark", "tshark_http"],
     [float(x) for x in "${medians[*]}".split()]))
 rss = max(int(x) for x in "${rsss[*]}".split()[2:6])
-print()
-print("timeline vs tcpdump -n -r:     %5.2fx faster (target >= 1.5x)" % (m["tcpdump"] / m["timeline"]))
-print("--json vs tcpdump -n -r:       %5.2fx faster (target >= 1.0x)" % (m["tcpdump"] / m["json"]))
-print("-q --stats vs the read floor:  %5.2fx its time (target <= 2x)" % (m["stats"] / m["floor"]))
+checks = [
+    ("timeline vs tcpdump -n -r:     %5.2fx faster (target >= 1.5x)", m["tcpdump"] / m["timeline"], lambda v: v >= 1.5),
+    ("--json vs tcpdump -n -r:       %5.2fx faster (target >= 1.0x)", m["tcpdump"] / m["json"], lambda v: v >= 1.0),
+    ("-q --stats vs the read floor:  %5.2fx its time (target <= 2x)", m["stats"] / m["floor"], lambda v: v <= 2.0),
+]
 if "tshark_http" in m:
-    print("timeline vs tshark HTTP:       %5.1fx faster (target >= 20x)" % (m["tshark_http"] / m["timeline"]))
-print("netpeek peak RSS:              %5d MB (target < 64 MB)" % rss)
+    checks.append(("timeline vs tshark HTTP:       %5.1fx faster (target >= 20x)", m["tshark_http"] / m["timeline"], lambda v: v >= 20))
+checks.append(("netpeek peak RSS:              %5d MB (target < 64 MB)", rss, lambda v: v < 64))
+print()
+missed = 0
+for text, value, ok in checks:
+    met = ok(value)
+    missed += not met
+    print(text % value + ("" if met else "   MISSED"))
+sys.exit(1 if missed else 0)
 PY
