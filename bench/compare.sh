@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Whole-process comparison on one capture, in one run: netpeek's views
-# against tcpdump, tshark and the libpcap read floor. Several runs each
-# (hyperfine), medians, packets/s, MB/s and peak RSS, as a table.
+# against tcpdump, tshark and the libpcap read floor. Several rounds, each
+# running every command once in turn (bench/rounds.py), medians, packets/s,
+# MB/s and peak RSS, as a table; then the targets, and exit status 1 when
+# one is missed.
 #
 #   bench/compare.sh [CAPTURE] [RUNS]
 #
@@ -47,15 +49,13 @@ trap 'rm -rf "$tmp"' EXIT
 printf '\ncapture: %s (%s packets, %s MB)\nmachine: %s, %s cores\n\n' \
 	"$cap" "$packets" "$((bytes / 1000000))" "$(uname -srm)" "$(nproc)"
 declare -a medians rsss cpus
+python3 -c 'import json, sys; json.dump(sys.argv[1:], sys.stdout)' "${cmds[@]}" \
+	| python3 bench/rounds.py "$runs" > "$tmp/rounds.json"
 for i in "${!names[@]}"; do
-	json="$tmp/$i.json"
-	hyperfine --style none --runs "$runs" --warmup 1 --export-json "$json" \
-		--output null "${cmds[$i]}" > /dev/null 2>&1 || true
-	medians[$i]=$(python3 -c "import json,sys; r=json.load(open('$json'))['results'][0]; print('%.3f' % r['median'])")
+	medians[$i]=$(python3 -c "import json; print('%.3f' % json.load(open('$tmp/rounds.json'))[$i]['median'])")
 	# CPU time (user + system, mean): steadier than wall time on a shared machine.
-	cpus[$i]=$(python3 -c "import json,sys; r=json.load(open('$json'))['results'][0]; print('%.3f' % (r['user'] + r['system']))")
-	rss=$( { /usr/bin/time -f '%M' sh -c "${cmds[$i]} >/dev/null 2>&1" ; } 2>&1 | tail -1 )
-	rsss[$i]=$((rss / 1024))
+	cpus[$i]=$(python3 -c "import json; print('%.3f' % json.load(open('$tmp/rounds.json'))[$i]['cpu'])")
+	rsss[$i]=$(python3 -c "import json; print(json.load(open('$tmp/rounds.json'))[$i]['rss_mb'])")
 done
 
 # The table: time, rates, memory, each time as a multiple of the read
