@@ -44,7 +44,7 @@ test: deps
 # driving nginx over a veth pair, then live capture under wrk load.
 BENCH_RUNS ?= 5
 bench: release
-	@for p in wrk; do dpkg -s $$p >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p; done
+	@for p in wrk time; do dpkg -s $$p >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p; done
 	$(CARGO) bench --bench tracker --bench pipeline
 	mkdir -p bench-data
 	[ -f bench-data/wrk.pcap ] || bench/record-wrk.sh bench-data/wrk.pcap 4

@@ -51,12 +51,16 @@ printf '\ncapture: %s (%s packets, %s MB)\nmachine: %s, %s cores\n\n' \
 declare -a medians rsss cpus
 python3 -c 'import json, sys; json.dump(sys.argv[1:], sys.stdout)' "${cmds[@]}" \
 	| python3 bench/rounds.py "$runs" > "$tmp/rounds.json"
-for i in "${!names[@]}"; do
-	medians[$i]=$(python3 -c "import json; print('%.3f' % json.load(open('$tmp/rounds.json'))[$i]['median'])")
-	# CPU time (user + system, mean): steadier than wall time on a shared machine.
-	cpus[$i]=$(python3 -c "import json; print('%.3f' % json.load(open('$tmp/rounds.json'))[$i]['cpu'])")
-	rsss[$i]=$(python3 -c "import json; print(json.load(open('$tmp/rounds.json'))[$i]['rss_mb'])")
-done
+# Per command: the median wall time, the CPU time (user + system, mean:
+# steadier than wall time on a shared machine) and the peak RSS.
+while read -r median cpu rss; do
+	medians+=("$median")
+	cpus+=("$cpu")
+	rsss+=("$rss")
+done < <(python3 -c "
+import json
+for r in json.load(open('$tmp/rounds.json')):
+    print('%.3f %.3f %d' % (r['median'], r['cpu'], r['rss_mb']))")
 
 # The table: time, rates, memory, each time as a multiple of the read
 # floor's and of tcpdump's, and the CPU time (user + system) with its

@@ -642,9 +642,9 @@ mod tests {
     }
 
     /// Plays the packets; returns each packet's annotations (explained).
-    /// Each packet's annotations. Every packet is also annotated into one
-    /// `Annotations` kept across the conversation, as the output stage
-    /// does: reused texts must say exactly what fresh ones say.
+    /// Every packet is also annotated into one `Annotations` kept across
+    /// the conversation, as the output stage does: reused texts must say
+    /// exactly what fresh ones say.
     fn play(pkts: &[P<'_>]) -> Vec<Vec<Annotation>> {
         let mut tracker = Tracker::new(Limits::default());
         let mut http = HttpDissector::new(HttpOptions::default());
