@@ -8,9 +8,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netpeek::decode::decode;
 use netpeek::dissect::http::{HttpDissector, HttpOptions};
-use netpeek::source::{Frame, LinkType};
+use netpeek::event::{Direction, Endpoint};
+use netpeek::event::{Frame, LinkType};
 use netpeek::track::reassembly::{Deliver, Reassembler};
-use netpeek::track::{Direction, Endpoint, StreamConsumer, StreamCtx};
+use netpeek::track::{StreamConsumer, StreamCtx};
 
 fn tcp_frame(seq: u32, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();

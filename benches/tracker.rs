@@ -8,9 +8,11 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use netpeek::decode::{decode, TcpFlags, TcpMeta, TcpOptions};
+use netpeek::decode::{decode, TcpMeta};
+use netpeek::event::{Frame, LinkType};
+use netpeek::event::{TcpFlags, TcpOptions};
 use netpeek::source::file::FileSource;
-use netpeek::source::{Frame, LinkType, Next, PacketSource};
+use netpeek::source::{Next, PacketSource};
 use netpeek::track::{Limits, NoConsumer, Tracker};
 
 /// A capture held in memory: (number, ts, link type, bytes).

@@ -7,13 +7,17 @@ use std::io::Cursor;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use crate::decode::{decode, TcpFlags, TcpMeta, TcpOptions};
+use crate::decode::{decode, TcpMeta};
+
+use crate::event::Direction;
+use crate::event::{Frame, LinkType};
 use crate::event::{PacketEvent, Sink};
+use crate::event::{TcpFlags, TcpOptions};
 use crate::output::json::{JsonInput, JsonSink};
 use crate::output::line::{write_line, LineOptions};
 use crate::source::file::FileSource;
-use crate::source::{Frame, LinkType, Next, PacketSource};
-use crate::track::{Direction, Limits, StreamConsumer, StreamCtx, Tracker};
+use crate::source::{Next, PacketSource};
+use crate::track::{Limits, StreamConsumer, StreamCtx, Tracker};
 
 const LINK_TYPES: [LinkType; 8] = [
     LinkType::ETHERNET,
@@ -44,7 +48,7 @@ fn render(frame: &Frame<'_>) {
         let _ = write_line(&mut line, frame, &d, None, &opts, &none);
     }
     let dumped =
-        crate::dissect::redact_payload(crate::output::dump::network_bytes(frame, &d), false);
+        crate::event::redact::redact_payload(crate::output::dump::network_bytes(frame, &d), false);
     let _ = crate::output::dump::write_hex_ascii(&mut line, &dumped);
     if let Ok(mut json) = JsonSink::new(
         Vec::new(),
@@ -94,8 +98,8 @@ pub fn decode_frame(data: &[u8]) {
 /// one error, never a panic or a hang; the pcapng copy reads back as the
 /// same frames.
 pub fn read_file(data: &[u8]) {
+    use crate::describe::annotate::{annotate, Annotations};
     use crate::dissect::http::{HttpDissector, HttpOptions};
-    use crate::output::annotate::{annotate, Annotations};
     use crate::output::ladder::{LadderOptions, LadderSink};
     use crate::output::pcapng::PcapngSink;
     use crate::output::stats::StatsSink;
@@ -534,7 +538,7 @@ pub fn http_stream(data: &[u8]) {
         ..HttpOptions::default()
     };
     let mut d = HttpDissector::new(opts);
-    let ep = |ip: [u8; 4], port| crate::track::Endpoint {
+    let ep = |ip: [u8; 4], port| crate::event::Endpoint {
         ip: IpAddr::V4(Ipv4Addr::from(ip)),
         port,
     };

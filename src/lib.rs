@@ -38,6 +38,7 @@
 
 pub mod cli;
 pub mod decode;
+pub mod describe;
 pub mod dissect;
 pub mod error;
 pub mod event;

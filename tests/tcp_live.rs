@@ -22,7 +22,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use netpeek::track::{CloseKind, Closer, ConnRecord};
+use netpeek::event::{CloseKind, Closer, ConnRecord};
 use tcp_common::{compare, netpeek, tshark, tshark_available};
 
 fn is_root() -> bool {

@@ -8,7 +8,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::IpAddr;
 
-use netpeek::decode::{TcpFlags, TcpMeta, TcpOptions};
+use netpeek::decode::TcpMeta;
+
+use netpeek::event::{TcpFlags, TcpOptions};
 use netpeek::track::{Limits, NoConsumer, StreamConsumer, Tracker};
 
 struct Counting;
@@ -48,11 +50,11 @@ fn allocs() -> u64 {
 struct Bytes(u64);
 
 impl StreamConsumer for Bytes {
-    fn data(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::track::Direction, b: &[u8]) {
+    fn data(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::event::Direction, b: &[u8]) {
         self.0 += b.len() as u64;
     }
-    fn gap(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::track::Direction, _: u64) {}
-    fn end(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::track::Direction) {}
+    fn gap(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::event::Direction, _: u64) {}
+    fn end(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::event::Direction) {}
     fn closed(&mut self, _: &netpeek::track::StreamCtx) {}
 }
 

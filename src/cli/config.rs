@@ -8,12 +8,13 @@ use super::args::{Args, ColorWhen, FollowFormatArg, FollowSideArg, TsPrecision};
 use crate::dissect::http::head::HeadLimits;
 use crate::dissect::http::HttpOptions;
 use crate::error::Error;
+use crate::event::Direction;
 use crate::output::follow::{FollowFormat, FollowOptions};
 use crate::output::line::LineOptions;
 use crate::output::text::DumpMode;
 use crate::output::time::TimeStyle;
 use crate::source::live::{LiveOptions, DEFAULT_BUFFER_KIB};
-use crate::track::{Direction, Limits};
+use crate::track::Limits;
 
 #[derive(Clone, Debug)]
 pub enum Input {

@@ -3,7 +3,7 @@
 //! job (`link_exts`).
 
 use super::DecodeIssue;
-use crate::source::LinkType;
+use crate::event::LinkType;
 
 /// A parsed link header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use etherparse::{LaxNetSlice, LaxSlicedPacket, TcpSlice, TransportSlice};
 
 pub use link::Link;
 
-use crate::source::Frame;
+use crate::event::{Frame, TcpFlags, TcpOptions};
 
 /// What stopped decoding, in words a person can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,43 +76,7 @@ pub struct TcpMeta<'a> {
     pub payload_len: u32,
 }
 
-/// TCP flag bits, in header order (FIN = bit 0 … CWR = bit 7, NS = bit 8).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct TcpFlags(pub u16);
-
 impl TcpFlags {
-    pub const FIN: u16 = 0x01;
-    pub const SYN: u16 = 0x02;
-    pub const RST: u16 = 0x04;
-    pub const PSH: u16 = 0x08;
-    pub const ACK: u16 = 0x10;
-    pub const URG: u16 = 0x20;
-    pub const ECE: u16 = 0x40;
-    pub const CWR: u16 = 0x80;
-    pub const NS: u16 = 0x100;
-
-    pub fn has(self, bit: u16) -> bool {
-        self.0 & bit != 0
-    }
-    pub fn syn(self) -> bool {
-        self.has(Self::SYN)
-    }
-    pub fn ack(self) -> bool {
-        self.has(Self::ACK)
-    }
-    pub fn fin(self) -> bool {
-        self.has(Self::FIN)
-    }
-    pub fn rst(self) -> bool {
-        self.has(Self::RST)
-    }
-    pub fn psh(self) -> bool {
-        self.has(Self::PSH)
-    }
-    pub fn urg(self) -> bool {
-        self.has(Self::URG)
-    }
-
     pub fn from_slice(tcp: &TcpSlice<'_>) -> Self {
         // Byte 13 holds CWR…FIN; the low bit of byte 12 is NS.
         let hdr = tcp.header_slice();
@@ -120,36 +84,6 @@ impl TcpFlags {
         let ns = u16::from(hdr.get(12).copied().unwrap_or(0) & 1) << 8;
         Self(low | ns)
     }
-
-    /// Names in JSON order, as the schema lists them.
-    pub fn names(self) -> impl Iterator<Item = &'static str> {
-        const NAMES: [(u16, &str); 8] = [
-            (TcpFlags::SYN, "SYN"),
-            (TcpFlags::ACK, "ACK"),
-            (TcpFlags::FIN, "FIN"),
-            (TcpFlags::RST, "RST"),
-            (TcpFlags::PSH, "PSH"),
-            (TcpFlags::URG, "URG"),
-            (TcpFlags::ECE, "ECE"),
-            (TcpFlags::CWR, "CWR"),
-        ];
-        NAMES
-            .into_iter()
-            .filter(move |(b, _)| self.has(*b))
-            .map(|(_, n)| n)
-    }
-}
-
-/// The TCP options a tracker cares about.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TcpOptions {
-    pub mss: Option<u16>,
-    pub wscale: Option<u8>,
-    pub sack_permitted: bool,
-    pub timestamp: Option<(u32, u32)>,
-    /// Up to four SACK blocks (left, right), absolute sequence numbers.
-    pub sack: [(u32, u32); 4],
-    pub sack_count: u8,
 }
 
 impl TcpOptions {
@@ -504,7 +438,7 @@ fn ip_issue(err: &etherparse::err::ip::LaxHeaderSliceError) -> DecodeIssue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::LinkType;
+    use crate::event::LinkType;
 
     fn frame(linktype: LinkType, data: &[u8]) -> Frame<'_> {
         Frame {

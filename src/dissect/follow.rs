@@ -5,34 +5,8 @@
 //! held segment released once the hole before it filled, like tshark's
 //! one record per segment.
 
-use crate::track::{Direction, Endpoint, StreamConsumer, StreamCtx};
-
-/// What one chunk holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FollowData {
-    /// Bytes, in stream order.
-    Bytes(Vec<u8>),
-    /// This many bytes were never captured (a hole given up on).
-    Missing(u64),
-    /// One direction ended (FIN, RST or the end of the input).
-    End,
-    /// The connection is gone; nothing follows.
-    Closed,
-}
-
-/// A piece of the followed conversation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FollowChunk {
-    pub stream: u64,
-    /// The frame being processed when the bytes were delivered.
-    pub frame: u64,
-    pub ts_ns: i64,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    /// Unused for `Closed`.
-    pub dir: Direction,
-    pub data: FollowData,
-}
+use crate::event::{Direction, FollowChunk, FollowData};
+use crate::track::{StreamConsumer, StreamCtx};
 
 /// Collects the chunks of one stream (and, optionally, one direction).
 #[derive(Debug)]
@@ -103,6 +77,7 @@ impl StreamConsumer for FollowTap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Endpoint;
 
     fn ctx(stream: u64) -> StreamCtx {
         let ep = |port| Endpoint {

@@ -3,7 +3,9 @@
 //! `--follow` tap) can run beside the HTTP dissector without either knowing
 //! of the other. `Option<C>` is a consumer that may be switched off.
 
-use crate::track::{Direction, StreamConsumer, StreamCtx};
+use crate::track::{StreamConsumer, StreamCtx};
+
+use crate::event::Direction;
 
 /// Both consumers get every callback, the first one first.
 pub struct Tee<'a, A, B>(pub &'a mut A, pub &'a mut B);
@@ -60,7 +62,7 @@ impl<C: StreamConsumer> StreamConsumer for Option<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::track::Endpoint;
+    use crate::event::Endpoint;
 
     #[derive(Default)]
     struct Log(Vec<String>);

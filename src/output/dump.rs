@@ -9,10 +9,10 @@ use std::io::{self, Write};
 use etherparse::LaxNetSlice;
 
 use crate::decode::Decoded;
-use crate::dissect::{redact_payload, redact_payload_cont, LineCarry};
+use crate::event::redact::{redact_payload, redact_payload_cont, LineCarry};
+use crate::event::Direction;
+use crate::event::Frame;
 use crate::event::PacketEvent;
-use crate::source::Frame;
-use crate::track::Direction;
 
 /// What `-A`/`-X` show of each packet: [`network_bytes`] with the values
 /// of secret header fields replaced by `<redacted N bytes>`.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::har::request_url;
 use super::json_writer;
 use super::time::Rfc3339;
-use crate::dissect::http::{Exchange, Message};
+use crate::event::{Exchange, Message};
 
 /// ECS `event.*`.
 #[derive(Serialize)]
@@ -317,7 +317,7 @@ pub struct UrlCache {
     connect: bool,
     target: String,
     host: Option<String>,
-    server: Option<crate::track::Endpoint>,
+    server: Option<crate::event::Endpoint>,
     full: String,
     text: Vec<u8>,
 }
@@ -330,7 +330,7 @@ impl UrlCache {
         method: &str,
         target: &'a str,
         host: Option<&str>,
-        server: Option<crate::track::Endpoint>,
+        server: Option<crate::event::Endpoint>,
     ) -> Url<'a> {
         let connect = method.eq_ignore_ascii_case("CONNECT");
         let same = self.made
@@ -495,7 +495,7 @@ impl<'a> HttpEcs<'a> {
             duration: x.duration_ns(),
             ..Event::plain(&["network", "web"], &["access", "protocol"], "netpeek.http")
         };
-        let side = |e: Option<crate::track::Endpoint>| {
+        let side = |e: Option<crate::event::Endpoint>| {
             e.map(|e| Side {
                 ip: e.ip,
                 port: e.port,
@@ -547,7 +547,7 @@ mod tests {
     /// part of what it is made from changes between requests.
     #[test]
     fn cached_urls_equal_fresh_ones() {
-        use crate::track::Endpoint;
+        use crate::event::Endpoint;
         let server = |port| {
             Some(Endpoint {
                 ip: std::net::IpAddr::from([10, 0, 0, 2]),

@@ -17,9 +17,9 @@ use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use crate::dissect::follow::{FollowChunk, FollowData};
+use crate::event::Direction;
+use crate::event::{FollowChunk, FollowData};
 use crate::event::{PacketEvent, RunStats, Sink};
-use crate::track::Direction;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FollowFormat {
@@ -277,7 +277,7 @@ impl<W: Write> Sink for FollowPrinter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::track::Endpoint;
+    use crate::event::Endpoint;
 
     fn chunk(dir: Direction, data: FollowData) -> FollowChunk {
         let ep = |port| Endpoint {

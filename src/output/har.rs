@@ -29,9 +29,9 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::time::rfc3339;
-use crate::dissect::http::{Body, Exchange, Message};
+use crate::event::{Body, Exchange, Message};
+use crate::event::{ConnRecord, Endpoint};
 use crate::event::{PacketEvent, RunStats, Sink};
-use crate::track::{ConnRecord, Endpoint};
 
 #[derive(Serialize)]
 struct NameValue<'a> {
@@ -346,7 +346,7 @@ fn span(m: &Message) -> i64 {
     m.last_ts_ns.saturating_sub(m.first_ts_ns).max(0)
 }
 
-fn name_values(h: &crate::dissect::http::Fields) -> Vec<NameValue<'_>> {
+fn name_values(h: &crate::event::Fields) -> Vec<NameValue<'_>> {
     h.iter()
         .map(|(n, v)| NameValue { name: n, value: v })
         .collect()

@@ -13,10 +13,11 @@ use serde::Serialize;
 use super::ecs;
 use super::json_writer;
 use super::time::{rfc3339, Rfc3339};
-use crate::decode::{Decoded, TcpFlags};
-use crate::dissect::http::{Exchange, Fields, HttpNote, Message};
+use crate::decode::Decoded;
+use crate::event::TcpFlags;
+use crate::event::{ConnRecord, Direction};
+use crate::event::{Exchange, Fields, HttpNote, Message};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
-use crate::track::{ConnRecord, Direction};
 
 /// Bump when a field changes meaning or disappears.
 pub const SCHEMA: u32 = 1;
@@ -1069,8 +1070,8 @@ impl<W: Write> Sink for JsonSink<W> {
             Notice::Http(_) => return Ok(()),
             Notice::KernelDropped { .. } => "kernel_dropped",
             Notice::FilterNotApplicable { .. } => "filter_not_applicable",
-            Notice::Track(crate::track::TrackNotice::Evicted { .. }) => "connections_evicted",
-            Notice::Track(crate::track::TrackNotice::BufferLimit { .. }) => "reassembly_limit",
+            Notice::Track(crate::event::TrackNotice::Evicted { .. }) => "connections_evicted",
+            Notice::Track(crate::event::TrackNotice::BufferLimit { .. }) => "reassembly_limit",
         };
         let msg = n.to_string();
         self.line(&NoticeLine {

@@ -8,14 +8,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
-use super::annotate::{Annotation, Tone};
 use super::summary;
 use super::theme::Theme;
 use super::time::{TimeFormatter, TimeStyle};
-use crate::decode::TcpFlags;
-use crate::dissect::http::human_bytes;
+use crate::describe::annotate::{Annotation, Tone};
+use crate::describe::human_bytes;
+use crate::event::TcpFlags;
+use crate::event::{ConnRecord, Direction, Endpoint};
 use crate::event::{PacketEvent, RunStats, Sink};
-use crate::track::{ConnRecord, Direction, Endpoint};
 
 pub struct LadderOptions {
     pub time: TimeStyle,

@@ -14,9 +14,11 @@ use etherparse::{
     TransportSlice,
 };
 
-use crate::decode::{Decoded, Link, TcpFlags};
-use crate::source::Frame;
-use crate::track::TcpInfo;
+use crate::decode::{Decoded, Link};
+
+use crate::event::Frame;
+use crate::event::TcpFlags;
+use crate::event::TcpInfo;
 
 /// Flags that change the line, as in tcpdump.
 #[derive(Clone, Copy, Debug, Default)]

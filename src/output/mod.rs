@@ -1,7 +1,6 @@
 //! Sinks: renderers and writers of events. Adding an output never touches
 //! a dissector.
 
-pub mod annotate;
 pub mod digits;
 pub mod dump;
 pub mod ecs;

@@ -19,8 +19,8 @@ use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeade
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness, PcapError};
 
+use crate::event::InterfaceInfo;
 use crate::event::{PacketEvent, RunStats, Sink};
-use crate::source::InterfaceInfo;
 
 pub struct PcapngSink<W: Write> {
     writer: PcapNgWriter<W>,
@@ -171,8 +171,8 @@ impl<W: Write> Sink for PcapngSink<W> {
         // netpeek's reading of the packet (the timeline's annotation text,
         // without colour; HTTP notes are already free of secrets) becomes
         // the frame's comment.
-        let comment =
-            (!p.annotations.is_empty()).then(|| super::annotate::plain_text(p.annotations));
+        let comment = (!p.annotations.is_empty())
+            .then(|| crate::describe::annotate::plain_text(p.annotations));
         self.write_frame(p, comment.as_deref())
     }
 

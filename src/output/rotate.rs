@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use super::files::OutFile;
 use super::pcapng::PcapngSink;
+use crate::event::InterfaceInfo;
 use crate::event::{PacketEvent, RunStats, Sink};
-use crate::source::InterfaceInfo;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rotation {

@@ -13,7 +13,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::dissect::http::{human_duration, Exchange};
+use crate::event::Exchange;
+
+use crate::describe::human_duration;
 use crate::event::{PacketEvent, RunStats, Sink};
 
 pub const MAX_ROWS: usize = 1000;
@@ -311,7 +313,7 @@ pub const MAX_CONVERSATIONS: usize = 10_000;
 /// TCP conversations for `--stats`: the table rows (bounded) and totals.
 #[derive(Debug, Default)]
 struct TcpStats {
-    rows: Vec<crate::track::ConnRecord>,
+    rows: Vec<crate::event::ConnRecord>,
     more: u64,
     total: u64,
     retransmissions: u64,
@@ -337,7 +339,7 @@ struct TcpStatsJson {
 }
 
 impl TcpStats {
-    fn add(&mut self, c: &crate::track::ConnRecord) {
+    fn add(&mut self, c: &crate::event::ConnRecord) {
         self.total += 1;
         self.retransmissions += super::summary::retransmissions(c);
         if let Some(r) = c.rtt_ns {
@@ -431,7 +433,7 @@ impl<W: Write> Sink for StatsSink<W> {
         Ok(())
     }
 
-    fn connection(&mut self, c: &crate::track::ConnRecord) -> io::Result<()> {
+    fn connection(&mut self, c: &crate::event::ConnRecord) -> io::Result<()> {
         self.tcp.add(c);
         Ok(())
     }
@@ -451,7 +453,7 @@ impl<W: Write> Sink for StatsSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::http::{Message, Request, Response};
+    use crate::event::{Message, Request, Response};
 
     fn x(method: &str, uri: &str, status: Option<u16>, dur_ms: i64) -> Exchange {
         Exchange {

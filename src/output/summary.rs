@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use crate::track::{CloseKind, Closer, ConnRecord};
+use crate::event::{CloseKind, Closer, ConnRecord};
 
 /// Zeek's conn_state, in words (client = Zeek's originator).
 pub fn conn_state_words(state: &str) -> &'static str {
@@ -201,7 +201,7 @@ pub fn history_words(history: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::track::Endpoint;
+    use crate::event::Endpoint;
 
     fn record() -> ConnRecord {
         ConnRecord {

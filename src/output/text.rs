@@ -5,9 +5,10 @@ use std::io::{self, Write};
 use super::dump;
 use super::line::{self, LineOptions};
 use super::time::{TimeFormatter, TimeStyle};
-use crate::dissect::http::{human_bytes, Exchange, Message};
+use crate::describe::human_bytes;
+use crate::event::InterfaceInfo;
+use crate::event::{Exchange, Message};
 use crate::event::{Notice, PacketEvent, Sink};
-use crate::source::InterfaceInfo;
 
 /// How payloads are dumped under each line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::fmt::Display;
 
 use owo_colors::{OwoColorize, Style};
 
-use super::annotate::Tone;
-use crate::track::Direction;
+use crate::describe::annotate::Tone;
+use crate::event::Direction;
 
 #[derive(Clone, Debug)]
 pub struct Theme {

@@ -9,7 +9,6 @@
 
 use std::io::{self, Write};
 
-use super::annotate::{Annotation, Tone};
 use super::digits::Digits;
 use super::dump;
 use super::line::{self, LineOptions};
@@ -17,10 +16,11 @@ use super::summary;
 use super::text::{write_dump, write_exchange_bodies, write_tcpdump_line, DumpMode};
 use super::theme::Theme;
 use super::time::{TimeFormatter, TimeStyle};
-use crate::decode::TcpFlags;
-use crate::dissect::http::Exchange;
+use crate::describe::annotate::{Annotation, Tone};
+use crate::event::Exchange;
+use crate::event::TcpFlags;
+use crate::event::{ConnRecord, Direction};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
-use crate::track::{ConnRecord, Direction};
 
 pub struct TimelineOptions {
     pub time: TimeStyle,
@@ -262,7 +262,7 @@ fn pad(b: &mut Vec<u8>, from: usize, width: usize) {
 }
 
 /// An endpoint as text (`a.b.c.d:port`, `[v6]:port`), on the stack.
-fn endpoint_text(ep: &crate::track::flow::Endpoint) -> Digits {
+fn endpoint_text(ep: &crate::event::Endpoint) -> Digits {
     use std::fmt::Write as _;
     let mut d = Digits::new();
     let _ = write!(d, "{ep}");
@@ -346,7 +346,7 @@ impl<W: Write> Sink for TimelineSink<W> {
         self.buf.clear();
         let indent = " ".repeat(self.indent().saturating_sub(6));
         let tone = match c.close {
-            crate::track::CloseKind::Reset | crate::track::CloseKind::Refused => Tone::Reset,
+            crate::event::CloseKind::Reset | crate::event::CloseKind::Refused => Tone::Reset,
             _ => Tone::Teardown,
         };
         let mark = if self.opts.ascii { "==" } else { "══" };
@@ -397,7 +397,7 @@ impl<W: Write> Sink for TimelineSink<W> {
                 if self.packets == 1 { "" } else { "s" },
                 self.connections,
                 if self.connections == 1 { "" } else { "s" },
-                crate::dissect::http::human_duration(span.max(0))
+                crate::describe::human_duration(span.max(0))
             ))
         )?;
         for l in &self.summary {

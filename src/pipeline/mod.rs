@@ -148,7 +148,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
                 .interfaces()
                 .first()
                 .map(|i| i.linktype)
-                .unwrap_or(crate::source::LinkType::ETHERNET);
+                .unwrap_or(crate::event::LinkType::ETHERNET);
             let f = FrameFilter::new(expr, first)?;
             log::info!("filter '{expr}' compiled for link type {}", first.name());
             Some(f)

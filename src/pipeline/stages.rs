@@ -27,17 +27,21 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use crate::decode::decode;
-use crate::dissect::follow::{FollowChunk, FollowTap};
-use crate::dissect::http::{Exchange, HttpDissector, HttpNote};
+use crate::describe::annotate::{annotate, Annotations};
+use crate::dissect::follow::FollowTap;
+use crate::dissect::http::HttpDissector;
 use crate::dissect::tee::Tee;
 use crate::error::Error;
+use crate::event::FollowChunk;
+use crate::event::{Direction, TcpInfo};
+use crate::event::{Exchange, HttpNote};
+use crate::event::{Frame, InterfaceInfo, LinkType, RecordIssue};
 use crate::event::{Notice, PacketEvent, RunStats};
-use crate::output::annotate::{annotate, Annotations};
 use crate::output::progress::Progress;
 use crate::output::rotate::FileClock;
 use crate::source::filter::FrameFilter;
-use crate::source::{Frame, InterfaceInfo, LinkType, Next, PacketSource, RecordIssue, SharedMap};
-use crate::track::{Direction, StreamConsumer, StreamCtx, TcpInfo, TrackEvent, Tracker};
+use crate::source::{Next, PacketSource, SharedMap};
+use crate::track::{StreamConsumer, StreamCtx, TrackEvent, Tracker};
 
 use super::{OutErr, Outputs};
 

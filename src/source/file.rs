@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use super::pcap_format::PcapReader;
 use super::pcapng_format::PcapNgReader;
-use super::{InterfaceInfo, Next, PacketSource, SharedMap};
+use super::{Next, PacketSource, SharedMap};
 use crate::error::Error;
+use crate::event::InterfaceInfo;
 
 /// Largest record or block accepted. Real packets are at most 256 KiB
 /// (libpcap's largest snaplen); anything near this is corruption, and the
@@ -472,7 +473,7 @@ pub(crate) struct RawRecord {
     pub ts_ns: i64,
     pub interface: u32,
     pub comment: Option<(usize, usize)>,
-    pub record_issue: Option<super::RecordIssue>,
+    pub record_issue: Option<crate::event::RecordIssue>,
     /// Bytes to consume after the frame has been handed out.
     pub total: usize,
 }
@@ -506,7 +507,7 @@ impl PacketSource for FileSource {
         }
         .get(record.interface as usize)
         .map(|i| i.linktype)
-        .unwrap_or(super::LinkType::ETHERNET);
+        .unwrap_or(crate::event::LinkType::ETHERNET);
         // The window holds the whole record; consume it lazily on the next
         // call so the frame can borrow it now.
         let window = self.reader.peek(record.total);

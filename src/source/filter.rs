@@ -11,8 +11,8 @@ use std::os::raw::c_int;
 
 use pcap::{BpfProgram, Capture, Linktype};
 
-use super::{Frame, LinkType};
 use crate::error::Error;
+use crate::event::{Frame, LinkType};
 
 #[repr(C)]
 struct PcapPkthdr {

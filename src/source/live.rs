@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use pcap::{Active, Capture, Device, Precision};
 
-use super::{CaptureStats, Frame, InterfaceInfo, LinkType, Next, PacketSource, SourceNotice};
+use super::{Next, PacketSource, SourceNotice};
 use crate::error::Error;
+use crate::event::{CaptureStats, Frame, InterfaceInfo, LinkType};
 
 /// What the user asked of the capture device.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 //! timestamps.
 
 use super::file::{ByteReader, RawRecord, ReadError, MAX_RECORD};
-use super::{InterfaceInfo, LinkType, RecordIssue};
+use crate::event::{InterfaceInfo, LinkType, RecordIssue};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Endian {
@@ -168,8 +168,9 @@ impl PcapReader {
 
 #[cfg(test)]
 mod tests {
+    use crate::event::RecordIssue;
     use crate::source::file::FileSource;
-    use crate::source::{Next, PacketSource, RecordIssue};
+    use crate::source::{Next, PacketSource};
 
     fn pcap(big: bool, nanos: bool, records: &[(u32, u32, &[u8], u32)]) -> Vec<u8> {
         let w32 = |v: &mut Vec<u8>, x: u32| {

@@ -5,7 +5,7 @@
 
 use super::file::{ByteReader, RawRecord, ReadError, MAX_RECORD};
 use super::pcap_format::Endian;
-use super::{InterfaceInfo, LinkType, RecordIssue};
+use crate::event::{InterfaceInfo, LinkType, RecordIssue};
 
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 0x0000_0001;

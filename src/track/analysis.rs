@@ -9,70 +9,7 @@
 //! numbers are made relative for display).
 
 use super::seq;
-use crate::decode::TcpFlags;
-
-/// Analysis results of one packet, as a bit set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Analysis(pub u32);
-
-impl Analysis {
-    pub const RETRANSMISSION: u32 = 1 << 0;
-    pub const FAST_RETRANSMISSION: u32 = 1 << 1;
-    pub const SPURIOUS_RETRANSMISSION: u32 = 1 << 2;
-    pub const OUT_OF_ORDER: u32 = 1 << 3;
-    pub const DUPLICATE_ACK: u32 = 1 << 4;
-    pub const ZERO_WINDOW: u32 = 1 << 5;
-    pub const ZERO_WINDOW_PROBE: u32 = 1 << 6;
-    pub const ZERO_WINDOW_PROBE_ACK: u32 = 1 << 7;
-    pub const WINDOW_FULL: u32 = 1 << 8;
-    pub const WINDOW_UPDATE: u32 = 1 << 9;
-    pub const KEEP_ALIVE: u32 = 1 << 10;
-    pub const KEEP_ALIVE_ACK: u32 = 1 << 11;
-    pub const LOST_SEGMENT: u32 = 1 << 12;
-    pub const ACK_LOST_SEGMENT: u32 = 1 << 13;
-    pub const REUSED_PORTS: u32 = 1 << 14;
-
-    /// Every flag with its JSON name, in the order they are reported.
-    pub const ALL: [(u32, &'static str); 15] = [
-        (Self::REUSED_PORTS, "reused_ports"),
-        (Self::LOST_SEGMENT, "lost_segment"),
-        (Self::ACK_LOST_SEGMENT, "ack_lost_segment"),
-        (Self::RETRANSMISSION, "retransmission"),
-        (Self::FAST_RETRANSMISSION, "fast_retransmission"),
-        (Self::SPURIOUS_RETRANSMISSION, "spurious_retransmission"),
-        (Self::OUT_OF_ORDER, "out_of_order"),
-        (Self::DUPLICATE_ACK, "duplicate_ack"),
-        (Self::ZERO_WINDOW, "zero_window"),
-        (Self::ZERO_WINDOW_PROBE, "zero_window_probe"),
-        (Self::ZERO_WINDOW_PROBE_ACK, "zero_window_probe_ack"),
-        (Self::WINDOW_FULL, "window_full"),
-        (Self::WINDOW_UPDATE, "window_update"),
-        (Self::KEEP_ALIVE, "keep_alive"),
-        (Self::KEEP_ALIVE_ACK, "keep_alive_ack"),
-    ];
-
-    pub fn has(self, bit: u32) -> bool {
-        self.0 & bit != 0
-    }
-
-    pub fn set(&mut self, bit: u32) {
-        self.0 |= bit;
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// Names of the flags that are set. A fast retransmission is also a
-    /// retransmission, as in Wireshark (`tcp.analysis.retransmission`
-    /// matches both).
-    pub fn names(self) -> impl Iterator<Item = &'static str> {
-        Self::ALL
-            .iter()
-            .filter(move |(b, _)| self.has(*b))
-            .map(|&(_, n)| n)
-    }
-}
+use crate::event::{Analysis, TcpFlags, Verdict};
 
 /// Per-direction analysis state (Wireshark's `tcp_flow_t` and
 /// `tcp_analyze_seq_flow_info_t`), in absolute sequence numbers as in
@@ -130,15 +67,6 @@ pub struct ConnFacts {
     /// The receiver's window scale shift: `None` while unknown (then
     /// "window full" is not judged), `Some(0)` when scaling is not used.
     pub rev_shift: Option<u8>,
-}
-
-/// Result for one packet: flags, and for a duplicate ACK its number and the
-/// frame it duplicates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Verdict {
-    pub flags: Analysis,
-    pub dup_ack_num: u32,
-    pub dup_ack_of: u64,
 }
 
 /// Elapsed capture time as Wireshark computes it (unsigned: a packet

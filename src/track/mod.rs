@@ -22,11 +22,15 @@ pub mod seq;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-pub use analysis::{Analysis, Verdict};
-pub use flow::{Direction, Endpoint, FlowKey};
+pub use flow::FlowKey;
 use reassembly::{Deliver, GapCause, Reassembler};
 
-use crate::decode::{TcpFlags, TcpMeta, TcpOptions};
+use crate::decode::TcpMeta;
+
+use crate::event::{
+    Analysis, CloseKind, Closer, ConnRecord, Direction, Endpoint, Role, TcpFlags, TcpInfo,
+    TcpOptions, TrackNotice,
+};
 
 /// Bounds on the tracker's memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,91 +53,6 @@ impl Default for Limits {
             idle_timeout_ns: 900 * 1_000_000_000,
         }
     }
-}
-
-/// The part a packet plays in its connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// SYN: the client opens.
-    Handshake1,
-    /// SYN-ACK: the server accepts.
-    Handshake2,
-    /// The client's ACK of the SYN-ACK: established.
-    Handshake3,
-    Data,
-    Ack,
-    /// A FIN (first or second).
-    Fin,
-    /// A bare ACK of the peer's FIN.
-    FinAck,
-    Reset,
-}
-
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Handshake1 => "handshake-1/3",
-            Role::Handshake2 => "handshake-2/3",
-            Role::Handshake3 => "handshake-3/3",
-            Role::Data => "data",
-            Role::Ack => "ack",
-            Role::Fin => "fin",
-            Role::FinAck => "fin-ack",
-            Role::Reset => "reset",
-        }
-    }
-}
-
-/// What the tracker says about one packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TcpInfo {
-    pub stream: u64,
-    pub direction: Direction,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    /// True for the first packet of a stream.
-    pub new_stream: bool,
-    /// The connection was joined after its start (no SYN seen).
-    pub mid_stream: bool,
-    /// Sequence number relative to this direction's ISN (Wireshark).
-    pub seq_rel: u32,
-    /// Acknowledgement number relative to the peer's ISN (raw when the ACK
-    /// flag is clear, as in Wireshark).
-    pub ack_rel: u32,
-    /// tcpdump's numbers for the same packet: relative after the first
-    /// ACK-bearing packet of the connection, absolute before.
-    pub tcpdump_seq: u32,
-    pub tcpdump_ack: u32,
-    /// tcpdump's base for SACK blocks (thseq/thack, rev), for printing.
-    pub tcpdump_sack_base: u32,
-    /// Window in bytes, scaled when the scale factor is known.
-    pub window: u32,
-    /// The window scale shift applied (`None` = unknown or not used).
-    pub window_shift: Option<u8>,
-    pub role: Role,
-    pub verdict: Verdict,
-    /// On the handshake's third packet: SYN → this ACK, Wireshark's iRTT.
-    pub handshake_rtt_ns: Option<i64>,
-    /// The ISN of this packet's sender (absolute), when known.
-    pub isn: Option<u32>,
-    /// The peer's ISN (absolute), when known.
-    pub peer_isn: Option<u32>,
-    /// Payload bytes on the wire.
-    pub payload_len: u32,
-    /// For a retransmission: the frame and time of the segment it repeats
-    /// (when it is among the sender's recent segments).
-    pub retrans_of: Option<(u64, i64)>,
-    /// The sender's previous window (scaled), for window updates.
-    pub prev_window: Option<u32>,
-    /// The next sequence number expected from the sender before this packet
-    /// (relative), for "previous segment not captured".
-    pub expected_seq: Option<u32>,
-    /// This FIN is the connection's first (the sender closes first).
-    pub first_fin: bool,
-    /// With this packet both FINs are acknowledged: the connection is closed.
-    pub closes: bool,
-    /// This RST refuses a connection (answers a SYN, nothing established).
-    pub refused: bool,
 }
 
 /// Recent segments a sender transmitted, to name the original of a
@@ -196,99 +115,6 @@ impl StreamConsumer for NoConsumer {
     fn gap(&mut self, _: &StreamCtx, _: Direction, _: u64) {}
     fn end(&mut self, _: &StreamCtx, _: Direction) {}
     fn closed(&mut self, _: &StreamCtx) {}
-}
-
-/// How a connection ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CloseKind {
-    /// Both sides sent FIN.
-    Fin,
-    /// Only one side sent FIN before the input ended.
-    HalfClosed,
-    Reset,
-    /// The SYN was answered by RST.
-    Refused,
-    /// Still open at the end of the input.
-    Open,
-    /// Idle longer than the timeout.
-    Timeout,
-    /// Dropped to make room in a full connection table.
-    Evicted,
-}
-
-impl CloseKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            CloseKind::Fin => "fin",
-            CloseKind::HalfClosed => "half-closed",
-            CloseKind::Reset => "reset",
-            CloseKind::Refused => "refused",
-            CloseKind::Open => "open",
-            CloseKind::Timeout => "timeout",
-            CloseKind::Evicted => "evicted",
-        }
-    }
-}
-
-/// Who ended a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Closer {
-    Client,
-    Server,
-    Both,
-}
-
-impl Closer {
-    pub fn name(self) -> &'static str {
-        match self {
-            Closer::Client => "client",
-            Closer::Server => "server",
-            Closer::Both => "both",
-        }
-    }
-}
-
-/// The summary of a finished (or still open) connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConnRecord {
-    pub stream: u64,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    pub start_ns: i64,
-    pub end_ns: i64,
-    pub first_frame: u64,
-    pub last_frame: u64,
-    pub mid_stream: bool,
-    pub syn_frame: Option<u64>,
-    pub synack_frame: Option<u64>,
-    pub ack_frame: Option<u64>,
-    pub rtt_ns: Option<i64>,
-    pub close: CloseKind,
-    pub closed_by: Option<Closer>,
-    /// Packets and payload bytes [from client, from server].
-    pub packets: [u64; 2],
-    pub bytes: [u64; 2],
-    /// Count of each analysis flag over the connection.
-    pub analysis: Vec<(&'static str, u64)>,
-    /// Zeek's history string.
-    pub history: String,
-    /// Zeek's conn_state.
-    pub conn_state: &'static str,
-    /// Bytes the reassembler never saw, per direction.
-    pub missing: [u64; 2],
-}
-
-/// Tracker notices for the output (never silent).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrackNotice {
-    /// Connections dropped from a full table.
-    Evicted { count: usize, limit: usize },
-    /// Reassembly gave up on a hole because a buffer limit was reached.
-    BufferLimit {
-        stream: u64,
-        dir: Direction,
-        limit: usize,
-    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1431,7 +1257,7 @@ mod tests {
     //! The tracker driven by hand-made packets, grouped by what happens to
     //! the connection.
     use super::*;
-    use crate::decode::TcpFlags as F;
+    use crate::event::TcpFlags as F;
 
     const SYN: u16 = F::SYN;
     const SA: u16 = F::SYN | F::ACK;

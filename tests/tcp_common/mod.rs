@@ -8,9 +8,10 @@ use std::path::Path;
 use std::process::Command;
 
 use netpeek::decode::decode;
+use netpeek::event::{ConnRecord, TcpInfo};
 use netpeek::source::file::FileSource;
 use netpeek::source::{Next, PacketSource};
-use netpeek::track::{ConnRecord, Limits, NoConsumer, TcpInfo, TrackEvent, Tracker};
+use netpeek::track::{Limits, NoConsumer, TrackEvent, Tracker};
 
 /// The analysis flags compared, with tshark's field names
 /// (`tcp.analysis.<name>`) equal to netpeek's JSON names.

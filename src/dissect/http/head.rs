@@ -13,8 +13,8 @@
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
-use super::exchange::{Fields, Shared, Text};
-use crate::dissect::trim;
+use crate::event::redact::trim;
+use crate::event::{Fields, Shared, Text};
 
 /// Methods recognised even when the rest of the request line is broken
 /// (the list Wireshark's HTTP dissector accepts, so broken requests are
@@ -1011,7 +1011,7 @@ impl FactsOf {
             16 if is("content-encoding") => {
                 f.content_encoding.get_or_insert_with(|| value.to_string());
             }
-            // The secret fields (crate::dissect::SECRET_HEADERS).
+            // The secret fields (crate::event::redact::SECRET_HEADERS).
             6 if is("cookie") => f.secret = true,
             10 if is("set-cookie") => f.secret = true,
             13 if is("authorization") => f.secret = true,
@@ -1554,7 +1554,7 @@ mod tests {
 
         #[test]
         fn secret_fields_are_flagged_in_any_case() {
-            for name in crate::dissect::SECRET_HEADERS {
+            for name in crate::event::redact::SECRET_HEADERS {
                 for n in [name.to_string(), name.to_ascii_uppercase()] {
                     let head = format!("HTTP/1.1 200 OK\r\n{n}: x\r\nX-Other: y\r\n\r\n");
                     let h =

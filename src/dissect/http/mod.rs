@@ -29,15 +29,9 @@
 //! oldest of the connection that grew are emitted early, with a note).
 
 pub mod body;
-pub mod exchange;
 pub mod head;
 
 use std::collections::{HashMap, VecDeque};
-
-pub use exchange::{
-    human_bytes, human_duration, Body, Exchange, Fields, HttpNote, Interim, Message, Request,
-    Response, Text,
-};
 
 use body::{BodyReader, BodySink, Coding, Framing, GapOutcome, Step};
 use head::{
@@ -45,8 +39,12 @@ use head::{
     Push, Recent, Sniff, StartLine,
 };
 
-use crate::dissect::{is_secret_header, redact};
-use crate::track::{Direction, Endpoint, StreamConsumer, StreamCtx};
+use crate::event::redact::{is_secret_header, redact};
+use crate::event::{
+    Body, Direction, Endpoint, Exchange, Fields, HttpNote, Interim, Message, Request, Response,
+    Text,
+};
+use crate::track::{StreamConsumer, StreamCtx};
 
 /// The dissector's limits and choices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //! each call is one frame delivering bytes of one direction.
 
 use super::*;
-use crate::track::{Direction, Endpoint, StreamConsumer, StreamCtx};
+use crate::event::{Direction, Endpoint};
+use crate::track::{StreamConsumer, StreamCtx};
 use Direction::{ToClient as S, ToServer as C};
 
 /// Drives a dissector through one connection, one frame per call; frame

@@ -6,9 +6,11 @@
 
 use std::fmt::Write as _;
 
-use crate::dissect::http::{human_bytes, human_duration, HttpNote};
+use crate::event::HttpNote;
+
+use crate::describe::{human_bytes, human_duration};
 use crate::event::PacketEvent;
-use crate::track::{Analysis, Direction, Role, TcpInfo};
+use crate::event::{Analysis, Direction, Role, TcpInfo};
 
 /// How an annotation should look: what kind of thing it says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -565,7 +567,7 @@ mod tests {
     use super::*;
     use crate::decode::decode;
     use crate::dissect::http::{HttpDissector, HttpOptions};
-    use crate::source::{Frame, LinkType};
+    use crate::event::{Frame, LinkType};
     use crate::track::{Limits, Tracker};
 
     const C: [u8; 4] = [10, 0, 0, 1];

@@ -1,11 +1,27 @@
-//! The one vocabulary every output consumes. Dissectors produce these;
-//! sinks render or store them. Nothing here knows bytes on the wire or
-//! how a person reads them.
+//! The one vocabulary every output consumes. The source, the tracker and
+//! the dissectors produce these types; `describe` puts them into words;
+//! outputs render or store them. Nothing here parses bytes on the wire or
+//! says how a person reads them.
+
+pub mod flow;
+pub mod follow;
+pub mod frame;
+pub mod http;
+pub mod redact;
+pub mod tcp;
+
+pub use flow::{Direction, Endpoint};
+pub use follow::{FollowChunk, FollowData};
+pub use frame::{CaptureStats, Frame, InterfaceInfo, LinkType, RecordIssue};
+pub use http::{
+    Body, Exchange, Fields, HttpNote, Interim, Message, Request, Response, Shared, Text,
+};
+pub use tcp::{
+    Analysis, CloseKind, Closer, ConnRecord, Role, TcpFlags, TcpInfo, TcpOptions, TrackNotice,
+    Verdict,
+};
 
 use crate::decode::Decoded;
-pub use crate::dissect::http::{Exchange, HttpNote};
-use crate::source::{CaptureStats, Frame, LinkType};
-use crate::track::{ConnRecord, TcpInfo, TrackNotice};
 
 /// A packet with everything netpeek learned about it.
 pub struct PacketEvent<'a, 'f> {
@@ -20,7 +36,7 @@ pub struct PacketEvent<'a, 'f> {
     /// a response ended, something was malformed), for the timeline.
     pub http: &'a [HttpNote],
     /// What the packet means, in words (empty when no output needs it).
-    pub annotations: &'a [crate::output::annotate::Annotation],
+    pub annotations: &'a [crate::describe::annotate::Annotation],
 }
 
 /// Things worth telling that are not packets.
@@ -41,38 +57,6 @@ pub enum Notice {
     /// An HTTP note that became known outside any packet (when the input
     /// ended). The exchange records carry the same text.
     Http(HttpNote),
-}
-
-impl std::fmt::Display for Notice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Notice::KernelDropped { new, total } => {
-                write!(f, "kernel dropped {new} packets ({total} so far): the capture has a gap here")
-            }
-            Notice::FilterNotApplicable { linktype, msg } => write!(
-                f,
-                "filter does not apply to link type {} ({}): {msg}; those frames are skipped",
-                linktype.name(),
-                linktype.0
-            ),
-            Notice::Track(TrackNotice::Evicted { count, limit }) => write!(
-                f,
-                "connection table full ({limit} connections): evicted the {count} least recently active \
-                 (raise --max-connections to keep more)"
-            ),
-            Notice::Track(TrackNotice::BufferLimit { stream, dir, limit }) => write!(
-                f,
-                "stream #{stream} {}: reassembly buffer limit ({limit} bytes) reached, skipping a hole \
-                 (raise --max-buffer to wait longer)",
-                match dir {
-                    crate::track::Direction::ToServer => "client→server",
-                    crate::track::Direction::ToClient => "server→client",
-                }
-            ),
-            Notice::Http(HttpNote::Notice { stream, text }) => write!(f, "http #{stream}: {text}"),
-            Notice::Http(n) => write!(f, "http #{}: {n}", n.stream()),
-        }
-    }
 }
 
 /// What a run saw, for the final summary.
@@ -112,12 +96,12 @@ pub trait Sink {
         Ok(())
     }
     /// A piece of the stream followed with `--follow`.
-    fn follow(&mut self, _c: &crate::dissect::follow::FollowChunk) -> std::io::Result<()> {
+    fn follow(&mut self, _c: &FollowChunk) -> std::io::Result<()> {
         Ok(())
     }
     /// Interfaces are known (or grew): called before the first packet of a
     /// new interface.
-    fn interfaces(&mut self, _all: &[crate::source::InterfaceInfo]) -> std::io::Result<()> {
+    fn interfaces(&mut self, _all: &[InterfaceInfo]) -> std::io::Result<()> {
         Ok(())
     }
     fn finish(&mut self, _stats: &RunStats) -> std::io::Result<()> {

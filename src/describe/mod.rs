@@ -1,0 +1,11 @@
+//! Every word a user reads, written from the typed events: the timeline's
+//! labels and notes, the `--explain` sentences, human sizes and durations.
+//! Outputs lay these words out; dissectors and the tracker never write
+//! prose.
+
+pub mod annotate;
+pub mod http;
+pub mod notice;
+pub mod units;
+
+pub use units::{human_bytes, human_duration, write_bytes, write_duration};
