@@ -4,13 +4,11 @@
 //! stretches) is copied into the batch. Both ways, and every batch
 //! boundary, must give the same output as the capture has.
 
-mod common;
-
 use std::io::Write;
 use std::process::Stdio;
 
-use common::capture::{Dir, PcapWriter, TcpConv, ACK, PSH};
-use common::netpeek;
+use crate::support::capture::{Dir, PcapWriter, TcpConv, ACK, PSH};
+use crate::support::netpeek;
 
 /// 80 connections, each 30 keep-alive exchanges; every fifth response is
 /// sent with its two segments swapped (the reassembler holds the second and

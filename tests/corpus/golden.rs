@@ -1,14 +1,13 @@
 //! Golden-file tests of the rendered views (issue #5): the annotated
 //! timeline (plain and in colour), `--explain`, `--ladder` (Unicode, and
 //! ASCII folded) and the end summary, for the shipped capture and a
-//! selection of the corpus. `UPDATE_GOLDEN=1 cargo test --test golden`
-//! rewrites the files after an intended change; review the diff.
-
-mod common;
+//! selection of the corpus. After an intended change,
+//! `UPDATE_GOLDEN=1 cargo test --test corpus golden::` rewrites the files;
+//! review the diff.
 
 use std::path::PathBuf;
 
-use common::*;
+use crate::support::*;
 
 const MODES: &[(&str, &[&str])] = &[
     ("timeline", &["--color", "never"]),
@@ -83,10 +82,7 @@ fn shipped_capture_views() {
 
 #[test]
 fn corpus_views() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("corpus absent; skipping the corpus golden files");
-        return;
-    };
+    let dir = corpus_dir();
     for c in CORPUS {
         check(&dir.join(c), c.trim_end_matches(".pcap"));
     }

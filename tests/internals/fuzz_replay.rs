@@ -2,14 +2,15 @@
 //! entry points the fuzz targets use (`netpeek::fuzzing`), so `make test`
 //! keeps what fuzzing found fixed without needing the fuzzer.
 
-mod common;
-
 use std::path::Path;
+
+use crate::support::api::fuzzing;
+use crate::support::{corpus_files, repo, shipped_captures};
 
 fn replay(target: &str, f: fn(&[u8])) -> usize {
     let mut n = 0;
     for dir in ["fuzz/corpus", "fuzz/regressions"] {
-        let d = common::repo().join(dir).join(target);
+        let d = repo().join(dir).join(target);
         let Ok(entries) = std::fs::read_dir(&d) else {
             continue;
         };
@@ -35,36 +36,34 @@ fn replay(target: &str, f: fn(&[u8])) -> usize {
 
 #[test]
 fn decode_frame_corpus() {
-    assert!(replay("decode_frame", netpeek::fuzzing::decode_frame) > 50);
+    assert!(replay("decode_frame", fuzzing::decode_frame) > 50);
 }
 
 #[test]
 fn read_file_corpus() {
-    assert!(replay("read_file", netpeek::fuzzing::read_file) > 3);
+    assert!(replay("read_file", fuzzing::read_file) > 3);
 }
 
 #[test]
 fn track_segments_corpus() {
-    assert!(replay("track_segments", netpeek::fuzzing::track_segments) > 0);
+    assert!(replay("track_segments", fuzzing::track_segments) > 0);
 }
 
 #[test]
 fn http_stream_corpus() {
-    assert!(replay("http_stream", netpeek::fuzzing::http_stream) > 5);
+    assert!(replay("http_stream", fuzzing::http_stream) > 5);
 }
 
 /// The read_file target's checks (every output, the pcapng copy read back
 /// frame for frame) hold on real captures too: the shipped ones and the
-/// shared corpus when it is present.
+/// corpus.
 #[test]
 fn read_file_on_real_captures() {
-    let mut files = common::shipped_captures();
-    if let Some(more) = common::corpus_files("read_file_on_real_captures") {
-        files.extend(more);
-    }
+    let mut files = shipped_captures();
+    files.extend(corpus_files());
     for p in &files {
         let data = std::fs::read(p).unwrap();
-        let result = std::panic::catch_unwind(|| netpeek::fuzzing::read_file(&data));
+        let result = std::panic::catch_unwind(|| fuzzing::read_file(&data));
         assert!(result.is_ok(), "{} panicked", p.display());
     }
     assert!(!files.is_empty());

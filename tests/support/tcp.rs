@@ -1,16 +1,15 @@
-//! Shared by the TCP parity tests: runs netpeek's tracker (the library,
-//! exactly as the pipeline does) and tshark over one capture and compares
-//! what each says about every TCP frame.
-#![allow(dead_code)]
+//! The TCP parity harness: runs netpeek's tracker (the library, exactly
+//! as the pipeline does) and tshark over one capture and compares what
+//! each says about every TCP frame.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use netpeek::decode::decode;
-use netpeek::source::file::FileSource;
-use netpeek::source::{Next, PacketSource};
-use netpeek::track::{ConnRecord, Limits, NoConsumer, TcpInfo, TrackEvent, Tracker};
+use super::api::{
+    decode, ConnRecord, FileSource, Limits, Next, NoConsumer, PacketSource, TcpInfo, TrackEvent,
+    Tracker,
+};
 
 /// The analysis flags compared, with tshark's field names
 /// (`tcp.analysis.<name>`) equal to netpeek's JSON names.
@@ -118,13 +117,6 @@ pub fn netpeek_with(path: &Path, limits: Limits) -> Netpeek {
 pub struct Tshark {
     pub rows: BTreeMap<u64, Row>,
     pub irtt_ns: BTreeMap<u64, i64>,
-}
-
-pub fn tshark_available() -> bool {
-    Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// "0.185458000" → 185458000.

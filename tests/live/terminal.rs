@@ -3,15 +3,13 @@
 //! packets arrive; the annotations stored as pcapng comments that tshark
 //! reads and filters on; README's examples equal what netpeek prints.
 
-mod common;
-
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 
 /// A pseudo-terminal pair: (master, slave).
 fn openpty() -> (OwnedFd, OwnedFd) {
@@ -115,7 +113,7 @@ fn colour_on_a_terminal_only() {
 
 #[test]
 fn live_lines_are_flushed_one_by_one_on_a_terminal() {
-    if !live_allowed("live_lines_are_flushed_one_by_one_on_a_terminal") {
+    if !require(Need::Root) {
         return;
     }
     let rx_sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -143,10 +141,10 @@ fn live_lines_are_flushed_one_by_one_on_a_terminal() {
 
 #[test]
 fn annotations_become_pcapng_comments_tshark_can_filter() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("corpus absent; using only the shipped capture");
+    if !require(Need::Tshark) {
         return;
-    };
+    }
+    let dir = corpus_dir();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("annotated.pcapng");
     // Converting a file offline adds the comments.
@@ -281,7 +279,8 @@ fn readme_examples_are_current() {
 
 #[test]
 fn live_ladder_is_drawn_when_its_connection_closes() {
-    if !live_allowed("live_ladder_is_drawn_when_its_connection_closes") {
+    if !require(Need::Root) || !require(Need::Program("python3")) || !require(Need::Program("curl"))
+    {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

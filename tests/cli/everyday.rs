@@ -1,13 +1,11 @@
 //! Everyday conveniences (issue #7): compressed captures, rotation,
 //! completions and man page, logging, progress display.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 
 fn text_of(args: &[&str], file: &std::path::Path) -> Vec<u8> {
     let o = run(netpeek().args(args).arg("-r").arg(file));
@@ -18,15 +16,13 @@ fn text_of(args: &[&str], file: &std::path::Path) -> Vec<u8> {
 #[test]
 fn gzip_and_zstd_captures_read_like_the_plain_file() {
     let mut files = vec![repo().join("captures/lecture-http.pcapng")];
-    if let Some(c) = corpus_files("gzip_and_zstd_captures_read_like_the_plain_file") {
-        files.extend(c.into_iter().filter(|p| {
-            let n = name(p);
-            n.contains("multi-section")
-                || n.contains("workshop")
-                || n.contains("206")
-                || n.contains("null-ipv6")
-        }));
-    }
+    files.extend(corpus_files().into_iter().filter(|p| {
+        let n = name(p);
+        n.contains("multi-section")
+            || n.contains("workshop")
+            || n.contains("206")
+            || n.contains("null-ipv6")
+    }));
     let tmp = tempfile::tempdir().unwrap();
     for f in files {
         let data = std::fs::read(&f).unwrap();
@@ -72,6 +68,9 @@ fn gzip_and_zstd_captures_read_like_the_plain_file() {
 
 #[test]
 fn writes_gzip_compressed_pcapng() {
+    if !require(Need::Tshark) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let src = repo().join("captures/lecture-http.pcapng");
     let out = tmp.path().join("out.pcapng.gz");
@@ -108,10 +107,10 @@ fn frames_in(path: &std::path::Path) -> usize {
 
 #[test]
 fn rotation_by_size_count_and_time() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("corpus absent; skipping");
+    if !require(Need::Tshark) {
         return;
-    };
+    }
+    let dir = corpus_dir();
     // 1556 frames, 1.4 MB: 300 kB files.
     let input = dir.join("zeek-http-206_example_b.pcap");
     let total = 1556;
@@ -292,8 +291,7 @@ fn under_pty(cmd: &str, timeout: Duration) -> String {
 
 #[test]
 fn progress_bar_on_a_terminal_only() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("script(1) missing; skipping");
+    if !require(Need::Program("script")) || !require(Need::Program("python3")) {
         return;
     }
     let file = repo().join("captures/lecture-http.pcapng");
@@ -326,7 +324,7 @@ fn progress_bar_on_a_terminal_only() {
 
 #[test]
 fn live_counter_for_quiet_capture_on_a_terminal() {
-    if !live_allowed("live_counter_for_quiet_capture_on_a_terminal") {
+    if !require(Need::Root) || !require(Need::Program("script")) || !require(Need::Tshark) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

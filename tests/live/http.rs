@@ -10,8 +10,8 @@
 //! or the client itself saw), and that the latencies are positive with
 //! ttfb ≤ duration.
 //!
-//! Capturing needs root (CI runs as root); without it the tests print a
-//! note and pass. Traffic goes only to 127.0.0.1 and ::1.
+//! Capturing needs root (CI runs as root); without it the tests fail under
+//! CI and say SKIPPED elsewhere. Traffic goes only to 127.0.0.1 and ::1.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -23,34 +23,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod common;
-use common::nginx::Nginx;
+use crate::support::nginx::Nginx;
+use crate::support::{require, require_part, Need};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// Skips (with a note) when capturing on lo is not possible.
-fn can_capture(test: &str) -> bool {
-    if !is_root() {
-        println!("note: {test}: not root, cannot capture on lo: skipped");
-        return false;
-    }
-    true
-}
 
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let p = l.local_addr().expect("local addr").port();
     drop(l);
     p
-}
-
-fn ipv6_loopback() -> bool {
-    TcpListener::bind("[::1]:0").is_ok()
 }
 
 /// Waits (bounded) until something accepts connections on the port.
@@ -263,7 +245,8 @@ fn by_request(mut xs: Vec<Value>) -> Vec<Value> {
 
 #[test]
 fn python_http_server_get_head_404_post() {
-    if !can_capture("python_http_server_get_head_404_post") {
+    if !require(Need::Root) || !require(Need::Program("python3")) || !require(Need::Program("curl"))
+    {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -338,7 +321,8 @@ HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 
 #[test]
 fn expect_100_continue_upload() {
-    if !can_capture("expect_100_continue_upload") {
+    if !require(Need::Root) || !require(Need::Program("python3")) || !require(Need::Program("curl"))
+    {
         return;
     }
     let port = free_port();
@@ -384,11 +368,11 @@ fn expect_100_continue_upload() {
 
 #[test]
 fn nginx_keep_alive_gzip_post_304_ipv6() {
-    if !can_capture("nginx_keep_alive_gzip_post_304_ipv6") {
+    if !require(Need::Root) || !require(Need::Nginx) || !require(Need::Program("curl")) {
         return;
     }
-    let v6 = ipv6_loopback();
-    let Some(ng) = Nginx::start(v6) else { return };
+    let v6 = require_part(Need::Ipv6Loopback, "the IPv6 part");
+    let ng = Nginx::start(v6);
     let a = b"alpha\n".repeat(3);
     let b = b"bravo bravo\n".repeat(10);
     let big: Vec<u8> = (0..4000)
@@ -425,8 +409,6 @@ fn nginx_keep_alive_gzip_post_304_ipv6() {
         let r = curl(&["-g", &format!("http://[::1]:{}/b.txt", ng.port)]);
         assert_eq!(r, (200, b.len() as u64));
         expected += 1;
-    } else {
-        println!("note: no ::1 on this machine: IPv6 part skipped");
     }
 
     let xs = by_request(cap.finish(expected));
@@ -480,12 +462,10 @@ fn read_all(s: &mut TcpStream) -> Vec<u8> {
 
 #[test]
 fn raw_clients_pipelining_and_tiny_segments() {
-    if !can_capture("raw_clients_pipelining_and_tiny_segments") {
+    if !require(Need::Root) || !require(Need::Nginx) {
         return;
     }
-    let Some(ng) = Nginx::start(false) else {
-        return;
-    };
+    let ng = Nginx::start(false);
     let a = b"alpha\n".repeat(3);
     let b = b"bravo bravo\n".repeat(10);
     ng.file("a.txt", &a);

@@ -36,13 +36,10 @@ pub struct Nginx {
 }
 
 impl Nginx {
-    /// Starts nginx (also on [::1] when `v6`), or returns `None` with a
-    /// note when it is not installed.
-    pub fn start(v6: bool) -> Option<Self> {
-        let Some(bin) = nginx_path() else {
-            println!("note: nginx not found (make deps installs it): nginx tests skipped");
-            return None;
-        };
+    /// Starts nginx (also on [::1] when `v6`). A test first checks
+    /// `require(Need::Nginx)`.
+    pub fn start(v6: bool) -> Self {
+        let bin = nginx_path().expect("nginx is installed (make deps installs it)");
         let dir = tempfile::tempdir().expect("tempdir");
         let www = dir.path().join("www");
         std::fs::create_dir_all(&www).expect("www");
@@ -85,12 +82,12 @@ impl Nginx {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(Self {
+        Self {
             _child: guard,
             port,
             www,
             _dir: dir,
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -3,15 +3,13 @@
 //! stream of the corpus, the raw bytes of one side against the payloads
 //! and the HTTP body, and a live follow on lo.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 
 const RULE: &str = "===================================================================";
 
@@ -269,9 +267,10 @@ fn without_markers(text: &str, format: &str) -> String {
 
 #[test]
 fn follow_matches_tshark_on_the_corpus() {
-    let Some(files) = corpus_files("follow_matches_tshark_on_the_corpus") else {
+    if !require(Need::Tshark) {
         return;
-    };
+    }
+    let files = corpus_files();
     let mut identical = 0usize;
     let mut deviations_seen = Vec::new();
     let mut report = Vec::new();
@@ -397,12 +396,16 @@ fn http_records(file: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn raw_writes_exactly_one_sides_bytes() {
-    let lecture = repo().join("captures/lecture-http.pcapng");
-    let mut cases = vec![(lecture, 0u64)];
-    if let Some(dir) = corpus_dir() {
-        cases.push((dir.join("zeek-http-get.pcap"), 0));
-        cases.push((dir.join("sv-http-multipart-post-ipv6.pcap"), 0));
+    if !require(Need::Tshark) {
+        return;
     }
+    let lecture = repo().join("captures/lecture-http.pcapng");
+    let dir = corpus_dir();
+    let cases = vec![
+        (lecture, 0u64),
+        (dir.join("zeek-http-get.pcap"), 0),
+        (dir.join("sv-http-multipart-post-ipv6.pcap"), 0),
+    ];
     for (file, stream) in cases {
         let s = stream.to_string();
         let server = follow(
@@ -452,24 +455,22 @@ fn raw_writes_exactly_one_sides_bytes() {
         let req_head_end = find(&client, b"\r\n\r\n").unwrap() + 4;
         assert_eq!(client.len() - req_head_end, req_body, "{}", name(&file));
     }
-    if let Some(dir) = corpus_dir() {
-        // The 4705-byte text file zeek-http-get.pcap downloads.
-        let server = follow(
-            &dir.join("zeek-http-get.pcap"),
-            &[
-                "--follow",
-                "0",
-                "--follow-format",
-                "raw",
-                "--follow-side",
-                "server",
-            ],
-        );
-        let body = &server[find(&server, b"\r\n\r\n").unwrap() + 4..];
-        assert_eq!(body.len(), 4705);
-        assert!(body.starts_with(b"\n0.26 | 2012-08-24 15:10:04 -0700\n"));
-        assert!(body.ends_with(b"(Jon Siwek)\n"));
-    }
+    // The 4705-byte text file zeek-http-get.pcap downloads.
+    let server = follow(
+        &dir.join("zeek-http-get.pcap"),
+        &[
+            "--follow",
+            "0",
+            "--follow-format",
+            "raw",
+            "--follow-side",
+            "server",
+        ],
+    );
+    let body = &server[find(&server, b"\r\n\r\n").unwrap() + 4..];
+    assert_eq!(body.len(), 4705);
+    assert!(body.starts_with(b"\n0.26 | 2012-08-24 15:10:04 -0700\n"));
+    assert!(body.ends_with(b"(Jon Siwek)\n"));
 }
 
 #[test]
@@ -591,7 +592,7 @@ impl Drop for OneShotServer {
 
 #[test]
 fn live_follow_on_lo() {
-    if !live_allowed("live_follow_on_lo") {
+    if !require(Need::Root) {
         return;
     }
     const REQUEST: &[u8] = b"GET /follow-me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";

@@ -1,11 +1,9 @@
 //! Setup and input errors: one clear line on stderr, the right exit code,
 //! no panic, and nothing written that looks like success (issue #2).
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::support::*;
 
 struct Failure {
     code: Option<i32>,
@@ -50,8 +48,7 @@ fn unknown_interface() {
 
 #[test]
 fn missing_capture_permission_says_how_to_get_it() {
-    if !is_root() {
-        eprintln!("not root: cannot switch to an unprivileged user; skipping");
+    if !require(Need::Root) {
         return;
     }
     let f = fail(Command::new("runuser").args(["-u", "nobody", "--", netpeek_bin(), "-i", "lo"]));
@@ -88,7 +85,7 @@ fn bad_filter_prints_libpcaps_message() {
         error_lines(&f.stderr),
         ["netpeek: invalid filter expression 'tcp and (': can't parse filter expression: syntax error"]
     );
-    if is_root() {
+    if require_part(Need::Root, "the live part") {
         // Live: the same compiler, the same words, before capturing.
         let f = fail(netpeek().args(["-i", "lo", "tcp", "port", "eighty"]));
         assert_eq!(f.code, Some(1));
@@ -139,7 +136,7 @@ fn missing_unreadable_and_non_capture_files() {
     assert_eq!(f.code, Some(1));
     assert!(error_lines(&f.stderr)[0].ends_with("the file is empty, not a pcap or pcapng capture"));
 
-    if is_root() {
+    if require_part(Need::Root, "the unprivileged-user part") {
         // Unreadable for an unprivileged user.
         let secret = dir.path().join("secret.pcap");
         std::fs::copy(repo().join("captures/lecture-http.pcapng"), &secret).unwrap();
@@ -302,9 +299,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn closed_stdout_is_not_an_error() {
     // `netpeek … | head -1`: the pipe closes early; netpeek stops quietly.
-    let file = corpus_dir()
-        .map(|d| d.join("zeek-http-1000-requests-one-dropped-response.pcap"))
-        .unwrap_or_else(|| repo().join("captures/lecture-http.pcapng"));
+    let file = corpus_dir().join("zeek-http-1000-requests-one-dropped-response.pcap");
     let o = run(Command::new("bash").arg("-c").arg(format!(
         "'{}' -r '{}' | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}",
         netpeek_bin(),

@@ -5,11 +5,9 @@
 //! type; own fields never clash with ECS's objects; and the ECS values
 //! say the same as netpeek's own fields.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 /// ECS fields whose JSON type differs from their ECS type, and why.
@@ -160,9 +158,7 @@ fn type_ok(ecs_type: &str, v: &Value) -> bool {
 /// with options that bring out the rarer fields.
 fn all_records() -> Vec<Value> {
     let mut files = vec![repo().join("captures/lecture-http.pcapng")];
-    if let Some(c) = corpus_files("ecs") {
-        files.extend(c);
-    }
+    files.extend(corpus_files());
     let mut out = Vec::new();
     let runs: &[&[&str]] = &[&[], &["--body"], &["--stats"]];
     for f in &files {
@@ -172,13 +168,11 @@ fn all_records() -> Vec<Value> {
         }
     }
     // Notices: a connection table of one evicts on a busy capture.
-    if let Some(dir) = corpus_dir() {
-        let o = run(netpeek()
-            .arg("-r")
-            .arg(dir.join("zeek-http-methods.pcap"))
-            .args(["--json", "--max-connections", "1"]));
-        out.extend(json_lines(&o.stdout));
-    }
+    let o = run(netpeek()
+        .arg("-r")
+        .arg(corpus_dir().join("zeek-http-methods.pcap"))
+        .args(["--json", "--max-connections", "1"]));
+    out.extend(json_lines(&o.stdout));
     out
 }
 
@@ -267,35 +261,33 @@ fn every_emitted_field_is_ecs_or_documented() {
         "own fields that clash with ECS: {clashes:#?}"
     );
     // The check saw every kind of record and the ECS fields the issue names.
-    if corpus_dir().is_some() {
-        for k in [
-            "meta",
-            "packet",
-            "connection",
-            "http",
-            "notice",
-            "http_stats",
-            "tcp_stats",
-            "summary",
-        ] {
-            assert!(kinds.contains(k), "no {k} record seen");
-        }
-        for f in [
-            "@timestamp",
-            "event.kind",
-            "event.category",
-            "event.type",
-            "event.duration",
-            "source.ip",
-            "destination.port",
-            "network.transport",
-            "http.request.method",
-            "http.response.status_code",
-            "url.original",
-            "user_agent.original",
-        ] {
-            assert!(seen_ecs.contains(f), "{f} never emitted");
-        }
+    for k in [
+        "meta",
+        "packet",
+        "connection",
+        "http",
+        "notice",
+        "http_stats",
+        "tcp_stats",
+        "summary",
+    ] {
+        assert!(kinds.contains(k), "no {k} record seen");
+    }
+    for f in [
+        "@timestamp",
+        "event.kind",
+        "event.category",
+        "event.type",
+        "event.duration",
+        "source.ip",
+        "destination.port",
+        "network.transport",
+        "http.request.method",
+        "http.response.status_code",
+        "url.original",
+        "user_agent.original",
+    ] {
+        assert!(seen_ecs.contains(f), "{f} never emitted");
     }
 }
 

@@ -1,9 +1,19 @@
-//! Helpers shared by the integration tests: running netpeek and the
-//! oracles (tcpdump, tshark), finding the corpus, live-capture plumbing.
+//! The one helper module of every integration-test binary: running
+//! netpeek and the oracles (tcpdump, tshark), the in-repository capture
+//! corpus, what a test needs from the machine ([`require`]), live-capture
+//! plumbing, generated captures ([`capture`]), nginx ([`nginx`]), the TCP
+//! parity harness ([`tcp`]) and the library paths the tests use ([`api`]).
 #![allow(dead_code)]
 
+pub mod api;
 pub mod capture;
 pub mod nginx;
+mod require;
+pub mod tcp;
+
+// Each binary uses some of these.
+#[allow(unused_imports)]
+pub use require::{in_ci, is_root, on_path, require, require_part, unavailable, Need};
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -26,20 +36,24 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared corpus, if this checkout sits next to it.
-pub fn corpus_dir() -> Option<PathBuf> {
-    let d = repo().join("../shared/corpus");
-    d.is_dir().then_some(d)
+/// The capture corpus the tests own (`tests/fixtures/corpus`: public
+/// captures, their MANIFEST, licences and the tshark/tcpdump oracles). It
+/// is part of the repository, so its absence is a broken checkout and
+/// fails the test everywhere.
+pub fn corpus_dir() -> PathBuf {
+    let d = repo().join("tests/fixtures/corpus");
+    assert!(
+        d.join("oracle").is_dir(),
+        "{} is missing: the corpus is part of the repository",
+        d.display()
+    );
+    d
 }
 
-/// Capture files of the corpus (sorted), or `None` with a note when the
-/// corpus is absent.
-pub fn corpus_files(test: &str) -> Option<Vec<PathBuf>> {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("{test}: ../shared/corpus is absent; skipping the corpus part");
-        return None;
-    };
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// The capture files of the corpus, sorted: exactly the files its
+/// MANIFEST.tsv lists.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
         .expect("read corpus dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
@@ -48,7 +62,17 @@ pub fn corpus_files(test: &str) -> Option<Vec<PathBuf>> {
         })
         .collect();
     v.sort();
-    Some(v)
+    let manifest = std::fs::read_to_string(corpus_dir().join("MANIFEST.tsv")).unwrap();
+    let mut listed: Vec<&str> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .filter(|f| !f.is_empty())
+        .collect();
+    listed.sort_unstable();
+    let names: Vec<String> = v.iter().map(|p| name(p)).collect();
+    assert_eq!(names, listed, "corpus files and MANIFEST.tsv disagree");
+    v
 }
 
 /// The shipped captures in `captures/`.
@@ -92,25 +116,6 @@ pub fn tshark_warnings(stderr: &[u8]) -> Vec<String> {
         .filter(|l| !l.contains("Running as user") && !l.trim().is_empty())
         .map(str::to_string)
         .collect()
-}
-
-pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// Live tests need root (CI runs as root). Elsewhere they are skipped with
-/// a note, unless NETPEEK_REQUIRE_LIVE is set, which turns the skip into a
-/// failure.
-pub fn live_allowed(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    if std::env::var_os("NETPEEK_REQUIRE_LIVE").is_some() {
-        panic!("{test}: live capture tests need root");
-    }
-    eprintln!("{test}: not root; skipping the live capture test");
-    false
 }
 
 pub fn free_port() -> u16 {

@@ -1,13 +1,11 @@
 //! Capture and input, lines, JSON and pcapng (issue #2), checked against
 //! tcpdump and tshark on real captures, and a live capture on loopback.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 
 /// Files whose pcapng interfaces change link type: libpcap (so tcpdump)
 /// stops at the first packet of the second link type; netpeek reads on.
@@ -54,18 +52,19 @@ fn netpeek_frames(
     (frames, lines, out.status.code().unwrap_or(-1))
 }
 
-fn all_inputs(test: &str) -> Vec<std::path::PathBuf> {
+fn all_inputs() -> Vec<std::path::PathBuf> {
     let mut v = shipped_captures();
-    if let Some(c) = corpus_files(test) {
-        v.extend(c);
-    }
+    v.extend(corpus_files());
     v
 }
 
 #[test]
 fn packet_list_equals_tcpdump_on_every_capture() {
+    if !require(Need::Tcpdump) {
+        return;
+    }
     let mut checked = 0;
-    for file in all_inputs("packet_list_equals_tcpdump_on_every_capture") {
+    for file in all_inputs() {
         let n = name(&file);
         let td = tcpdump_records(&file, None);
         let (np, _, code) = netpeek_frames(&file, None);
@@ -101,10 +100,10 @@ fn packet_list_equals_tcpdump_on_every_capture() {
 
 #[test]
 fn multi_linktype_pcapng_is_read_whole_with_tshark_timestamps() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("corpus absent; skipping");
+    if !require(Need::Tshark) {
         return;
-    };
+    }
+    let dir = corpus_dir();
     // tshark reads these files completely; netpeek must too. (tshark 4.0
     // also lists pcapng Custom Blocks as frames; netpeek numbers packet
     // records only, so test202's frames are tshark's minus its three CBs.)
@@ -154,7 +153,7 @@ fn multi_linktype_pcapng_is_read_whole_with_tshark_timestamps() {
 
 #[test]
 fn invalid_fraction_is_carried_and_annotated() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     let (np, lines, _) = netpeek_frames(&dir.join(INVALID_FRACTION_FILE), None);
     // Raw fields: 1418145369.999999, 1418145370.1000000, 1418145370.2147483648
     // (µs). tcpdump prints the raw digits; tshark prints ".1000000000" then
@@ -210,9 +209,12 @@ fn frame_numbers(all: &[(i128, u32, u32, Vec<u8>)], sel: &[(i128, u32, u32, Vec<
 
 #[test]
 fn filters_select_the_same_frames_as_tcpdump() {
+    if !require(Need::Tcpdump) {
+        return;
+    }
     let filters = ["tcp", "port 80", "tcp[tcpflags] & tcp-syn != 0", "ip6"];
     let mut nonempty = 0;
-    for file in all_inputs("filters_select_the_same_frames_as_tcpdump") {
+    for file in all_inputs() {
         let n = name(&file);
         let all = tcpdump_records(&file, None);
         if all.is_empty() {
@@ -247,12 +249,10 @@ fn filters_select_the_same_frames_as_tcpdump() {
             }
         }
     }
-    if corpus_dir().is_some() {
-        assert!(
-            nonempty > 50,
-            "too few filter cases selected anything: {nonempty}"
-        );
-    }
+    assert!(
+        nonempty > 50,
+        "too few filter cases selected anything: {nonempty}"
+    );
 }
 
 /// tshark's view of one TCP frame.
@@ -339,8 +339,11 @@ const TCP_DEVIATIONS: &[(&str, u64, &str)] = &[(
 
 #[test]
 fn json_tcp_fields_equal_tshark() {
+    if !require(Need::Tshark) {
+        return;
+    }
     let mut compared = 0;
-    for file in all_inputs("json_tcp_fields_equal_tshark") {
+    for file in all_inputs() {
         let n = name(&file);
         let ts = tshark_tcp(&file);
         if ts.is_empty() {
@@ -401,6 +404,9 @@ fn json_tcp_fields_equal_tshark() {
 
 #[test]
 fn reads_standard_input_like_a_file() {
+    if !require(Need::Tcpdump) {
+        return;
+    }
     let file = repo().join("captures/lecture-http.pcapng");
     let direct = run(netpeek().arg("--plain").arg("-r").arg(&file));
     let piped = run(std::process::Command::new("sh").arg("-c").arg(format!(
@@ -436,6 +442,9 @@ fn lines_match_tcpdump_on_the_corpus() {
     // instead. Lines are compared up to where tcpdump's port-based
     // printing starts; everything else must be byte for byte the same, for
     // each of tcpdump's output flags.
+    if !require(Need::Tcpdump) {
+        return;
+    }
     let flag_sets: &[&[&str]] = &[
         &[],
         &["-e"],
@@ -450,7 +459,7 @@ fn lines_match_tcpdump_on_the_corpus() {
         &["-X"],
         &["-e", "-X"],
     ];
-    let inputs = all_inputs("lines_match_tcpdump_on_the_corpus");
+    let inputs = all_inputs();
     let mut compared = 0;
     for flags in flag_sets {
         for file in &inputs {
@@ -501,10 +510,9 @@ fn lines_match_tcpdump_on_the_corpus() {
             }
         }
     }
-    // The shipped captures alone give a few hundred lines; with the shared
+    // The shipped captures alone give a few hundred lines; with the
     // corpus, thousands.
-    let least = if corpus_dir().is_some() { 1000 } else { 100 };
-    assert!(compared > least, "{compared}");
+    assert!(compared > 1000, "{compared}");
 }
 
 /// Drops what tcpdump appends after a TCP line's length (": HTTP: GET …").
@@ -559,7 +567,12 @@ fn app_layer_cut(l: &str) -> Option<usize> {
 
 #[test]
 fn live_capture_on_loopback_json_and_pcapng() {
-    if !live_allowed("live_capture_on_loopback_json_and_pcapng") {
+    if !require(Need::Root)
+        || !require(Need::Tshark)
+        || !require(Need::Program("capinfos"))
+        || !require(Need::Program("curl"))
+        || !require(Need::Program("python3"))
+    {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -717,6 +730,9 @@ fn live_capture_on_loopback_json_and_pcapng() {
 fn pcapng_to_stdout_is_read_by_tshark() {
     // `netpeek -r in -w -` writes pcapng to standard output (and prints
     // nothing else there); tshark reads it from a pipe.
+    if !require(Need::Tshark) || !require(Need::Tcpdump) {
+        return;
+    }
     let file = repo().join("captures/lecture-http.pcapng");
     let out = run(std::process::Command::new("sh").arg("-c").arg(format!(
         "'{}' -r '{}' -w - | tshark -r - -T fields -e frame.number -e frame.len -e tcp.flags.str 2>&1",

@@ -7,11 +7,10 @@
 //! and then lost, and the capture holds genuine retransmissions and
 //! duplicate ACKs.
 //!
-//! They need root (CI runs as root); otherwise they print a note and pass.
+//! They need root (CI runs as root); without it they fail under CI and say
+//! SKIPPED elsewhere.
 //! Traffic goes only to 127.0.0.1, in the root namespace or inside the
 //! namespace the test creates.
-
-mod tcp_common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -22,18 +21,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use netpeek::track::{CloseKind, Closer, ConnRecord};
-use tcp_common::{compare, netpeek, tshark, tshark_available};
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn skip(why: &str) -> bool {
-    eprintln!("note: live TCP test skipped: {why}");
-    true
-}
+use crate::support::api::{CloseKind, Closer, ConnRecord};
+use crate::support::tcp::{compare, netpeek, tshark};
+use crate::support::{require, require_part, unavailable, Need};
 
 /// A running `netpeek -i IFACE -w FILE FILTER`, stopped with SIGINT.
 struct Capture {
@@ -132,13 +122,11 @@ fn free_port() -> u16 {
 /// The connections of a capture, and (with tshark) its per-frame parity.
 fn check_capture(path: &Path) -> Vec<ConnRecord> {
     let np = netpeek(path);
-    if tshark_available() {
+    if require_part(Need::Tshark, "the per-frame parity") {
         let ts = tshark(path);
         assert_eq!(ts.rows.len(), np.rows.len(), "TCP frame count");
         let diffs = compare(&ts, &np);
         assert!(diffs.is_empty(), "differences from tshark: {diffs:#?}");
-    } else {
-        eprintln!("note: tshark not installed; per-frame parity not checked");
     }
     np.conns
 }
@@ -168,7 +156,7 @@ const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: cl
 
 #[test]
 fn server_closes_first() {
-    if !is_root() && skip("needs root to capture") {
+    if !require(Need::Root) {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -218,7 +206,7 @@ fn server_closes_first() {
 
 #[test]
 fn connection_to_a_closed_port_is_refused() {
-    if !is_root() && skip("needs root to capture") {
+    if !require(Need::Root) {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -247,7 +235,7 @@ fn connection_to_a_closed_port_is_refused() {
 
 #[test]
 fn server_aborts_with_rst() {
-    if !is_root() && skip("needs root to capture") {
+    if !require(Need::Root) {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -355,27 +343,13 @@ impl Drop for Netns {
     }
 }
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-        || Command::new(tool)
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn real_loss_gives_retransmissions_and_duplicate_acks_equal_to_tshark() {
-    if !is_root() && skip("needs root for a network namespace") {
-        return;
-    }
-    if !have("nft") && skip("nft (nftables) is not installed") {
+    if !require(Need::Root) || !require(Need::Program("ip")) || !require(Need::Program("nft")) {
         return;
     }
     let Some(ns) = Netns::create(&format!("netpeek-loss-{}", std::process::id())) else {
-        skip("cannot create a network namespace");
+        unavailable("cannot create a network namespace (ip netns add)");
         return;
     };
     ns.run(&["ip", "link", "set", "lo", "up"]);
@@ -477,8 +451,7 @@ fn real_loss_gives_retransmissions_and_duplicate_acks_equal_to_tshark() {
     );
     assert!(count("retransmission") > 0, "no retransmission captured");
     assert!(count("duplicate_ack") > 0, "no duplicate ACK captured");
-    if !tshark_available() {
-        eprintln!("note: tshark not installed; per-frame parity not checked");
+    if !require_part(Need::Tshark, "the per-frame parity") {
         return;
     }
     let ts = tshark(&path);

@@ -1,21 +1,19 @@
-//! TCP parity with Wireshark: for every capture in the shared corpus (and
+//! TCP parity with Wireshark: for every capture in the corpus (and
 //! for generated conversations full of loss, reordering, duplicate ACKs,
 //! zero windows, keep-alives and port reuse), netpeek's stream number,
 //! relative sequence and acknowledgement numbers, length, ports, flags,
 //! scaled window, analysis flags, duplicate-ACK number and handshake RTT
 //! must equal tshark 4.0's on every TCP frame. The per-file counts must
-//! also equal the shipped oracles (section 3 and 4), so the test holds even
-//! where tshark is not installed.
+//! also equal the shipped oracles (section 3 and 4), which need no tshark.
 //!
-//! The corpus lives beside the repository (`../shared/corpus`); without it
-//! the corpus tests print a note and pass.
-
-mod tcp_common;
+//! The corpus is the repository's own (`tests/fixtures/corpus`).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use tcp_common::{compare, netpeek, tshark, tshark_available, Mismatch};
+use crate::support::api::write_conn_summary;
+use crate::support::tcp::{compare, netpeek, tshark, Mismatch, Row, FLAGS};
+use crate::support::{corpus_dir, corpus_files, name, require, Need};
 
 /// Where netpeek deliberately differs from tshark 4.0, and why.
 /// (file, frame, field, reason). Frame 0 = a per-stream value.
@@ -63,35 +61,6 @@ const COUNT_DEVIATIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if dir.join("oracle").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "note: {} is absent; the corpus parity tests have nothing to check",
-            dir.display()
-        );
-        None
-    }
-}
-
-fn captures(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read corpus")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
-        .collect();
-    v.sort();
-    v
-}
-
-fn name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 fn is_deviation(file: &str, m: &Mismatch) -> bool {
     DEVIATIONS
         .iter()
@@ -100,14 +69,12 @@ fn is_deviation(file: &str, m: &Mismatch) -> bool {
 
 #[test]
 fn corpus_frames_match_tshark() {
-    let Some(dir) = corpus_dir() else { return };
-    if !tshark_available() {
-        eprintln!("note: tshark is not installed (make deps installs it); per-frame parity skipped, oracle counts still checked");
+    if !require(Need::Tshark) {
         return;
     }
     let mut failures = Vec::new();
     let mut used_deviations = BTreeSet::new();
-    for path in captures(&dir) {
+    for path in corpus_files() {
         let file = name(&path);
         let ts = tshark(&path);
         let np = netpeek(&path);
@@ -182,10 +149,10 @@ fn oracle_counts(text: &str) -> Vec<(String, u64)> {
 
 #[test]
 fn corpus_counts_match_oracles() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     let mut failures = Vec::new();
     let mut checked = 0;
-    for path in captures(&dir) {
+    for path in corpus_files() {
         let file = name(&path);
         let Ok(text) = std::fs::read_to_string(dir.join("oracle").join(format!("{file}.txt")))
         else {
@@ -193,9 +160,7 @@ fn corpus_counts_match_oracles() {
         };
         let np = netpeek(&path);
         let rows: Vec<_> = np.rows.values().collect();
-        let count = |pred: &dyn Fn(&tcp_common::Row) -> bool| {
-            rows.iter().filter(|r| pred(r)).count() as u64
-        };
+        let count = |pred: &dyn Fn(&Row) -> bool| rows.iter().filter(|r| pred(r)).count() as u64;
         let counts = oracle_counts(&text);
         assert!(counts.len() >= 18, "{file}: oracle sections 3/4 not found");
         for (filter, want) in counts {
@@ -469,10 +434,7 @@ fn write_pcap(g: &Gen, path: &Path) {
 
 #[test]
 fn generated_conversations_match_tshark() {
-    if !tshark_available() {
-        eprintln!(
-            "note: tshark is not installed (make deps installs it); generated parity skipped"
-        );
+    if !require(Need::Tshark) {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -502,7 +464,7 @@ fn generated_conversations_match_tshark() {
     }
     assert!(frames > 1000, "only {frames} frames generated");
     // The generator must keep exercising every rule.
-    for flag in tcp_common::FLAGS {
+    for flag in FLAGS {
         assert!(seen.contains(flag), "no generated frame has {flag}");
     }
     assert!(
@@ -518,8 +480,7 @@ fn generated_conversations_match_tshark() {
 /// `tcp.analysis.initial_rtt` (0.070034 s).
 #[test]
 fn connection_record_json_and_summary() {
-    let Some(dir) = corpus_dir() else { return };
-    let path = dir.join("zeek-http-get.pcap");
+    let path = corpus_dir().join("zeek-http-get.pcap");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_netpeek"))
         .arg("-r")
         .arg(&path)
@@ -574,7 +535,7 @@ fn connection_record_json_and_summary() {
 
     let np = netpeek(&path);
     let mut line = Vec::new();
-    netpeek::output::summary::write_conn_summary(&mut line, &np.conns[0]).expect("write");
+    write_conn_summary(&mut line, &np.conns[0]).expect("write");
     assert_eq!(
         String::from_utf8(line).expect("utf-8"),
         "#0 141.142.228.5:59856 → 192.150.187.43:80  211.6 ms  rtt 70.0 ms  136 B → / ← 5007 B  \
@@ -590,8 +551,7 @@ fn connection_record_json_and_summary() {
 /// new stream too.
 #[test]
 fn port_reuse_matches_tshark() {
-    if !tshark_available() {
-        eprintln!("note: tshark is not installed; port reuse parity skipped");
+    if !require(Need::Tshark) {
         return;
     }
     let mut g = Gen {

@@ -1,13 +1,11 @@
 //! Hostile and damaged input, faults during capture, privileges (issue #6).
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::capture::*;
-use common::*;
+use crate::support::capture::*;
+use crate::support::*;
 
 /// Writes a microsecond pcap of Ethernet frames.
 fn write_pcap(path: &Path, linktype: u32, frames: &[(u64, Vec<u8>)]) {
@@ -105,12 +103,13 @@ impl Drop for SmallTmpfs {
 
 #[test]
 fn truncated_files_show_every_complete_frame_then_one_error() {
-    let mut inputs = vec![repo().join("captures/lecture-http.pcapng")];
-    if let Some(dir) = corpus_dir() {
-        inputs.push(dir.join("zeek-http-get.pcap"));
-        inputs.push(dir.join("pcapng-gen-test202-multi-section-mixed-endian.pcapng"));
-        inputs.push(dir.join("zeek-http-cooper-grill-dvwa.pcapng"));
-    }
+    let dir = corpus_dir();
+    let inputs = vec![
+        repo().join("captures/lecture-http.pcapng"),
+        dir.join("zeek-http-get.pcap"),
+        dir.join("pcapng-gen-test202-multi-section-mixed-endian.pcapng"),
+        dir.join("zeek-http-cooper-grill-dvwa.pcapng"),
+    ];
     let tmp = tempfile::tempdir().unwrap();
     let mut cuts = 0;
     for input in inputs {
@@ -206,7 +205,7 @@ fn unknown_link_type_is_shown_not_fatal() {
 
 #[test]
 fn snaplen_truncated_packets_are_decoded_as_far_as_the_bytes_go() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     // 21 data frames of this connection were cut to 54 bytes (headers only).
     let o = run(netpeek()
         .arg("-r")
@@ -247,19 +246,18 @@ fn output_to_a_full_device_fails_cleanly_and_keeps_a_readable_file() {
             .collect::<Vec<_>>(),
         ["netpeek: cannot write /dev/full: No space left on device"]
     );
-    if !is_root() {
-        eprintln!("not root: skipping the tmpfs part");
+    if !require_part(Need::Root, "the tmpfs part") || !require_part(Need::Tshark, "the tmpfs part")
+    {
         return;
     }
-    let Some(dir) = corpus_dir() else { return };
     let Some(mnt) = SmallTmpfs::mount("256k") else {
-        eprintln!("cannot mount tmpfs here; skipping the tmpfs part");
+        unavailable("the tmpfs part cannot mount a tmpfs here");
         return;
     };
     let out = mnt.path().join("full.pcapng");
     let o = run(netpeek()
         .arg("-r")
-        .arg(dir.join("zeek-http-206_example_b.pcap"))
+        .arg(corpus_dir().join("zeek-http-206_example_b.pcap"))
         .args(["-q", "-w"])
         .arg(&out));
     assert_eq!(o.status.code(), Some(1));
@@ -284,7 +282,7 @@ fn output_to_a_full_device_fails_cleanly_and_keeps_a_readable_file() {
 
 #[test]
 fn interface_going_away_is_a_clear_error() {
-    if !live_allowed("interface_going_away_is_a_clear_error") {
+    if !require(Need::Root) {
         return;
     }
     let a = format!("npgo{}", std::process::id() % 10000);
@@ -294,7 +292,7 @@ fn interface_going_away_is_a_clear_error() {
         .status()
         .is_ok_and(|s| s.success());
     if !made {
-        eprintln!("cannot create a veth pair here; skipping");
+        unavailable("cannot create a veth pair here (ip link add)");
         return;
     }
     struct Del(String);
@@ -336,7 +334,7 @@ fn interface_going_away_is_a_clear_error() {
 
 #[test]
 fn drops_privileges_after_opening_device_and_files() {
-    if !live_allowed("drops_privileges_after_opening_device_and_files") {
+    if !require(Need::Root) || !require(Need::Tshark) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -454,6 +452,9 @@ fn drops_privileges_after_opening_device_and_files() {
 fn syn_flood_keeps_the_connection_table_bounded() {
     // One million SYNs from distinct ports and addresses: the table stays
     // at its limit, evictions are reported, memory stays bounded.
+    if !require(Need::Program("python3")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("flood.pcap");
     let n = 1_000_000u32;
@@ -545,6 +546,9 @@ fn notes(v: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn http_head_of_100_mb_without_an_end_is_given_up_at_the_head_limit() {
+    if !require(Need::Program("python3")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("head.pcap");
     let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
@@ -606,6 +610,9 @@ fn http_head_of_100_mb_without_an_end_is_given_up_at_the_head_limit() {
 
 #[test]
 fn http_head_with_100_000_header_fields_keeps_the_first_128() {
+    if !require(Need::Program("python3")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("headers.pcap");
     let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
@@ -724,6 +731,9 @@ fn responses(lines: &[serde_json::Value]) -> Vec<(u64, u64, bool, Vec<String>)> 
 
 #[test]
 fn chunk_size_of_2_pow_63_and_beyond() {
+    if !require(Need::Program("python3")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("chunks.pcap");
     let sizes = [
@@ -774,6 +784,9 @@ fn chunk_size_of_2_pow_63_and_beyond() {
 
 #[test]
 fn content_length_of_10_pow_18() {
+    if !require(Need::Program("python3")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("cl.pcap");
     let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
@@ -867,6 +880,9 @@ fn a_million_one_byte_segments_out_of_order_stay_within_the_buffer_limit() {
     // come: the segments after each hole are held until the per-direction
     // buffer (1 MiB, each held segment counted with its bookkeeping) is
     // full, then the hole is given up and reported.
+    if !require(Need::Program("python3")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("ooo.pcap");
     let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 7000, 9000);
@@ -928,6 +944,9 @@ fn held_segments_stay_within_the_buffer_limit_whatever_their_sizes() {
     // arrive far ahead, each after a hole. Giving up one hole per segment
     // would free one small segment while a large one is added: the buffer
     // would grow by about 60 KB per segment (to 60 MB here).
+    if !require(Need::Program("python3")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("mix.pcap");
     let mut c = TcpConv::new(PcapWriter::create(&f, 1), 40000, 1000, 5000);
@@ -970,6 +989,9 @@ fn held_segments_stay_within_the_buffer_limit_whatever_their_sizes() {
 fn an_http_exchange_across_the_sequence_number_wrap() {
     // Both initial sequence numbers sit just below 2^32: the request body
     // crosses the client's wrap, the response body the server's.
+    if !require(Need::Tshark) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("wrap.pcap");
     let exchange = |c: &mut TcpConv, swap_at_wrap: bool| {
@@ -1173,6 +1195,9 @@ fn check_dumps(file: &Path, secrets: &[&str]) {
 
 #[test]
 fn secrets_are_redacted_in_ascii_and_hex_dumps() {
+    if !require(Need::Tshark) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("secrets.pcap");
     let cookie = "session=Zk9vQmFyQmF6UXV4LWNvb2tpZQ";
@@ -1246,12 +1271,10 @@ fn secrets_are_redacted_in_ascii_and_hex_dumps() {
     }
 
     // A real capture: Basic credentials with a colon in them.
-    if let Some(dir) = corpus_dir() {
-        check_dumps(
-            &dir.join("zeek-http-basic-auth-with-colon-ipv4linktype.pcap"),
-            &["dGVzdDoxOjM0"],
-        );
-    }
+    check_dumps(
+        &corpus_dir().join("zeek-http-basic-auth-with-colon-ipv4linktype.pcap"),
+        &["dGVzdDoxOjM0"],
+    );
 }
 
 // ---- faults during live capture --------------------------------------------
@@ -1290,29 +1313,16 @@ fn tshark_frame_count(file: &Path) -> u64 {
     numbers.len() as u64
 }
 
-fn wrk_available(test: &str) -> bool {
-    let ok = Command::new("wrk")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| !o.stdout.is_empty() || !o.stderr.is_empty());
-    if !ok {
-        if std::env::var_os("NETPEEK_REQUIRE_LIVE").is_some() {
-            panic!("{test}: wrk is missing (make deps installs it)");
-        }
-        eprintln!("{test}: wrk is missing (make deps installs it); skipping");
-    }
-    ok
-}
-
 #[test]
 fn sigint_and_sigterm_under_load_leave_every_captured_packet_in_the_file() {
-    let test = "sigint_and_sigterm_under_load_leave_every_captured_packet_in_the_file";
-    if !live_allowed(test) || !wrk_available(test) {
+    if !require(Need::Root)
+        || !require(Need::Nginx)
+        || !require(Need::Program("wrk"))
+        || !require(Need::Tshark)
+    {
         return;
     }
-    let Some(ng) = common::nginx::Nginx::start(false) else {
-        return;
-    };
+    let ng = crate::support::nginx::Nginx::start(false);
     ng.file("index.html", &[b'n'; 64]);
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let tmp = tempfile::tempdir().unwrap();
@@ -1363,15 +1373,11 @@ fn sigint_and_sigterm_under_load_leave_every_captured_packet_in_the_file() {
 
 #[test]
 fn output_filesystem_filling_up_during_a_live_capture() {
-    let test = "output_filesystem_filling_up_during_a_live_capture";
-    if !live_allowed(test) {
+    if !require(Need::Root) || !require(Need::Tshark) {
         return;
     }
     let Some(mnt) = SmallTmpfs::mount("2m") else {
-        if std::env::var_os("NETPEEK_REQUIRE_LIVE").is_some() {
-            panic!("{test}: cannot mount a tmpfs");
-        }
-        eprintln!("{test}: cannot mount a tmpfs here; skipping");
+        unavailable("cannot mount a tmpfs here");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -1443,8 +1449,7 @@ fn file_capabilities_let_a_plain_user_capture_and_are_given_up_after_opening() {
     // The README's recipe: setcap on the binary, getcap to check, then an
     // ordinary user captures; once the device and the file are open the
     // process holds no capability any more.
-    let test = "file_capabilities_let_a_plain_user_capture_and_are_given_up_after_opening";
-    if !live_allowed(test) {
+    if !require(Need::Root) || !require(Need::Program("setcap")) || !require(Need::Tshark) {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
@@ -1460,10 +1465,7 @@ fn file_capabilities_let_a_plain_user_capture_and_are_given_up_after_opening() {
         .arg(&bin)
         .status();
     if !set.is_ok_and(|s| s.success()) {
-        if std::env::var_os("NETPEEK_REQUIRE_LIVE").is_some() {
-            panic!("{test}: setcap failed (libcap2-bin, a filesystem with xattrs)");
-        }
-        eprintln!("{test}: setcap is missing or the filesystem refuses it; skipping");
+        unavailable("setcap failed: the filesystem refuses file capabilities (xattrs)");
         return;
     }
     let get = run(Command::new("getcap").arg(&bin));
@@ -1526,7 +1528,7 @@ fn a_signal_right_after_the_last_packet_loses_none() {
     // after a timeout; packets of the block still open when the signal
     // comes must be read too. Ten rounds: 25 datagrams, then SIGTERM or
     // SIGINT at once.
-    if !live_allowed("a_signal_right_after_the_last_packet_loses_none") {
+    if !require(Need::Root) || !require(Need::Tshark) {
         return;
     }
     for round in 0..10 {
@@ -1562,8 +1564,7 @@ fn output_path_becoming_unwritable_during_a_rotating_capture() {
     // written, its directory is moved away and a plain file takes its
     // name: the next rotation cannot create its file. netpeek must say so
     // on one line, exit 1, and leave every file it wrote complete.
-    let test = "output_path_becoming_unwritable_during_a_rotating_capture";
-    if !live_allowed(test) {
+    if !require(Need::Root) || !require(Need::Tshark) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

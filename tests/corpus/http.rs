@@ -1,6 +1,6 @@
-//! HTTP parity with tshark on the shared capture corpus.
+//! HTTP parity with tshark on the capture corpus.
 //!
-//! For every capture in `../shared/corpus` netpeek (`-r FILE --json`) must
+//! For every capture in `tests/fixtures/corpus` netpeek (`-r FILE --json`) must
 //! find the same HTTP messages as tshark's oracle (`oracle/FILE.txt`,
 //! sections 6 and 7; section 10 for HTTP on port 22, which tshark only
 //! decodes when told with `-d`):
@@ -24,10 +24,12 @@
 //! and also when a listed deviation no longer occurs.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+
+use crate::support::{corpus_dir, corpus_files};
 
 /// A deliberate difference between netpeek and tshark: the capture, the
 /// difference exactly as this test prints it, and the reason.
@@ -67,10 +69,6 @@ const DEVIATIONS: &[Deviation] = &[
         pending_fix: false,
     },
 ];
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
-}
 
 /// Tab-separated rows of one oracle section (the lines after its command).
 fn section(oracle: &str, number: &str) -> Option<Vec<Vec<String>>> {
@@ -315,19 +313,7 @@ fn compare(t: &Messages, n: &Messages) -> Vec<String> {
 #[test]
 fn http_exchanges_match_tshark_on_the_corpus() {
     let dir = corpus_dir();
-    if !dir.is_dir() {
-        println!(
-            "note: no corpus at {}: skipping the HTTP parity test",
-            dir.display()
-        );
-        return;
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("read corpus")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
-        .collect();
-    files.sort();
+    let files = corpus_files();
     assert!(files.len() >= 40, "corpus has {} captures", files.len());
     let mut failures = Vec::new();
     let mut seen_deviations = Vec::new();
@@ -381,13 +367,9 @@ fn http_exchanges_match_tshark_on_the_corpus() {
     );
 }
 
-/// Runs netpeek on a corpus capture; `None` when the corpus is absent.
-fn run_on(capture: &str, args: &[&str]) -> Option<String> {
+/// Runs netpeek on a corpus capture.
+fn run_on(capture: &str, args: &[&str]) -> String {
     let path = corpus_dir().join(capture);
-    if !path.exists() {
-        println!("note: no {}: skipped", path.display());
-        return None;
-    }
     let out = Command::new(env!("CARGO_BIN_EXE_netpeek"))
         .arg("-r")
         .arg(&path)
@@ -399,14 +381,12 @@ fn run_on(capture: &str, args: &[&str]) -> Option<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(String::from_utf8(out.stdout).expect("UTF-8 output"))
+    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 #[test]
 fn timeline_shows_requests_and_responses_beside_their_packets() {
-    let Some(text) = run_on("zeek-http-get.pcap", &[]) else {
-        return;
-    };
+    let text = run_on("zeek-http-get.pcap", &[]);
     let lines: Vec<&str> = text.lines().collect();
     // Frame 4 carries the request, frame 9 ends the response.
     assert!(lines[3].contains("len 136"), "{}", lines[3]);
@@ -430,9 +410,7 @@ fn timeline_shows_requests_and_responses_beside_their_packets() {
 
 #[test]
 fn bodies_are_decoded_and_shown_under_their_exchange() {
-    let Some(text) = run_on("zeek-http-get-gzip.pcap", &["--body", "--body-limit", "60"]) else {
-        return;
-    };
+    let text = run_on("zeek-http-get-gzip.pcap", &["--body", "--body-limit", "60"]);
     let at = text.find("← 200 OK: body").expect("body block");
     let block: Vec<&str> = text[at..].lines().take(6).collect();
     assert_eq!(
@@ -450,8 +428,7 @@ fn bodies_are_decoded_and_shown_under_their_exchange() {
     let json = run_on(
         "zeek-http-get-gzip.pcap",
         &["--json", "--body", "--body-limit", "12"],
-    )
-    .unwrap();
+    );
     let x: Value = json
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -464,24 +441,22 @@ fn bodies_are_decoded_and_shown_under_their_exchange() {
     assert_eq!(x["response"]["body_decoded_bytes"], 197);
     assert_eq!(x["response"]["content_encoding"], "gzip");
     // Binary content is summarised, not shown.
-    let png = run_on("sv-http-vlan-keepalive-gzip-8000.pcap", &["--body"]).unwrap();
+    let png = run_on("sv-http-vlan-keepalive-gzip-8000.pcap", &["--body"]);
     assert!(png.contains("    ← 200 OK: body image/png, 1.5 KB, binary (not shown)\n"));
 }
 
 #[test]
 fn secrets_are_redacted_in_every_output_unless_asked() {
     let file = "zeek-http-basic-auth-with-colon-ipv4linktype.pcap";
-    let Some(json) = run_on(file, &["--json"]) else {
-        return;
-    };
+    let json = run_on(file, &["--json"]);
     assert!(json.contains(r#"["Authorization","<redacted 19 bytes>"]"#));
     assert!(!json.contains("dGVzdDoxOjM0"));
-    let shown = run_on(file, &["--json", "--show-secrets"]).unwrap();
+    let shown = run_on(file, &["--json", "--show-secrets"]);
     assert!(shown.contains(r#"["Authorization","Basic  dGVzdDoxOjM0"]"#));
     // The pcapng comments carry the notes, which hold no header values.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("a.pcapng");
-    run_on(file, &["-q", "-w", out.to_str().unwrap()]).unwrap();
+    run_on(file, &["-q", "-w", out.to_str().unwrap()]);
     let bytes = std::fs::read(&out).unwrap();
     let hay = String::from_utf8_lossy(&bytes);
     assert!(hay.contains("→ GET / HTTP/1.1  Host: 172.24.133.205:8000"));
@@ -491,9 +466,7 @@ fn secrets_are_redacted_in_every_output_unless_asked() {
 
 #[test]
 fn stats_table_counts_methods_statuses_and_latencies() {
-    let Some(text) = run_on("sv-http-protocol-nodup.pcap", &["-q", "--stats"]) else {
-        return;
-    };
+    let text = run_on("sv-http-protocol-nodup.pcap", &["-q", "--stats"]);
     // The TCP conversation table comes first, then the HTTP tables.
     assert!(
         text.starts_with("TCP conversations (1 connections)\n"),
@@ -505,7 +478,7 @@ fn stats_table_counts_methods_statuses_and_latencies() {
     assert!(text[http_at..].starts_with(
         "HTTP requests by method and status:\n  method  status  requests\n  GET        404        40\n"
     ), "{text}");
-    let json = run_on("zeek-workshop_2011_browse.pcap", &["--json", "--stats"]).unwrap();
+    let json = run_on("zeek-workshop_2011_browse.pcap", &["--json", "--stats"]);
     let last: Value = json
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())

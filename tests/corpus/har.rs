@@ -3,11 +3,9 @@
 //! tests/data/har-schema), holds every exchange netpeek reports, and takes
 //! its timings from the capture.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 /// Resolves the schema's relative `$ref`s (`log.json#`, …) to the
@@ -115,9 +113,7 @@ fn the_validator_rejects_a_broken_har() {
 fn har_validates_and_holds_every_exchange() {
     let v = har_validator();
     let mut files = vec![repo().join("captures/lecture-http.pcapng")];
-    if let Some(c) = corpus_files("har_validates_and_holds_every_exchange") {
-        files.extend(c);
-    }
+    files.extend(corpus_files());
     let mut with_http = 0;
     let mut total = 0;
     for file in &files {
@@ -246,10 +242,7 @@ fn lecture_har_timings_come_from_the_capture() {
 
 #[test]
 fn later_exchanges_on_a_connection_have_no_connect_time() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("corpus absent; skipping");
-        return;
-    };
+    let dir = corpus_dir();
     // Keep-alive: several exchanges on one connection.
     let har = har_of(&dir.join("sv-http-vlan-keepalive-gzip-8000.pcap"), &[]);
     let entries = har["log"]["entries"].as_array().unwrap();
@@ -273,10 +266,7 @@ fn header<'a>(hs: &'a Value, name: &str) -> Option<&'a str> {
 
 #[test]
 fn secrets_are_redacted_unless_asked_for() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("corpus absent; skipping");
-        return;
-    };
+    let dir = corpus_dir();
     let file = dir.join("zeek-http-basic-auth-with-colon-ipv4linktype.pcap");
     let hidden = har_of(&file, &[]);
     let shown = har_of(&file, &["--show-secrets"]);
@@ -319,10 +309,7 @@ fn secrets_are_redacted_unless_asked_for() {
 
 #[test]
 fn bodies_with_body_text_or_base64() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("corpus absent; skipping");
-        return;
-    };
+    let dir = corpus_dir();
     let v = har_validator();
     // Text (some gzip-encoded) and a PNG.
     let file = dir.join("sv-http-vlan-keepalive-gzip-8000.pcap");
