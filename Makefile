@@ -59,14 +59,15 @@ bench: release
 # toolchain, with RUSTC_BOOTSTRAP for libFuzzer's instrumentation flags).
 # New inputs go to fuzz/corpus/<target>; crashes to fuzz/artifacts/<target>
 # (fix them, then keep each in fuzz/regressions/<target>, which make test
-# replays). read_file also starts from the shared corpus, with inputs cut
-# to 32 KiB so that it runs at a useful speed.
+# replays). read_file also starts from the test corpus
+# (tests/fixtures/corpus), with inputs cut to 32 KiB so that it runs at a
+# useful speed.
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?= decode_frame read_file track_segments http_stream
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 	@set -e; cd fuzz; for t in $(FUZZ_TARGETS); do \
-		extra=""; [ "$$t" = read_file ] && [ -d ../../shared/corpus ] && extra=../../shared/corpus; \
+		extra=""; [ "$$t" = read_file ] && extra=../tests/fixtures/corpus; \
 		maxlen=262144; [ "$$t" = read_file ] && maxlen=32768; \
 		echo "== $$t ($(FUZZ_SECONDS) s)"; \
 		RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t corpus/$$t $$extra -- \

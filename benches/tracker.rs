@@ -1,5 +1,5 @@
-//! The tracker's cost per packet: over the shipped lecture capture (and a
-//! corpus capture when ../shared is there), and over a long in-order
+//! The tracker's cost per packet: over the shipped lecture capture and a
+//! corpus capture (tests/fixtures/corpus), and over a long in-order
 //! connection, the steady state that must not allocate (see
 //! tests/tracker_alloc.rs for the allocation count itself).
 
@@ -79,7 +79,7 @@ fn captures(c: &mut Criterion) {
     bench_capture(
         c,
         "zeek-http-1000-requests",
-        &root.join("../shared/corpus/zeek-http-1000-requests-one-dropped-response.pcap"),
+        &root.join("tests/fixtures/corpus/zeek-http-1000-requests-one-dropped-response.pcap"),
     );
 }
 

@@ -8,10 +8,12 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::IpAddr;
 
-use netpeek::decode::TcpMeta;
+mod support;
 
-use netpeek::event::{TcpFlags, TcpOptions};
-use netpeek::track::{Limits, NoConsumer, StreamConsumer, Tracker};
+use support::api::{
+    Direction, Limits, NoConsumer, StreamConsumer, StreamCtx, TcpFlags, TcpMeta, TcpOptions,
+    Tracker,
+};
 
 struct Counting;
 
@@ -50,12 +52,12 @@ fn allocs() -> u64 {
 struct Bytes(u64);
 
 impl StreamConsumer for Bytes {
-    fn data(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::event::Direction, b: &[u8]) {
+    fn data(&mut self, _: &StreamCtx, _: Direction, b: &[u8]) {
         self.0 += b.len() as u64;
     }
-    fn gap(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::event::Direction, _: u64) {}
-    fn end(&mut self, _: &netpeek::track::StreamCtx, _: netpeek::event::Direction) {}
-    fn closed(&mut self, _: &netpeek::track::StreamCtx) {}
+    fn gap(&mut self, _: &StreamCtx, _: Direction, _: u64) {}
+    fn end(&mut self, _: &StreamCtx, _: Direction) {}
+    fn closed(&mut self, _: &StreamCtx) {}
 }
 
 const CONNS: u16 = 64;
