@@ -79,101 +79,12 @@ pub enum ProgressMode {
 
 impl Config {
     pub fn from_args(args: &Args) -> Result<Self, Error> {
-        let filter = match &args.filter_file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| Error::OpenInput {
-                    path: path.clone(),
-                    source,
-                })?;
-                // Like tcpdump: '#' starts a comment to the end of the line.
-                let expr: Vec<&str> = text
-                    .lines()
-                    .map(|l| l.split('#').next().unwrap_or(""))
-                    .collect();
-                Some(
-                    expr.join(" ")
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
-            }
-            None if args.expression.is_empty() => None,
-            None => Some(args.expression.join(" ")),
-        }
-        .filter(|f| !f.trim().is_empty());
-        if args.filter_file.is_some() && !args.expression.is_empty() {
-            return Err(Error::Usage(
-                "give the filter either with -F FILE or on the command line, not both".into(),
-            ));
-        }
-
-        let input = match &args.read {
-            Some(path) => {
-                if args.interface.is_some() {
-                    return Err(Error::Usage(
-                        "-r reads a file; it cannot be combined with -i".into(),
-                    ));
-                }
-                Input::File(path.clone())
-            }
-            None => Input::Live(LiveOptions {
-                interface: args.interface.clone(),
-                snaplen: if args.snaplen == 0 {
-                    262_144
-                } else {
-                    args.snaplen
-                },
-                buffer_kib: args.buffer_kib.unwrap_or(DEFAULT_BUFFER_KIB),
-                promiscuous: !args.no_promiscuous,
-                filter: filter.clone(),
-                immediate: true,
-            }),
-        };
-
+        let filter = filter_of(args)?;
+        let input = input_of(args, &filter)?;
         let write_stdout = args.write.as_ref().is_some_and(|p| p.as_os_str() == "-");
-        if write_stdout && args.json {
-            return Err(Error::Usage(
-                "-w - writes the capture to standard output; --json cannot share it".into(),
-            ));
-        }
         let har_stdout = args.har.as_ref().is_some_and(|p| p.as_os_str() == "-");
-        if har_stdout && (write_stdout || args.json || args.follow.is_some()) {
-            return Err(Error::Usage(
-                "--har - writes the HAR file to standard output; -w -, --json and --follow cannot share it"
-                    .into(),
-            ));
-        }
-        let follow = match args.follow {
-            None => None,
-            Some(stream) => {
-                let format = match args.follow_format.unwrap_or(FollowFormatArg::Ascii) {
-                    FollowFormatArg::Ascii => FollowFormat::Ascii,
-                    FollowFormatArg::Hex => FollowFormat::Hex,
-                    FollowFormatArg::Raw => FollowFormat::Raw,
-                };
-                let side = args.follow_side.map(|s| match s {
-                    FollowSideArg::Client => Direction::ToServer,
-                    FollowSideArg::Server => Direction::ToClient,
-                });
-                if format == FollowFormat::Raw && side.is_none() {
-                    return Err(Error::Usage(
-                        "--follow-format raw writes one direction's bytes: add --follow-side client or --follow-side server"
-                            .into(),
-                    ));
-                }
-                if write_stdout {
-                    return Err(Error::Usage(
-                        "-w - writes the capture to standard output; --follow cannot share it"
-                            .into(),
-                    ));
-                }
-                Some(FollowOptions {
-                    stream,
-                    format,
-                    side,
-                })
-            }
-        };
+        check_stdout_sharing(args, write_stdout, har_stdout)?;
+        let follow = follow_of(args, write_stdout)?;
         let format = if args.quiet || write_stdout || har_stdout {
             Format::Quiet
         } else if args.json {
@@ -181,15 +92,7 @@ impl Config {
         } else {
             Format::Text
         };
-
-        let time = match args.time {
-            0 => TimeStyle::Absolute,
-            1 => TimeStyle::None,
-            2 => TimeStyle::Epoch,
-            3 => TimeStyle::DeltaPrevious,
-            4 => TimeStyle::DateTime,
-            _ => TimeStyle::DeltaFirst,
-        };
+        let time = time_style(args.time);
         let nanos = args.nano || args.ts_precision == Some(TsPrecision::Nano);
         let stdout_tty = std::io::stdout().is_terminal();
         let color = match args.color {
@@ -206,48 +109,9 @@ impl Config {
         } else {
             DumpMode::None
         };
-        let rotation = crate::output::rotate::Rotation {
-            size_bytes: args.file_size,
-            seconds: args.rotate_seconds,
-            count: args.file_count,
-        };
-        if rotation.is_active() || rotation.count.is_some() {
-            match &args.write {
-                None => return Err(Error::Usage("-C, -G and -W need -w FILE".into())),
-                Some(p) if p.as_os_str() == "-" => {
-                    return Err(Error::Usage(
-                        "-C and -G cannot rotate standard output".into(),
-                    ))
-                }
-                _ => {}
-            }
-            if rotation.count.is_some() && !rotation.is_active() {
-                return Err(Error::Usage("-W needs -C or -G".into()));
-            }
-        }
-        if args.http_max_head < 64 {
-            return Err(Error::Usage(
-                "--http-max-head must be at least 64 bytes".into(),
-            ));
-        }
-        if args.http_max_headers == 0 || args.http_max_headers > 10_000 {
-            return Err(Error::Usage(
-                "--http-max-headers must be between 1 and 10000".into(),
-            ));
-        }
-        if args.max_connections == 0 {
-            return Err(Error::Usage("--max-connections must be at least 1".into()));
-        }
-        // Progress only for a person watching stderr: a bar when reading a
-        // file (unless -q, or unless packet lines share the terminal), a
-        // counter for a quiet live capture into a file.
-        let stderr_tty = std::io::stderr().is_terminal();
-        let progress = match &input {
-            _ if !stderr_tty => ProgressMode::None,
-            Input::File(_) if !args.quiet && !stdout_tty => ProgressMode::File,
-            Input::Live(_) if args.quiet && args.write.is_some() => ProgressMode::Live,
-            _ => ProgressMode::None,
-        };
+        let rotation = rotation_of(args)?;
+        check_limits(args)?;
+        let progress = progress_of(args, &input, stdout_tty);
         Ok(Self {
             timeline_time: if args.time == 0 {
                 TimeStyle::Relative
@@ -301,5 +165,180 @@ impl Config {
             follow,
             har: args.har.clone(),
         })
+    }
+}
+
+/// The filter expression: from `-F FILE` (with tcpdump's `#` comments) or
+/// the trailing words, never both.
+fn filter_of(args: &Args) -> Result<Option<String>, Error> {
+    let filter = match &args.filter_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::OpenInput {
+                path: path.clone(),
+                source,
+            })?;
+            // Like tcpdump: '#' starts a comment to the end of the line.
+            let expr: Vec<&str> = text
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or(""))
+                .collect();
+            Some(
+                expr.join(" ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        }
+        None if args.expression.is_empty() => None,
+        None => Some(args.expression.join(" ")),
+    }
+    .filter(|f| !f.trim().is_empty());
+    if args.filter_file.is_some() && !args.expression.is_empty() {
+        return Err(Error::Usage(
+            "give the filter either with -F FILE or on the command line, not both".into(),
+        ));
+    }
+    Ok(filter)
+}
+
+/// A file with `-r`, else a live capture (the filter then runs in the kernel).
+fn input_of(args: &Args, filter: &Option<String>) -> Result<Input, Error> {
+    Ok(match &args.read {
+        Some(path) => {
+            if args.interface.is_some() {
+                return Err(Error::Usage(
+                    "-r reads a file; it cannot be combined with -i".into(),
+                ));
+            }
+            Input::File(path.clone())
+        }
+        None => Input::Live(LiveOptions {
+            interface: args.interface.clone(),
+            snaplen: if args.snaplen == 0 {
+                262_144
+            } else {
+                args.snaplen
+            },
+            buffer_kib: args.buffer_kib.unwrap_or(DEFAULT_BUFFER_KIB),
+            promiscuous: !args.no_promiscuous,
+            filter: filter.clone(),
+            immediate: true,
+        }),
+    })
+}
+
+/// Standard output carries one thing: the capture (`-w -`), the HAR file
+/// (`--har -`), or the per-packet output.
+fn check_stdout_sharing(args: &Args, write_stdout: bool, har_stdout: bool) -> Result<(), Error> {
+    if write_stdout && args.json {
+        return Err(Error::Usage(
+            "-w - writes the capture to standard output; --json cannot share it".into(),
+        ));
+    }
+    if har_stdout && (write_stdout || args.json || args.follow.is_some()) {
+        return Err(Error::Usage(
+            "--har - writes the HAR file to standard output; -w -, --json and --follow cannot share it"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `--follow N` with its format and side.
+fn follow_of(args: &Args, write_stdout: bool) -> Result<Option<FollowOptions>, Error> {
+    let Some(stream) = args.follow else {
+        return Ok(None);
+    };
+    let format = match args.follow_format.unwrap_or(FollowFormatArg::Ascii) {
+        FollowFormatArg::Ascii => FollowFormat::Ascii,
+        FollowFormatArg::Hex => FollowFormat::Hex,
+        FollowFormatArg::Raw => FollowFormat::Raw,
+    };
+    let side = args.follow_side.map(|s| match s {
+        FollowSideArg::Client => Direction::ToServer,
+        FollowSideArg::Server => Direction::ToClient,
+    });
+    if format == FollowFormat::Raw && side.is_none() {
+        return Err(Error::Usage(
+            "--follow-format raw writes one direction's bytes: add --follow-side client or --follow-side server"
+                .into(),
+        ));
+    }
+    if write_stdout {
+        return Err(Error::Usage(
+            "-w - writes the capture to standard output; --follow cannot share it".into(),
+        ));
+    }
+    Ok(Some(FollowOptions {
+        stream,
+        format,
+        side,
+    }))
+}
+
+/// tcpdump's `-t` count: none, `-t`, `-tt`, `-ttt`, `-tttt`, `-ttttt`.
+fn time_style(t: u8) -> TimeStyle {
+    match t {
+        0 => TimeStyle::Absolute,
+        1 => TimeStyle::None,
+        2 => TimeStyle::Epoch,
+        3 => TimeStyle::DeltaPrevious,
+        4 => TimeStyle::DateTime,
+        _ => TimeStyle::DeltaFirst,
+    }
+}
+
+/// `-C`, `-G` and `-W`, which only make sense for a `-w` file.
+fn rotation_of(args: &Args) -> Result<crate::output::rotate::Rotation, Error> {
+    let rotation = crate::output::rotate::Rotation {
+        size_bytes: args.file_size,
+        seconds: args.rotate_seconds,
+        count: args.file_count,
+    };
+    if rotation.is_active() || rotation.count.is_some() {
+        match &args.write {
+            None => return Err(Error::Usage("-C, -G and -W need -w FILE".into())),
+            Some(p) if p.as_os_str() == "-" => {
+                return Err(Error::Usage(
+                    "-C and -G cannot rotate standard output".into(),
+                ))
+            }
+            _ => {}
+        }
+        if rotation.count.is_some() && !rotation.is_active() {
+            return Err(Error::Usage("-W needs -C or -G".into()));
+        }
+    }
+    Ok(rotation)
+}
+
+/// The analysis limits the user may set, within sense.
+fn check_limits(args: &Args) -> Result<(), Error> {
+    if args.http_max_head < 64 {
+        return Err(Error::Usage(
+            "--http-max-head must be at least 64 bytes".into(),
+        ));
+    }
+    if args.http_max_headers == 0 || args.http_max_headers > 10_000 {
+        return Err(Error::Usage(
+            "--http-max-headers must be between 1 and 10000".into(),
+        ));
+    }
+    if args.max_connections == 0 {
+        return Err(Error::Usage("--max-connections must be at least 1".into()));
+    }
+    Ok(())
+}
+
+/// Progress only for a person watching stderr: a bar when reading a file
+/// (unless -q, or unless packet lines share the terminal), a counter for a
+/// quiet live capture into a file.
+fn progress_of(args: &Args, input: &Input, stdout_tty: bool) -> ProgressMode {
+    let stderr_tty = std::io::stderr().is_terminal();
+    match input {
+        _ if !stderr_tty => ProgressMode::None,
+        Input::File(_) if !args.quiet && !stdout_tty => ProgressMode::File,
+        Input::Live(_) if args.quiet && args.write.is_some() => ProgressMode::Live,
+        _ => ProgressMode::None,
     }
 }

@@ -217,100 +217,110 @@ impl PcapNgReader {
                 }
                 return Ok(Some((btype, total)));
             }
-            SHB => {
-                let body = &block[8..total - 4];
-                if body.len() < 16 {
-                    return Err(corrupt_or_header(
-                        first,
-                        offset,
-                        "section header block too short".into(),
-                    ));
-                }
-                let major = self.endian.u16(&body[4..6]);
-                if major != 1 {
-                    return Err(corrupt_or_header(
-                        first,
-                        offset,
-                        format!("unsupported pcapng version {major}"),
-                    ));
-                }
-                for opt in (Options {
-                    data: &body[16..],
-                    endian: self.endian,
-                }) {
-                    if let Err(msg) = opt {
-                        return Err(corrupt_or_header(
-                            first,
-                            offset,
-                            format!("section header: {msg}"),
-                        ));
-                    }
-                }
-                if self.seen_section {
-                    self.section += 1;
-                }
-                self.seen_section = true;
-                self.section_base = self.interfaces.len();
-            }
-            IDB => {
-                let body = &block[8..total - 4];
-                if body.len() < 8 {
-                    return Err(ReadError::Corrupt {
-                        offset,
-                        msg: "interface description block too short".into(),
-                    });
-                }
-                let linktype = LinkType(self.endian.u16(&body[0..2]));
-                let snaplen = self.endian.u32(&body[4..8]);
-                let mut info = InterfaceInfo {
-                    name: None,
-                    description: None,
-                    linktype,
-                    snaplen,
-                    filter: None,
-                    os: None,
-                    section: self.section,
-                    index_in_section: (self.interfaces.len() - self.section_base) as u32,
-                };
-                let mut unit = TsUnit {
-                    per_sec: 1_000_000,
-                    offset_secs: 0,
-                };
-                for opt in (Options {
-                    data: &body[8..],
-                    endian: self.endian,
-                }) {
-                    // A damaged option costs the remaining options, not the file.
-                    let Ok((code, value)) = opt else { break };
-                    match code {
-                        IF_NAME => info.name = Some(utf8(value)),
-                        IF_DESCRIPTION => info.description = Some(utf8(value)),
-                        IF_OS => info.os = Some(utf8(value)),
-                        // First byte: filter type (0 = libpcap expression).
-                        IF_FILTER if value.first() == Some(&0) => {
-                            info.filter = Some(utf8(&value[1..]));
-                        }
-                        IF_TSRESOL => {
-                            if let Some(&v) = value.first() {
-                                unit.per_sec = tsresol_per_sec(v).ok_or_else(|| ReadError::Corrupt {
-                                    offset,
-                                    msg: format!("interface declares an unusable timestamp resolution 0x{v:02x}"),
-                                })?;
-                            }
-                        }
-                        IF_TSOFFSET if value.len() == 8 => {
-                            unit.offset_secs = self.endian.u64(value) as i64;
-                        }
-                        _ => {}
-                    }
-                }
-                self.interfaces.push(info);
-                self.units.push(unit);
-            }
+            SHB => self.section_header(&block[8..total - 4], first, offset)?,
+            IDB => self.interface_block(&block[8..total - 4], offset)?,
             _ => {}
         }
         r.consume(total);
         Ok(None)
+    }
+
+    /// A section header block's body: its version and options checked, a
+    /// new section begun (interfaces are numbered afresh in each).
+    fn section_header(&mut self, body: &[u8], first: bool, offset: u64) -> Result<(), ReadError> {
+        if body.len() < 16 {
+            return Err(corrupt_or_header(
+                first,
+                offset,
+                "section header block too short".into(),
+            ));
+        }
+        let major = self.endian.u16(&body[4..6]);
+        if major != 1 {
+            return Err(corrupt_or_header(
+                first,
+                offset,
+                format!("unsupported pcapng version {major}"),
+            ));
+        }
+        for opt in (Options {
+            data: &body[16..],
+            endian: self.endian,
+        }) {
+            if let Err(msg) = opt {
+                return Err(corrupt_or_header(
+                    first,
+                    offset,
+                    format!("section header: {msg}"),
+                ));
+            }
+        }
+        if self.seen_section {
+            self.section += 1;
+        }
+        self.seen_section = true;
+        self.section_base = self.interfaces.len();
+        Ok(())
+    }
+
+    /// An interface description block's body: the interface, its link type,
+    /// snapshot length, names and timestamp unit.
+    fn interface_block(&mut self, body: &[u8], offset: u64) -> Result<(), ReadError> {
+        if body.len() < 8 {
+            return Err(ReadError::Corrupt {
+                offset,
+                msg: "interface description block too short".into(),
+            });
+        }
+        let linktype = LinkType(self.endian.u16(&body[0..2]));
+        let snaplen = self.endian.u32(&body[4..8]);
+        let mut info = InterfaceInfo {
+            name: None,
+            description: None,
+            linktype,
+            snaplen,
+            filter: None,
+            os: None,
+            section: self.section,
+            index_in_section: (self.interfaces.len() - self.section_base) as u32,
+        };
+        let mut unit = TsUnit {
+            per_sec: 1_000_000,
+            offset_secs: 0,
+        };
+        for opt in (Options {
+            data: &body[8..],
+            endian: self.endian,
+        }) {
+            // A damaged option costs the remaining options, not the file.
+            let Ok((code, value)) = opt else { break };
+            match code {
+                IF_NAME => info.name = Some(utf8(value)),
+                IF_DESCRIPTION => info.description = Some(utf8(value)),
+                IF_OS => info.os = Some(utf8(value)),
+                // First byte: filter type (0 = libpcap expression).
+                IF_FILTER if value.first() == Some(&0) => {
+                    info.filter = Some(utf8(&value[1..]));
+                }
+                IF_TSRESOL => {
+                    if let Some(&v) = value.first() {
+                        unit.per_sec = tsresol_per_sec(v).ok_or_else(|| ReadError::Corrupt {
+                            offset,
+                            msg: format!(
+                                "interface declares an unusable timestamp resolution 0x{v:02x}"
+                            ),
+                        })?;
+                    }
+                }
+                IF_TSOFFSET if value.len() == 8 => {
+                    unit.offset_secs = self.endian.u64(value) as i64;
+                }
+                _ => {}
+            }
+        }
+        self.interfaces.push(info);
+        self.units.push(unit);
+        Ok(())
     }
 
     pub(crate) fn next_record(
