@@ -1,8 +1,12 @@
 //! The tracker driven by hand-made packets, grouped by what happens to
 //! the connection.
 
-use super::*;
+use super::{reassembly, Limits, NoConsumer, TrackEvent, Tracker};
+use crate::decode::TcpMeta;
 use crate::event::TcpFlags as F;
+use crate::event::{
+    Analysis, CloseKind, Closer, ConnRecord, Direction, Role, TcpInfo, TcpOptions, TrackNotice,
+};
 
 const SYN: u16 = F::SYN;
 const SA: u16 = F::SYN | F::ACK;
