@@ -1,13 +1,19 @@
-//! One TCP connection's state and the per-packet update that advances it.
+//! One TCP connection: its state per direction and for the whole, and
+//! `update`, which advances it by one packet in named steps. The steps live
+//! with their concept: numbers.rs (relative numbers), handshake.rs
+//! (handshake, window scale, iRTT), verdict.rs (sequence analysis and
+//! retransmissions), history.rs (Zeek letters), stream.rs (reassembly and
+//! delivery), teardown.rs (FIN, RST and closing).
 
 use super::analysis;
-use super::history::{HS_F, HS_H, HS_R, HS_S, H_A, H_D, H_G, H_Q, H_T, H_W};
-use super::reassembly::{GapCause, Reassembler};
+use super::handshake::WS_UNKNOWN;
+use super::history::H_G;
+use super::reassembly::Reassembler;
 use super::recent::Recent;
-use super::stream::{Sink, StreamConsumer, StreamCtx};
-use super::{seq, Limits, TrackEvent};
+use super::stream::StreamConsumer;
+use super::{Limits, TrackEvent};
 use crate::decode::TcpMeta;
-use crate::event::{Analysis, Direction, Endpoint, Role, TcpInfo, TcpOptions, TrackNotice};
+use crate::event::{Direction, Endpoint, Role, TcpInfo, TcpOptions};
 
 /// One direction of a connection.
 #[derive(Debug, Default)]
@@ -42,6 +48,7 @@ pub(super) struct Side {
     pub(super) ended: bool,
 }
 
+/// One connection, both directions and what is known of it as a whole.
 #[derive(Debug)]
 pub(super) struct Conn {
     pub(super) stream: u64,
@@ -78,16 +85,14 @@ pub(super) struct Conn {
     pub(super) history: String,
     pub(super) analysis_counts: [u64; 15],
     /// Window scale per direction, Wireshark's `win_scale`: the shift,
-    /// or [`WS_UNKNOWN`] (no SYN seen yet), or [`WS_NONE`] (not used).
+    /// or `WS_UNKNOWN` (no SYN seen yet), or `WS_NONE` (not used); see
+    /// handshake.rs.
     pub(super) wscale: [i8; 2],
 }
 
-/// Window scaling not known (the SYN was not captured).
-const WS_UNKNOWN: i8 = -1;
-/// Window scaling not in use on this connection.
-const WS_NONE: i8 = -2;
-
 impl Conn {
+    /// A connection as its first packet shows it: stream number `stream`,
+    /// client and server told apart by who sent the SYN.
     pub(super) fn new(
         stream: u64,
         frame: u64,
@@ -135,22 +140,12 @@ impl Conn {
             wscale: [WS_UNKNOWN, WS_UNKNOWN],
         }
     }
-    pub(super) fn ctx(&self, frame: u64, ts_ns: i64) -> StreamCtx {
-        StreamCtx {
-            stream: self.stream,
-            frame,
-            ts_ns,
-            client: self.client,
-            server: self.server,
-        }
-    }
 
-    /// Closed by a FIN exchange (both FINs acknowledged) or by RST.
-    pub(super) fn is_finished(&self) -> bool {
-        let [c, s] = &self.sides;
-        c.rst || s.rst || (c.fin_seq.is_some() && s.fin_seq.is_some() && c.fin_acked && s.fin_acked)
-    }
-
+    /// Advances the connection by one packet from `src` and says what the
+    /// packet is. The order of the steps matters: each reads what the
+    /// earlier ones recorded (the analysis sees the handshake's iRTT and
+    /// window scale, the history sees the analysis verdict, the ends of
+    /// the directions see the FIN just recorded).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn update<C: StreamConsumer>(
         &mut self,
@@ -175,367 +170,50 @@ impl Conn {
         let (d, r) = (dir.index(), dir.reverse().index());
         let flags = m.flags;
 
-        // Relative numbers (Wireshark): the base is the ISN for a SYN, else
-        // one before the first sequence number seen; an ACK fixes the
-        // peer's base when nothing from the peer has been seen yet. A
-        // SYN-ACK whose ISN differs from the known base restarts the base
-        // in the same stream and is flagged as reused ports (Wireshark 4.0).
-        let mut synack_reused = false;
-        match self.sides[d].base {
-            None => {
-                self.sides[d].base = Some(if flags.syn() {
-                    m.seq
-                } else {
-                    m.seq.wrapping_sub(1)
-                });
-            }
-            Some(base) if flags.syn() && flags.ack() && base != m.seq => {
-                self.sides[d].base = Some(m.seq);
-                self.sides[d].isn = None;
-                synack_reused = true;
-            }
-            Some(_) => {}
-        }
-        if flags.ack() && self.sides[r].base.is_none() {
-            self.sides[r].base = Some(m.ack.wrapping_sub(1));
-        }
-        let base = self.sides[d].base.unwrap_or(0);
-        let seq_rel = m.seq.wrapping_sub(base);
-        let ack_rel = if flags.ack() {
-            m.ack.wrapping_sub(self.sides[r].base.unwrap_or(0))
-        } else {
-            m.ack
-        };
-
+        let (seq_rel, ack_rel, synack_reused) = self.relative_numbers(m, d, r);
         let (tcpdump_seq, tcpdump_ack, tcpdump_sack_base) = self.tcpdump_numbers(m);
-
-        // Handshake bookkeeping.
         if flags.syn() {
-            if self.first_syn_of[d].is_none() {
-                self.first_syn_of[d] = Some((frame, ts_ns));
-            }
-            if self.sides[d].isn.is_none() {
-                self.sides[d].isn = Some(m.seq);
-                self.sides[d].syn_opts = Some(m.options);
-                self.sides[d].reasm.on_syn(m.seq);
-            }
-            if flags.ack() {
-                if self.synack_frame.is_none() {
-                    self.synack_frame = Some(frame);
-                }
-            } else {
-                if self.syn_frame.is_none() {
-                    self.syn_frame = Some(frame);
-                }
-                self.syn_ts = Some(ts_ns);
-            }
-            // Window scaling (Wireshark's verify_tcp_window_scaling): a
-            // SYN without the option turns scaling off for both sides; a
-            // SYN-ACK with it after a SYN without it changes nothing.
-            if let Some(ws) = m.options.wscale {
-                self.wscale[d] = ws.min(14) as i8;
-            }
-            if self.wscale[d] == WS_UNKNOWN {
-                self.wscale = [WS_NONE, WS_NONE];
-            } else if flags.ack() && self.wscale[r] == WS_NONE {
-                self.wscale[d] = WS_NONE;
-            }
+            self.note_syn(frame, ts_ns, m, d, r);
         }
-
-        // Window: scaled by the sender's shift once its SYN said so (a
-        // SYN's own window is never scaled).
-        let shift = if flags.syn() {
-            None
-        } else {
-            u8::try_from(self.wscale[d]).ok()
-        };
+        let shift = self.window_shift(flags, d);
         let window = u32::from(m.window) << shift.unwrap_or(0);
-
-        // Wireshark's iRTT: from the most recent SYN to the first packet
-        // with ACK and without SYN, whichever side sends it.
-        let mut handshake_rtt_ns = None;
-        if flags.ack() && !flags.syn() && self.rtt_ns.is_none_or(|r| r == 0) {
-            if let Some(t0) = self.syn_ts {
-                let rtt = ts_ns.saturating_sub(t0);
-                self.rtt_ns = Some(rtt);
-                handshake_rtt_ns = Some(rtt);
-            }
-        }
-
-        let mut role = if flags.rst() {
-            Role::Reset
-        } else if flags.syn() && flags.ack() {
-            Role::Handshake2
-        } else if flags.syn() {
-            Role::Handshake1
-        } else if flags.fin() {
-            Role::Fin
-        } else if m.payload_len > 0 {
-            Role::Data
-        } else {
-            Role::Ack
-        };
-
-        // The third packet of the handshake: the client acknowledges the
-        // server's ISN, once.
-        if !flags.syn()
-            && !flags.rst()
-            && flags.ack()
-            && dir == Direction::ToServer
-            && self.ack_frame.is_none()
-            && self.synack_frame.is_some()
-        {
-            if let Some(sisn) = self.sides[r].isn {
-                if m.ack == sisn.wrapping_add(1) {
-                    self.ack_frame = Some(frame);
-                    self.established = true;
-                    if role == Role::Ack || role == Role::Data {
-                        role = Role::Handshake3;
-                    }
-                }
-            }
-        }
-        if !self.established && self.mid_stream && !flags.syn() {
-            self.established = true;
-        }
-
-        // A bare ACK of the peer's FIN.
+        let handshake_rtt_ns = self.measure_irtt(ts_ns, flags);
+        let role = self.note_handshake_ack(frame, m, dir, role_of(m));
         let was_closed = self.both_fins_acked();
-        if flags.ack() && !flags.rst() {
-            if let Some(fs) = self.sides[r].fin_seq {
-                if seq::ge(m.ack, fs.wrapping_add(1)) && !self.sides[r].fin_acked {
-                    self.sides[r].fin_acked = true;
-                    if role == Role::Ack {
-                        role = Role::FinAck;
-                    }
-                }
-            }
-        }
-        let first_fin =
-            flags.fin() && self.sides[d].fin_seq.is_none() && self.sides[r].fin_seq.is_none();
-        let refused = flags.rst()
-            && dir == Direction::ToClient
-            && !self.established
-            && self.synack_frame.is_none()
-            && self.syn_frame.is_some();
-        // The analysis keeps raw windows; show them scaled like this one.
-        let prev_window = self.sides[d]
-            .flow
-            .window
-            .map(|w| w << shift.unwrap_or(0).min(14));
-        let expected_seq = match self.sides[d].flow.nextseq {
-            0 => None,
-            n => Some(n.wrapping_sub(self.sides[d].base.unwrap_or(0))),
-        };
+        let role = self.note_fin_acked(m, r, role);
+        let first_fin = self.is_first_fin(flags, d, r);
+        let refused = self.is_refusal(flags, dir);
 
-        // Sequence analysis, on absolute numbers as in Wireshark.
-        let facts = analysis::SegmentFacts {
+        let (prev_window, expected_seq) = self.analysis_before(d, shift);
+        let verdict = self.analyze_segment(
             frame,
             ts_ns,
-            seq: m.seq,
-            ack: m.ack,
-            seglen: m.payload_len,
-            flags,
-            window: u32::from(m.window),
-        };
-        let conn_facts = analysis::ConnFacts {
-            first_rtt_ns: self.rtt_ns,
-            rev_shift: match self.wscale[r] {
-                WS_UNKNOWN => None,
-                ws => Some(u8::try_from(ws).unwrap_or(0)),
-            },
-        };
-        let (fwd, rev) = split_pair(&mut self.sides, d);
-        let mut verdict = analysis::analyze(&mut fwd.flow, &mut rev.flow, &facts, &conn_facts);
-        if (reused && new_stream) || synack_reused {
-            verdict.flags.set(Analysis::REUSED_PORTS);
+            m,
+            d,
+            r,
+            (reused && new_stream) || synack_reused,
+        );
+        let retrans_of = self.retransmission_of(frame, m, d, &verdict);
+        if retrans_of.is_none() {
+            self.remember_sent(frame, ts_ns, m, d);
         }
-        if !verdict.flags.is_empty() {
-            for (i, (bit, _)) in Analysis::ALL.iter().enumerate() {
-                if verdict.flags.has(*bit) {
-                    if let Some(n) = self.analysis_counts.get_mut(i) {
-                        *n += 1;
-                    }
-                }
-            }
-        }
-        let carries = m.payload_len > 0 || flags.syn() || flags.fin();
-        let retrans_of = if verdict.flags.has(Analysis::RETRANSMISSION)
-            || verdict.flags.has(Analysis::SPURIOUS_RETRANSMISSION)
-        {
-            if flags.syn() && m.payload_len == 0 {
-                self.first_syn_of[d].filter(|&(f, _)| f != frame)
-            } else if flags.fin() && m.payload_len == 0 {
-                self.sides[d].fin_at.filter(|&(f, _)| f != frame)
-            } else {
-                self.sides[d].recent.as_ref().and_then(|r| r.find(m.seq))
-            }
-        } else {
-            None
-        };
-        if carries && retrans_of.is_none() && (m.payload_len > 0 || self.sides[d].recent.is_some())
-        {
-            self.sides[d]
-                .recent
-                .get_or_insert_with(Default::default)
-                .push(m.seq, frame, ts_ns);
-        }
-
-        // Zeek history.
-        if flags.syn() && (flags.fin() || flags.rst()) {
-            self.hist_once(dir, H_Q, 'q');
-        }
-        if flags.syn() && flags.ack() {
-            self.hist_seq(dir, HS_H, m.seq, 'h');
-            self.sides[d].sent_synack = true;
-        } else if flags.syn() {
-            self.hist_seq(dir, HS_S, m.seq, 's');
-            self.sides[d].sent_syn = true;
-        }
-        if dir == Direction::ToServer && flags.ack() && !flags.syn() && self.synack_frame.is_some()
-        {
-            self.client_acked_synack = true;
-        }
-        if flags.ack() && !flags.syn() && m.payload_len == 0 && !flags.fin() && !flags.rst() {
-            self.hist_once(dir, H_A, 'a');
-        }
-        if m.payload_len > 0 {
-            self.hist_once(dir, H_D, 'd');
-        }
-        if flags.fin() {
-            self.hist_seq(dir, HS_F, m.seq.wrapping_add(m.payload_len), 'f');
-        }
-        if flags.rst() {
-            self.hist_seq(dir, HS_R, m.seq, 'r');
-        }
-        if verdict.flags.has(Analysis::RETRANSMISSION) && m.payload_len > 0 {
-            self.hist_repeat(dir, H_T, 't');
-        }
-        if m.window == 0 && !flags.syn() && !flags.rst() {
-            self.hist_repeat(dir, H_W, 'w');
-        }
-
-        // Counters.
+        self.record_history(dir, m, &verdict);
         self.sides[d].packets += 1;
         self.sides[d].bytes += u64::from(m.payload_len);
 
-        // Reassembly and delivery.
         let ctx = self.ctx(frame, ts_ns);
-        let mut gap_seen = false;
-        {
-            let side = &mut self.sides[d];
-            let before = side.reasm.buffered();
-            let per_dir = limits.max_buffer_per_direction;
-            let room = limits
-                .max_buffer_total
-                .saturating_sub(*buffered_total - before.min(*buffered_total));
-            let limit = per_dir.min(room.max(1));
-            if m.payload_len > 0 && !side.ended {
-                let mut sink = Sink {
-                    consumer,
-                    ctx: &ctx,
-                    dir,
-                };
-                // A SYN occupies its sequence number: data on a SYN (TCP
-                // Fast Open, or a crafted packet) starts one byte later.
-                let data_seq = if flags.syn() {
-                    m.seq.wrapping_add(1)
-                } else {
-                    m.seq
-                };
-                match side
-                    .reasm
-                    .segment(data_seq, m.payload, m.payload_len, limit, &mut sink)
-                {
-                    Ok(()) => {}
-                    Err(GapCause::BufferLimit) => {
-                        gap_seen = true;
-                        events.push(TrackEvent::Notice(TrackNotice::BufferLimit {
-                            stream: self.stream,
-                            dir,
-                            limit,
-                        }));
-                    }
-                    Err(_) => gap_seen = true,
-                }
-            }
-            let after = side.reasm.buffered();
-            *buffered_total = (*buffered_total + after).saturating_sub(before);
-        }
-        if flags.ack() {
-            // The peer's data up to `ack` was received: holes before it are
-            // final.
-            let side = &mut self.sides[r];
-            let before = side.reasm.buffered();
-            let mut sink = Sink {
-                consumer,
-                ctx: &ctx,
-                dir: dir.reverse(),
-            };
-            if side.reasm.acked(m.ack, &mut sink) {
-                gap_seen = true;
-            }
-            let after = side.reasm.buffered();
-            *buffered_total = (*buffered_total + after).saturating_sub(before);
+        let mut gap_seen =
+            self.deliver_segment(&ctx, m, dir, limits, buffered_total, events, consumer);
+        // Not `||`: the peer's holes before the ACK are settled whether or
+        // not this segment made a gap.
+        if flags.ack() && self.deliver_acked(&ctx, m.ack, dir.reverse(), buffered_total, consumer) {
+            gap_seen = true;
         }
         if gap_seen {
             self.hist_repeat(dir, H_G, 'g');
         }
-
-        // Teardown.
-        if flags.fin() && self.sides[d].fin_seq.is_none() {
-            self.sides[d].fin_seq = Some(m.seq.wrapping_add(m.payload_len));
-            self.sides[d].fin_at = Some((frame, ts_ns));
-            match self.first_closer {
-                None => self.first_closer = Some(dir),
-                Some(first) if first != dir => {
-                    // The second FIN does not acknowledge the first: both
-                    // sides closed without waiting for the other.
-                    let peer_fin_ack = self.sides[r].fin_seq.map(|s| s.wrapping_add(1));
-                    if !flags.ack() || Some(m.ack) != peer_fin_ack {
-                        self.closer_both = true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if flags.rst() {
-            self.sides[d].rst = true;
-            if self.first_rst.is_none() {
-                self.first_rst = Some(dir);
-            }
-            if self.first_closer.is_none() {
-                self.first_closer = Some(dir);
-            }
-        }
-        // A direction ends at its FIN once every byte before the FIN has
-        // been delivered (a reordered FIN waits for the data before it), and
-        // both end at a RST.
-        for e in [d, r] {
-            let side = &mut self.sides[e];
-            if side.ended {
-                continue;
-            }
-            let fin_reached = side.fin_seq.is_some_and(|f| side.reasm.caught_up_to(f));
-            if !(flags.rst() || fin_reached) {
-                continue;
-            }
-            let dir_e = if e == 0 {
-                Direction::ToServer
-            } else {
-                Direction::ToClient
-            };
-            let before = side.reasm.buffered();
-            let mut sink = Sink {
-                consumer,
-                ctx: &ctx,
-                dir: dir_e,
-            };
-            side.reasm.finish(&mut sink);
-            *buffered_total = buffered_total.saturating_sub(before);
-            side.ended = true;
-            consumer.end(&ctx, dir_e);
-        }
+        self.note_close(frame, ts_ns, m, dir);
+        self.end_directions(&ctx, flags.rst(), dir, buffered_total, consumer);
 
         TcpInfo {
             stream: self.stream,
@@ -565,52 +243,31 @@ impl Conn {
             refused,
         }
     }
+}
 
-    /// Both sides sent FIN and both FINs were acknowledged.
-    pub(super) fn both_fins_acked(&self) -> bool {
-        let [c, s] = &self.sides;
-        c.fin_seq.is_some() && s.fin_seq.is_some() && c.fin_acked && s.fin_acked
-    }
-
-    /// tcpdump's relative numbers (print-tcp.c): the first ACK-bearing
-    /// packet of a conversation (or any SYN+ACK) records the bases and is
-    /// printed absolute; later ACK-bearing packets are printed relative.
-    fn tcpdump_numbers(&mut self, m: &TcpMeta<'_>) -> (u32, u32, u32) {
-        if !m.flags.ack() {
-            return (m.seq, m.ack, 0);
-        }
-        let rev = m.sport > m.dport || (m.sport == m.dport && addr_bytes_gt(&m.src, &m.dst));
-        match self.tcpdump {
-            Some((thseq, thack)) if !m.flags.syn() => {
-                if rev {
-                    (m.seq.wrapping_sub(thack), m.ack.wrapping_sub(thseq), thseq)
-                } else {
-                    (m.seq.wrapping_sub(thseq), m.ack.wrapping_sub(thack), thack)
-                }
-            }
-            _ => {
-                let rec = if rev {
-                    (m.ack.wrapping_sub(1), m.seq)
-                } else {
-                    (m.seq, m.ack.wrapping_sub(1))
-                };
-                self.tcpdump = Some(rec);
-                (m.seq, m.ack, if rev { rec.0 } else { rec.1 })
-            }
-        }
+/// What a packet does, from its flags and length alone; the handshake and
+/// teardown steps refine a plain ACK or data into the handshake's third
+/// packet or the acknowledgement of a FIN.
+#[inline]
+fn role_of(m: &TcpMeta<'_>) -> Role {
+    let flags = m.flags;
+    if flags.rst() {
+        Role::Reset
+    } else if flags.syn() && flags.ack() {
+        Role::Handshake2
+    } else if flags.syn() {
+        Role::Handshake1
+    } else if flags.fin() {
+        Role::Fin
+    } else if m.payload_len > 0 {
+        Role::Data
+    } else {
+        Role::Ack
     }
 }
 
-fn addr_bytes_gt(a: &std::net::IpAddr, b: &std::net::IpAddr) -> bool {
-    use std::net::IpAddr::*;
-    match (a, b) {
-        (V4(a), V4(b)) => a.octets() > b.octets(),
-        (V6(a), V6(b)) => a.octets() > b.octets(),
-        _ => false,
-    }
-}
-
-fn split_pair(sides: &mut [Side; 2], d: usize) -> (&mut Side, &mut Side) {
+/// The sending and the receiving side of a connection, both mutable.
+pub(super) fn split_pair(sides: &mut [Side; 2], d: usize) -> (&mut Side, &mut Side) {
     let (a, b) = sides.split_at_mut(1);
     if d == 0 {
         (&mut a[0], &mut b[0])

@@ -3,22 +3,69 @@
 //! end from what each side did.
 
 use super::conn::Conn;
-use crate::event::Direction;
+use crate::decode::TcpMeta;
+use crate::event::{Analysis, Direction, Verdict};
 
-pub(super) const H_A: u16 = 4;
-pub(super) const H_D: u16 = 8;
-pub(super) const H_Q: u16 = 64;
+/// Bits of `Side::hist_once`: letters recorded once per side.
+const H_A: u16 = 4;
+const H_D: u16 = 8;
+const H_Q: u16 = 64;
 /// Indexes into `Side::hist_seq`.
-pub(super) const HS_S: usize = 0;
-pub(super) const HS_H: usize = 1;
-pub(super) const HS_F: usize = 2;
-pub(super) const HS_R: usize = 3;
-pub(super) const H_T: usize = 0;
-pub(super) const H_W: usize = 1;
+const HS_S: usize = 0;
+const HS_H: usize = 1;
+const HS_F: usize = 2;
+const HS_R: usize = 3;
+/// Indexes into `Side::hist_next` and `Side::hist_count`.
+const H_T: usize = 0;
+const H_W: usize = 1;
+/// The gap letter, recorded by `Conn::update` once reassembly has run.
 pub(super) const H_G: usize = 2;
 
 impl Conn {
-    pub(super) fn hist_once(&mut self, d: Direction, bit: u16, letter: char) {
+    /// Zeek's history letters for one packet from `dir` (all but the gap,
+    /// which is known only after reassembly), and the client's
+    /// acknowledgement after the SYN-ACK that Zeek's `conn_state` needs.
+    #[inline]
+    pub(super) fn record_history(&mut self, dir: Direction, m: &TcpMeta<'_>, verdict: &Verdict) {
+        let flags = m.flags;
+        let d = dir.index();
+        if flags.syn() && (flags.fin() || flags.rst()) {
+            self.hist_once(dir, H_Q, 'q');
+        }
+        if flags.syn() && flags.ack() {
+            self.hist_seq(dir, HS_H, m.seq, 'h');
+            self.sides[d].sent_synack = true;
+        } else if flags.syn() {
+            self.hist_seq(dir, HS_S, m.seq, 's');
+            self.sides[d].sent_syn = true;
+        }
+        if dir == Direction::ToServer && flags.ack() && !flags.syn() && self.synack_frame.is_some()
+        {
+            self.client_acked_synack = true;
+        }
+        if flags.ack() && !flags.syn() && m.payload_len == 0 && !flags.fin() && !flags.rst() {
+            self.hist_once(dir, H_A, 'a');
+        }
+        if m.payload_len > 0 {
+            self.hist_once(dir, H_D, 'd');
+        }
+        if flags.fin() {
+            self.hist_seq(dir, HS_F, m.seq.wrapping_add(m.payload_len), 'f');
+        }
+        if flags.rst() {
+            self.hist_seq(dir, HS_R, m.seq, 'r');
+        }
+        if verdict.flags.has(Analysis::RETRANSMISSION) && m.payload_len > 0 {
+            self.hist_repeat(dir, H_T, 't');
+        }
+        if m.window == 0 && !flags.syn() && !flags.rst() {
+            self.hist_repeat(dir, H_W, 'w');
+        }
+    }
+
+    /// Zeek's once-per-side letters (a, d, q): recorded at the first
+    /// packet that shows them.
+    fn hist_once(&mut self, d: Direction, bit: u16, letter: char) {
         let side = &mut self.sides[d.index()];
         if side.hist_once & bit == 0 {
             side.hist_once |= bit;
@@ -32,7 +79,7 @@ impl Conn {
 
     /// Zeek's S, H, F, R: recorded again when the sequence number differs
     /// from the last packet with the same flag.
-    pub(super) fn hist_seq(&mut self, d: Direction, which: usize, seq_no: u32, letter: char) {
+    fn hist_seq(&mut self, d: Direction, which: usize, seq_no: u32, letter: char) {
         let side = &mut self.sides[d.index()];
         let Some(last) = side.hist_seq.get_mut(which) else {
             return;

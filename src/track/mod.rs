@@ -13,28 +13,42 @@
 //! full), reassembly buffers are capped per direction and in total, and
 //! connections idle longer than the timeout (in capture time) are expired.
 //! Every eviction is reported.
+//!
+//! Where each part lives: this file has the public face ([`Tracker`],
+//! [`Limits`], [`TrackEvent`]) and the per-packet entry; table.rs keeps the
+//! table (expiry, eviction, the end of the input); conn.rs holds one
+//! connection's state and `Conn::update`, whose steps live by concept in
+//! numbers.rs (relative numbers), handshake.rs (handshake, window scale,
+//! iRTT), verdict.rs (the connection's side of analysis.rs, Wireshark's
+//! rules, and of recent.rs, the retransmission ring), history.rs (Zeek's
+//! letters and state), stream.rs (the consumer interface, fed from
+//! reassembly.rs) and teardown.rs (FIN, RST, closing); record.rs makes the
+//! connection record.
 
 pub mod analysis;
 mod conn;
 pub mod flow;
+mod handshake;
 mod history;
+mod numbers;
 pub mod reassembly;
 mod recent;
 mod record;
 pub mod seq;
 mod stream;
 mod table;
+mod teardown;
+mod verdict;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use conn::Conn;
 pub use flow::FlowKey;
-use stream::Sink;
 pub use stream::{NoConsumer, StreamConsumer, StreamCtx};
 
 use crate::decode::TcpMeta;
-use crate::event::{ConnRecord, Direction, Endpoint, TcpFlags, TcpInfo, TrackNotice};
+use crate::event::{ConnRecord, Endpoint, TcpFlags, TcpInfo, TrackNotice};
 
 /// Bounds on the tracker's memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +73,9 @@ impl Default for Limits {
     }
 }
 
+/// What the tracker reports besides each packet's [`TcpInfo`]: a
+/// connection's record when it ends, and notices (evictions, buffer
+/// limits).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrackEvent {
     Connection(Box<ConnRecord>),
@@ -136,7 +153,9 @@ impl Tracker {
         self.events.drain(..)
     }
 
-    /// Tracks one TCP packet.
+    /// Tracks one TCP packet: finds or makes its connection (ending one
+    /// whose ports are reused, making room in a full table), advances it,
+    /// and reports it if the packet closed it.
     pub fn process<C: StreamConsumer>(
         &mut self,
         frame: u64,
@@ -155,27 +174,10 @@ impl Tracker {
         };
         let (key, _) = FlowKey::new(src, dst);
         let pure_syn = m.flags.syn() && !m.flags.ack();
-
-        // A SYN whose ISN differs from the one this connection started with
-        // begins a new connection on the same ports (Wireshark: "reused
-        // ports").
-        let mut reused = false;
-        if pure_syn {
-            if let Some(c) = self.table.get(&key) {
-                let d = if src == c.client { 0 } else { 1 };
-                reused = c.sides[d].base.is_some_and(|base| base != m.seq);
-            }
-            if reused {
-                if let Some(old) = self.table.remove(&key) {
-                    self.finish_conn(old, None, consumer);
-                }
-            }
-        }
-
-        if self.table.len() >= self.limits.max_connections && !self.table.contains_key(&key) {
-            self.evict(ts_ns, consumer);
-        }
+        let reused = pure_syn && self.end_if_reused(&key, src, m.seq, consumer);
+        self.make_room(&key, ts_ns, consumer);
         let limits = self.limits;
+        // Streams are numbered in order of appearance.
         let conn = match self.table.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
@@ -196,25 +198,13 @@ impl Tracker {
             consumer,
         );
         if conn.is_finished() && !conn.reported {
-            conn.reported = true;
-            let record = conn.record(None);
-            let ctx = conn.ctx(frame, ts_ns);
-            for d in [Direction::ToServer, Direction::ToClient] {
-                let side = &mut conn.sides[d.index()];
-                self.buffered_total = self.buffered_total.saturating_sub(side.reasm.buffered());
-                let mut sink = Sink {
-                    consumer,
-                    ctx: &ctx,
-                    dir: d,
-                };
-                side.reasm.finish(&mut sink);
-                if !side.ended {
-                    side.ended = true;
-                    consumer.end(&ctx, d);
-                }
-            }
-            consumer.closed(&ctx);
-            self.events.push(TrackEvent::Connection(Box::new(record)));
+            conn.report_closed(
+                frame,
+                ts_ns,
+                &mut self.buffered_total,
+                &mut self.events,
+                consumer,
+            );
         }
         info
     }

@@ -1,15 +1,55 @@
-//! The connection table's upkeep: expiring idle connections, evicting the
-//! least recently active when the table is full, and flushing every
-//! connection at the end of the input, each reported once.
+//! The connection table's upkeep: ending a connection whose ports a new
+//! SYN reuses, expiring idle connections, evicting the least recently
+//! active when the table is full, and flushing every connection at the end
+//! of the input; each connection is reported once.
 
 use super::conn::Conn;
 use super::stream::{Sink, StreamConsumer};
 use super::{FlowKey, TrackEvent, Tracker};
-use crate::event::{CloseKind, Direction, TrackNotice};
+use crate::event::{CloseKind, Direction, Endpoint, TrackNotice};
 
+/// How often, in capture time, idle connections are looked for.
 const SWEEP_EVERY_NS: i64 = 10 * 1_000_000_000;
 
 impl Tracker {
+    /// A SYN whose ISN differs from the one this connection started with
+    /// begins a new connection on the same ports (Wireshark: "reused
+    /// ports"): the old one is ended and reported. True if so.
+    #[inline]
+    pub(super) fn end_if_reused<C: StreamConsumer>(
+        &mut self,
+        key: &FlowKey,
+        src: Endpoint,
+        isn: u32,
+        consumer: &mut C,
+    ) -> bool {
+        let mut reused = false;
+        if let Some(c) = self.table.get(key) {
+            let d = if src == c.client { 0 } else { 1 };
+            reused = c.sides[d].base.is_some_and(|base| base != isn);
+        }
+        if reused {
+            if let Some(old) = self.table.remove(key) {
+                self.finish_conn(old, None, consumer);
+            }
+        }
+        reused
+    }
+
+    /// Evicts before a new connection enters a full table. The size is
+    /// tested first: below the limit that costs no second lookup.
+    #[inline]
+    pub(super) fn make_room<C: StreamConsumer>(
+        &mut self,
+        key: &FlowKey,
+        now: i64,
+        consumer: &mut C,
+    ) {
+        if self.table.len() >= self.limits.max_connections && !self.table.contains_key(key) {
+            self.evict(now, consumer);
+        }
+    }
+
     /// Expires idle connections, at most once per ten seconds of capture
     /// time.
     pub(super) fn maybe_sweep<C: StreamConsumer>(&mut self, now: i64, consumer: &mut C) {
