@@ -175,7 +175,7 @@ impl Tracker {
         let (key, _) = FlowKey::new(src, dst);
         let pure_syn = m.flags.syn() && !m.flags.ack();
         let reused = pure_syn && self.end_if_reused(&key, src, m.seq, consumer);
-        self.make_room(&key, ts_ns, consumer);
+        self.make_room(&key, consumer);
         let limits = self.limits;
         // Streams are numbered in order of appearance.
         let conn = match self.table.entry(key) {

@@ -39,14 +39,9 @@ impl Tracker {
     /// Evicts before a new connection enters a full table. The size is
     /// tested first: below the limit that costs no second lookup.
     #[inline]
-    pub(super) fn make_room<C: StreamConsumer>(
-        &mut self,
-        key: &FlowKey,
-        now: i64,
-        consumer: &mut C,
-    ) {
+    pub(super) fn make_room<C: StreamConsumer>(&mut self, key: &FlowKey, consumer: &mut C) {
         if self.table.len() >= self.limits.max_connections && !self.table.contains_key(key) {
-            self.evict(now, consumer);
+            self.evict(consumer);
         }
     }
 
@@ -76,7 +71,7 @@ impl Tracker {
     }
 
     /// Makes room in a full table: drops the least recently active tenth.
-    pub(super) fn evict<C: StreamConsumer>(&mut self, now: i64, consumer: &mut C) {
+    pub(super) fn evict<C: StreamConsumer>(&mut self, consumer: &mut C) {
         let mut ages: Vec<(i64, u64, FlowKey)> = self
             .table
             .iter()
@@ -93,7 +88,6 @@ impl Tracker {
             .filter_map(|(_, _, k)| self.table.remove(k))
             .collect();
         victims.sort_by_key(|c| c.stream);
-        let _ = now;
         let count = victims.len();
         for c in victims {
             let kind = if c.reported {
