@@ -76,7 +76,11 @@ fn elapsed(now: i64, then: i64) -> u64 {
 }
 
 /// Runs Wireshark's rules for a packet travelling in direction `fwd`;
-/// `rev` is the opposite direction's state.
+/// `rev` is the opposite direction's state. The steps are Wireshark's
+/// sections, in its order: the checks of this segment against its own
+/// direction (up to `finished_fwd`), the acknowledgement checks, the kind
+/// of retransmission (up to `finished_checking_retransmission_type`), then
+/// the direction's state moves on.
 pub fn analyze(
     fwd: &mut FlowAnalysis,
     rev: &mut FlowAnalysis,
@@ -84,88 +88,111 @@ pub fn analyze(
     conn: &ConnFacts,
 ) -> Verdict {
     let mut v = Verdict::default();
+    check_forward(fwd, rev, s, conn, &mut v);
+    check_acks(fwd, rev, s, &mut v);
+    if s.seglen > 0 || s.flags.syn() || s.flags.fin() {
+        check_retransmission(fwd, rev, s, conn, &mut v);
+    }
+    advance(fwd, s, &v);
+    v
+}
+
+/// Wireshark's checks up to `finished_fwd`: zero windows and their probes,
+/// lost segments, keep-alives, window updates and full windows, duplicate
+/// ACKs. A zero-window probe, a keep-alive ACK or a zero-window-probe ACK
+/// ends them (Wireshark's `goto finished_fwd`).
+#[inline]
+fn check_forward(
+    fwd: &mut FlowAnalysis,
+    rev: &FlowAnalysis,
+    s: &SegmentFacts,
+    conn: &ConnFacts,
+    v: &mut Verdict,
+) {
     let flags = s.flags;
     let syn_fin_rst = flags.syn() || flags.fin() || flags.rst();
     let (seq, ack, seglen, window) = (s.seq, s.ack, s.seglen, s.window);
-
-    'fwd: {
-        // Zero-window probe: one byte at the next expected sequence number
-        // while the receiver advertises a zero window.
-        if seglen == 1 && seq == fwd.nextseq && rev.window == Some(0) {
-            v.flags.set(Analysis::ZERO_WINDOW_PROBE);
-            break 'fwd;
-        }
-        if window == 0 && !syn_fin_rst {
-            v.flags.set(Analysis::ZERO_WINDOW);
-        }
-        if fwd.nextseq != 0 && seq::gt(seq, fwd.nextseq) && !flags.rst() {
-            v.flags.set(Analysis::LOST_SEGMENT);
-        }
-        if (seglen == 0 || seglen == 1) && seq == fwd.nextseq.wrapping_sub(1) && !syn_fin_rst {
-            v.flags.set(Analysis::KEEP_ALIVE);
-        }
-        if seglen == 0
-            && window != 0
-            && Some(window) != fwd.window
-            && seq == fwd.nextseq
-            && ack == fwd.lastack
-            && !syn_fin_rst
-        {
-            v.flags.set(Analysis::WINDOW_UPDATE);
-        }
-        // Window full: the data reaches the right edge of the receiver's
-        // (scaled) window. Only judged when the receiver's scale is known.
-        if let (Some(shift), Some(rwin)) = (conn.rev_shift, rev.window) {
-            let shift = if rev.window_from_syn { 0 } else { shift };
-            let edge = rev
-                .lastack
-                .wrapping_add(rwin.checked_shl(u32::from(shift)).unwrap_or(0));
-            if seglen > 0 && seq.wrapping_add(seglen) == edge && !syn_fin_rst {
-                v.flags.set(Analysis::WINDOW_FULL);
-            }
-        }
-        if seglen == 0
-            && window != 0
-            && Some(window) == fwd.window
-            && seq == fwd.nextseq
-            && ack == fwd.lastack
-            && rev.lastsegmentflags.has(Analysis::KEEP_ALIVE)
-            && !syn_fin_rst
-        {
-            v.flags.set(Analysis::KEEP_ALIVE_ACK);
-            break 'fwd;
-        }
-        if seglen == 0
-            && window == 0
-            && Some(window) == fwd.window
-            && seq == fwd.nextseq
-            && ack == fwd.lastack
-            && rev.lastsegmentflags.has(Analysis::ZERO_WINDOW_PROBE)
-            && !syn_fin_rst
-        {
-            v.flags.set(Analysis::ZERO_WINDOW_PROBE_ACK);
-            break 'fwd;
-        }
-        if seglen == 0
-            && window != 0
-            && Some(window) == fwd.window
-            && seq == fwd.nextseq
-            && ack == fwd.lastack
-            && !syn_fin_rst
-        {
-            // After an "ACKed unseen segment" the count restarts at 1.
-            fwd.dupacknum = if fwd.dupacknum == DUPACK_SUPPRESS {
-                1
-            } else {
-                fwd.dupacknum.saturating_add(1)
-            };
-            v.flags.set(Analysis::DUPLICATE_ACK);
-            v.dup_ack_num = fwd.dupacknum;
-            v.dup_ack_of = fwd.lastnondupack;
+    // Zero-window probe: one byte at the next expected sequence number
+    // while the receiver advertises a zero window.
+    if seglen == 1 && seq == fwd.nextseq && rev.window == Some(0) {
+        v.flags.set(Analysis::ZERO_WINDOW_PROBE);
+        return;
+    }
+    if window == 0 && !syn_fin_rst {
+        v.flags.set(Analysis::ZERO_WINDOW);
+    }
+    if fwd.nextseq != 0 && seq::gt(seq, fwd.nextseq) && !flags.rst() {
+        v.flags.set(Analysis::LOST_SEGMENT);
+    }
+    if (seglen == 0 || seglen == 1) && seq == fwd.nextseq.wrapping_sub(1) && !syn_fin_rst {
+        v.flags.set(Analysis::KEEP_ALIVE);
+    }
+    if seglen == 0
+        && window != 0
+        && Some(window) != fwd.window
+        && seq == fwd.nextseq
+        && ack == fwd.lastack
+        && !syn_fin_rst
+    {
+        v.flags.set(Analysis::WINDOW_UPDATE);
+    }
+    // Window full: the data reaches the right edge of the receiver's
+    // (scaled) window. Only judged when the receiver's scale is known.
+    if let (Some(shift), Some(rwin)) = (conn.rev_shift, rev.window) {
+        let shift = if rev.window_from_syn { 0 } else { shift };
+        let edge = rev
+            .lastack
+            .wrapping_add(rwin.checked_shl(u32::from(shift)).unwrap_or(0));
+        if seglen > 0 && seq.wrapping_add(seglen) == edge && !syn_fin_rst {
+            v.flags.set(Analysis::WINDOW_FULL);
         }
     }
+    if seglen == 0
+        && window != 0
+        && Some(window) == fwd.window
+        && seq == fwd.nextseq
+        && ack == fwd.lastack
+        && rev.lastsegmentflags.has(Analysis::KEEP_ALIVE)
+        && !syn_fin_rst
+    {
+        v.flags.set(Analysis::KEEP_ALIVE_ACK);
+        return;
+    }
+    if seglen == 0
+        && window == 0
+        && Some(window) == fwd.window
+        && seq == fwd.nextseq
+        && ack == fwd.lastack
+        && rev.lastsegmentflags.has(Analysis::ZERO_WINDOW_PROBE)
+        && !syn_fin_rst
+    {
+        v.flags.set(Analysis::ZERO_WINDOW_PROBE_ACK);
+        return;
+    }
+    if seglen == 0
+        && window != 0
+        && Some(window) == fwd.window
+        && seq == fwd.nextseq
+        && ack == fwd.lastack
+        && !syn_fin_rst
+    {
+        // After an "ACKed unseen segment" the count restarts at 1.
+        fwd.dupacknum = if fwd.dupacknum == DUPACK_SUPPRESS {
+            1
+        } else {
+            fwd.dupacknum.saturating_add(1)
+        };
+        v.flags.set(Analysis::DUPLICATE_ACK);
+        v.dup_ack_num = fwd.dupacknum;
+        v.dup_ack_of = fwd.lastnondupack;
+    }
+}
 
-    // A new acknowledgement number restarts the duplicate-ACK count.
+/// A new acknowledgement number restarts the duplicate-ACK count; an ACK
+/// of data never seen is reported.
+#[inline]
+fn check_acks(fwd: &mut FlowAnalysis, rev: &mut FlowAnalysis, s: &SegmentFacts, v: &mut Verdict) {
+    let (flags, ack) = (s.flags, s.ack);
     if ack != fwd.lastack {
         fwd.lastnondupack = s.frame;
         fwd.dupacknum = 0;
@@ -186,57 +213,72 @@ pub fn analyze(
             rev.dupacknum = DUPACK_SUPPRESS;
         }
     }
+}
 
-    if seglen > 0 || flags.syn() || flags.fin() {
-        'retrans: {
-            let mut seq_not_advanced = fwd.nextseq != 0 && seq::lt(seq, fwd.nextseq);
-            if v.flags.has(Analysis::KEEP_ALIVE) {
-                break 'retrans;
-            }
-            // New data starting one byte early (after a zero-window probe
-            // or a keep-alive carrying one byte) is not a retransmission.
-            if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
-                seq_not_advanced = false;
-            }
-            // Data the receiver has already acknowledged.
-            if seglen > 0 && rev.lastack != 0 && seq::le(seq.wrapping_add(seglen), rev.lastack) {
-                v.flags.set(Analysis::SPURIOUS_RETRANSMISSION);
-                v.flags.set(Analysis::RETRANSMISSION);
-                break 'retrans;
-            }
-            // At least two duplicate ACKs asked for this sequence number
-            // within the last 20 ms.
-            if seq_not_advanced
-                && rev.dupacknum >= 2
-                && rev.lastack == seq
-                && elapsed(s.ts_ns, rev.lastack_time) < 20_000_000
-            {
-                v.flags.set(Analysis::FAST_RETRANSMISSION);
-                v.flags.set(Analysis::RETRANSMISSION);
-                break 'retrans;
-            }
-            // Sent soon (within the handshake RTT) after the highest
-            // segment and not simply a resend of the last one.
-            let ooo_thres = conn
-                .first_rtt_ns
-                .filter(|&r| r != 0)
-                .map_or(3_000_000, |r| r as u64);
-            let end = seq
-                .wrapping_add(seglen)
-                .wrapping_add(u32::from(flags.syn() || flags.fin()));
-            if seq_not_advanced
-                && elapsed(s.ts_ns, fwd.nextseq_time) < ooo_thres
-                && fwd.nextseq != end
-            {
-                v.flags.set(Analysis::OUT_OF_ORDER);
-                break 'retrans;
-            }
-            if seq_not_advanced {
-                v.flags.set(Analysis::RETRANSMISSION);
-            }
-        }
+/// What kind of retransmission a segment that occupies sequence space is,
+/// if any (Wireshark's checks up to
+/// `finished_checking_retransmission_type`): spurious, fast, out of order,
+/// or plain. The first that matches ends them.
+#[inline]
+fn check_retransmission(
+    fwd: &FlowAnalysis,
+    rev: &FlowAnalysis,
+    s: &SegmentFacts,
+    conn: &ConnFacts,
+    v: &mut Verdict,
+) {
+    let flags = s.flags;
+    let (seq, seglen) = (s.seq, s.seglen);
+    let mut seq_not_advanced = fwd.nextseq != 0 && seq::lt(seq, fwd.nextseq);
+    if v.flags.has(Analysis::KEEP_ALIVE) {
+        return;
     }
+    // New data starting one byte early (after a zero-window probe
+    // or a keep-alive carrying one byte) is not a retransmission.
+    if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
+        seq_not_advanced = false;
+    }
+    // Data the receiver has already acknowledged.
+    if seglen > 0 && rev.lastack != 0 && seq::le(seq.wrapping_add(seglen), rev.lastack) {
+        v.flags.set(Analysis::SPURIOUS_RETRANSMISSION);
+        v.flags.set(Analysis::RETRANSMISSION);
+        return;
+    }
+    // At least two duplicate ACKs asked for this sequence number
+    // within the last 20 ms.
+    if seq_not_advanced
+        && rev.dupacknum >= 2
+        && rev.lastack == seq
+        && elapsed(s.ts_ns, rev.lastack_time) < 20_000_000
+    {
+        v.flags.set(Analysis::FAST_RETRANSMISSION);
+        v.flags.set(Analysis::RETRANSMISSION);
+        return;
+    }
+    // Sent soon (within the handshake RTT) after the highest
+    // segment and not simply a resend of the last one.
+    let ooo_thres = conn
+        .first_rtt_ns
+        .filter(|&r| r != 0)
+        .map_or(3_000_000, |r| r as u64);
+    let end = seq
+        .wrapping_add(seglen)
+        .wrapping_add(u32::from(flags.syn() || flags.fin()));
+    if seq_not_advanced && elapsed(s.ts_ns, fwd.nextseq_time) < ooo_thres && fwd.nextseq != end {
+        v.flags.set(Analysis::OUT_OF_ORDER);
+        return;
+    }
+    if seq_not_advanced {
+        v.flags.set(Analysis::RETRANSMISSION);
+    }
+}
 
+/// The direction's state moves on past this segment (a zero-window probe
+/// does not advance it).
+#[inline]
+fn advance(fwd: &mut FlowAnalysis, s: &SegmentFacts, v: &Verdict) {
+    let flags = s.flags;
+    let (seq, ack, seglen, window) = (s.seq, s.ack, s.seglen, s.window);
     let mut nextseq = seq.wrapping_add(seglen);
     if flags.syn() || flags.fin() {
         nextseq = nextseq.wrapping_add(1);
@@ -254,7 +296,6 @@ pub fn analyze(
     fwd.lastack = ack;
     fwd.lastack_time = s.ts_ns;
     fwd.lastsegmentflags = v.flags;
-    v
 }
 
 #[cfg(test)]
