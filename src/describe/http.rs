@@ -83,9 +83,9 @@ impl HttpNote {
                 }
                 Ok(())
             }
-            HttpNote::Notice { text, .. } => {
+            HttpNote::Anomaly { anomaly, .. } => {
                 f.write_str("! http: ")?;
-                f.write_str(text)
+                anomaly.write_text(f)
             }
         }
     }

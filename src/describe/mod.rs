@@ -4,6 +4,9 @@
 //! prose.
 
 pub mod annotate;
+pub mod anomaly;
+#[cfg(test)]
+mod codes;
 pub mod http;
 pub mod notice;
 pub mod units;

@@ -193,7 +193,7 @@ impl<W: Write> HarSink<W> {
     fn entry<'a>(&self, x: &'a Exchange, connect_ns: Option<i64>) -> Entry<'a> {
         let req = x.request.as_ref();
         let resp = x.response.as_ref();
-        let mut notes: Vec<String> = x.notes.clone();
+        let mut notes: Vec<String> = x.notes.iter().map(ToString::to_string).collect();
         let (send, wait, receive, start_ns) = match (req, resp) {
             (Some(q), Some(r)) => (
                 span(&q.msg),

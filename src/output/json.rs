@@ -144,7 +144,7 @@ struct Packet<'a> {
     /// framing, a gap). The exchange records carry them too; these also
     /// reach the output when no exchange follows.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    http_notes: Vec<&'a str>,
+    http_notes: Vec<String>,
     event: ecs::Event,
     #[serde(skip_serializing_if = "Option::is_none")]
     observer: Option<ecs::Observer<'a>>,
@@ -306,7 +306,7 @@ struct HttpLine<'a> {
     ttfb_ns: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     duration_ns: Option<i64>,
-    notes: &'a [String],
+    notes: Vec<String>,
     #[serde(rename = "@timestamp")]
     timestamp: Rfc3339,
     event: ecs::Event,
@@ -602,7 +602,7 @@ fn write_http(o: &mut Vec<u8>, l: &HttpLine<'_>) -> Result<(), json_writer::Erro
         int(o, d);
     }
     o.extend_from_slice(b",\"notes\":");
-    append(o, l.notes)?;
+    append(o, &l.notes)?;
     o.extend_from_slice(b",\"@timestamp\":");
     l.timestamp.write_json(o);
     o.extend_from_slice(b",\"event\":");
@@ -920,7 +920,7 @@ impl<W: Write> Sink for JsonSink<W> {
                 .http
                 .iter()
                 .filter_map(|n| match n {
-                    HttpNote::Notice { text, .. } => Some(text.as_str()),
+                    HttpNote::Anomaly { anomaly, .. } => Some(anomaly.to_string()),
                     _ => None,
                 })
                 .collect(),
@@ -1047,7 +1047,8 @@ impl<W: Write> Sink for JsonSink<W> {
                 .collect(),
             ttfb_ns: x.ttfb_ns(),
             duration_ns: x.duration_ns(),
-            notes: &x.notes,
+            // (Written as their sentences for now.)
+            notes: x.notes.iter().map(ToString::to_string).collect(),
             timestamp: e.timestamp,
             event: e.event,
             source: e.source,
@@ -1065,14 +1066,11 @@ impl<W: Write> Sink for JsonSink<W> {
 
     fn notice(&mut self, n: &Notice, ts_ns: Option<i64>) -> io::Result<()> {
         self.totals.notices += 1;
-        let code = match n {
+        if let Notice::Http(_) = n {
             // The exchange records carry HTTP notes.
-            Notice::Http(_) => return Ok(()),
-            Notice::KernelDropped { .. } => "kernel_dropped",
-            Notice::FilterNotApplicable { .. } => "filter_not_applicable",
-            Notice::Track(crate::event::TrackNotice::Evicted { .. }) => "connections_evicted",
-            Notice::Track(crate::event::TrackNotice::BufferLimit { .. }) => "reassembly_limit",
-        };
+            return Ok(());
+        }
+        let code = n.code();
         let msg = n.to_string();
         self.line(&NoticeLine {
             kind: "notice",
