@@ -1,6 +1,8 @@
-//! The words of a run's summaries: the timeline's closing lines and the
-//! sentences of `--stats` (table titles and column headers stay with the
-//! tables in the outputs).
+//! The words of a run's summaries and warnings: the timeline's closing
+//! lines, the sentences of `--stats` (table titles and column headers stay
+//! with the tables in the outputs) and what `--follow` warns about.
+
+use crate::event::Direction;
 
 /// Under the conversation table: what its columns count.
 pub const CONVERSATIONS_FOOTER: &str =
@@ -55,6 +57,24 @@ pub fn handshake_rtt(
     )
 }
 
+/// `--follow … raw` cannot mark a gap in the bytes it prints: it says so.
+pub fn follow_raw_gap(stream: u64, dir: Direction, missing: u64) -> String {
+    let whose = match dir {
+        Direction::ToServer => "client's data",
+        Direction::ToClient => "server's data",
+    };
+    format!(
+        "stream {stream}: {missing} bytes of the {whose} were never captured; the raw output goes on without them"
+    )
+}
+
+/// `--follow N` named a stream the input does not have.
+pub fn follow_stream_not_seen(stream: u64) -> String {
+    format!(
+        "stream {stream} was not seen in the input (streams are numbered from 0, as Wireshark's tcp.stream)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +99,14 @@ mod tests {
         assert_eq!(
             handshake_rtt("10 µs", "30 µs", "1.0 ms", 5, 2),
             "handshake rtt: min 10 µs  median 30 µs  max 1.0 ms  over 5 connections; 2 retransmissions in all"
+        );
+        assert_eq!(
+            follow_raw_gap(4, Direction::ToClient, 100),
+            "stream 4: 100 bytes of the server's data were never captured; the raw output goes on without them"
+        );
+        assert_eq!(
+            follow_stream_not_seen(9),
+            "stream 9 was not seen in the input (streams are numbered from 0, as Wireshark's tcp.stream)"
         );
     }
 }
