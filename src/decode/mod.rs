@@ -11,39 +11,8 @@ use etherparse::{LaxNetSlice, LaxSlicedPacket, TcpSlice, TransportSlice};
 
 pub use link::Link;
 
-use crate::event::{Frame, TcpFlags, TcpOptions};
-
-/// What stopped decoding, in words a person can act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DecodeIssue {
-    /// The link type is not one netpeek decodes.
-    UnknownLinkType(u16),
-    /// The link header itself is cut short.
-    LinkTruncated { need: usize, have: usize },
-    /// A layer was cut short by the snapshot length or a corrupt length field.
-    Truncated {
-        layer: &'static str,
-        need: usize,
-        have: usize,
-    },
-    /// A header field holds an impossible value.
-    Malformed { layer: &'static str, what: String },
-}
-
-impl std::fmt::Display for DecodeIssue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DecodeIssue::UnknownLinkType(t) => write!(f, "unknown link type {t}"),
-            DecodeIssue::LinkTruncated { need, have } => {
-                write!(f, "link header truncated: need {need} bytes, have {have}")
-            }
-            DecodeIssue::Truncated { layer, need, have } => {
-                write!(f, "{layer} truncated: need {need} bytes, have {have}")
-            }
-            DecodeIssue::Malformed { layer, what } => write!(f, "malformed {layer}: {what}"),
-        }
-    }
-}
+pub use crate::event::DecodeIssue;
+use crate::event::{Frame, Layer, TcpFlags, TcpOptions};
 
 /// A decoded frame: borrowed views into its bytes.
 #[derive(Clone, Debug)]
@@ -376,29 +345,29 @@ fn first_fragment_tcp<'a>(p: &LaxSlicedPacket<'a>) -> Option<TcpSlice<'a>> {
     TcpSlice::from_slice(payload.payload).ok()
 }
 
-fn layer_name(layer: etherparse::err::Layer) -> &'static str {
+fn layer_name(layer: etherparse::err::Layer) -> Layer {
     use etherparse::err::Layer as L;
     match layer {
-        L::Ethernet2Header => "Ethernet header",
-        L::VlanHeader => "VLAN header",
-        L::Ipv4Header => "IPv4 header",
-        L::Ipv4Packet => "IPv4 packet",
-        L::Ipv6Header => "IPv6 header",
-        L::Ipv6Packet => "IPv6 packet",
-        L::IpHeader => "IP header",
-        L::TcpHeader => "TCP header",
-        L::UdpHeader => "UDP header",
-        L::UdpPayload => "UDP payload",
-        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "ICMP",
-        L::Icmpv6 => "ICMPv6",
+        L::Ethernet2Header => Layer::EthernetHeader,
+        L::VlanHeader => Layer::VlanHeader,
+        L::Ipv4Header => Layer::Ipv4Header,
+        L::Ipv4Packet => Layer::Ipv4Packet,
+        L::Ipv6Header => Layer::Ipv6Header,
+        L::Ipv6Packet => Layer::Ipv6Packet,
+        L::IpHeader => Layer::IpHeader,
+        L::TcpHeader => Layer::TcpHeader,
+        L::UdpHeader => Layer::UdpHeader,
+        L::UdpPayload => Layer::UdpPayload,
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => Layer::Icmp,
+        L::Icmpv6 => Layer::Icmpv6,
         L::Ipv6ExtHeader
         | L::Ipv6HopByHopHeader
         | L::Ipv6DestOptionsHeader
         | L::Ipv6RouteHeader
-        | L::Ipv6FragHeader => "IPv6 extension header",
-        L::IpAuthHeader => "IP authentication header",
-        L::Arp => "ARP",
-        _ => "header",
+        | L::Ipv6FragHeader => Layer::Ipv6ExtensionHeader,
+        L::IpAuthHeader => Layer::IpAuthHeader,
+        L::Arp => Layer::Arp,
+        _ => Layer::Other,
     }
 }
 
@@ -429,7 +398,7 @@ fn ip_issue(err: &etherparse::err::ip::LaxHeaderSliceError) -> DecodeIssue {
             have: l.len,
         },
         E::Content(c) => DecodeIssue::Malformed {
-            layer: "IP header",
+            layer: Layer::IpHeader,
             what: c.to_string(),
         },
     }

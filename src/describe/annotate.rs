@@ -440,7 +440,7 @@ fn http(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Annotations) {
             HttpNote::Response { status, .. } | HttpNote::Interim { status, .. } => {
                 Tone::Response(*status)
             }
-            HttpNote::Notice { .. } => Tone::Other,
+            HttpNote::Anomaly { .. } => Tone::Other,
         };
         let mut text = out.text();
         let _ = n.write_text(&mut text);
@@ -505,7 +505,7 @@ fn explain_http(n: &HttpNote) -> String {
             "An interim response ({status} {reason}): the server tells the client to go on \
                      before the final answer."
         ),
-        HttpNote::Notice { text, .. } => text.clone(),
+        HttpNote::Anomaly { anomaly, .. } => anomaly.to_string(),
     }
 }
 

@@ -1,10 +1,13 @@
-//! The words of the HTTP notes: what the timeline, the ladder and the
-//! pcapng comments print beside a request or a response.
+//! The words of the HTTP notes (what the timeline, the ladder and the
+//! pcapng comments print beside a request or a response), of kept bodies
+//! under their exchange, and of HAR comments.
 
 use std::fmt;
+use std::io::{self, Write};
 
+use super::human_bytes;
 use super::units::{num, write_bytes, write_duration};
-use crate::event::HttpNote;
+use crate::event::{Exchange, HttpNote, Message};
 
 impl fmt::Display for HttpNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,12 +86,71 @@ impl HttpNote {
                 }
                 Ok(())
             }
-            HttpNote::Notice { text, .. } => {
+            HttpNote::Anomaly { anomaly, .. } => {
                 f.write_str("! http: ")?;
-                f.write_str(text)
+                anomaly.write_text(f)
             }
         }
     }
+}
+
+/// The kept bodies (`--body`) of an exchange's request and response.
+pub fn write_exchange_bodies(buf: &mut Vec<u8>, x: &Exchange) -> io::Result<()> {
+    if let Some(r) = &x.request {
+        let label = format!("→ {} {}", r.method, r.uri);
+        write_body(buf, &label, &r.msg)?;
+    }
+    if let Some(r) = &x.response {
+        let label = format!("← {} {}", r.status, r.reason);
+        write_body(buf, label.trim_end(), &r.msg)?;
+    }
+    Ok(())
+}
+
+/// A kept body under its exchange: a summary line, then the text (each
+/// line prefixed) or a note that binary content is not shown.
+pub fn write_body<W: Write>(w: &mut W, label: &str, m: &Message) -> io::Result<()> {
+    let Some(b) = &m.body else { return Ok(()) };
+    let ct = m
+        .content_type
+        .as_deref()
+        .map(|c| c.split(';').next().unwrap_or(c).trim())
+        .unwrap_or("no content type");
+    write!(w, "    {label}: body {ct}, {}", human_bytes(m.body_bytes))?;
+    if let (Some(enc), Some(dec)) = (&m.content_encoding, m.body_decoded_bytes) {
+        write!(w, " ({enc}, {} decoded)", human_bytes(dec))?;
+    }
+    if !m.complete {
+        write!(w, ", incomplete")?;
+    }
+    match b.as_text() {
+        Some(text) => {
+            writeln!(w, ":")?;
+            for line in text.lines() {
+                writeln!(w, "    | {line}")?;
+            }
+            if b.truncated {
+                writeln!(w, "    | … (first {} bytes shown)", b.bytes.len())?;
+            }
+        }
+        None => writeln!(w, ", binary (not shown)")?,
+    }
+    Ok(())
+}
+
+/// The HAR comment of an entry without request.
+pub const HAR_NO_REQUEST: &str = "the request was not captured (or was not HTTP)";
+/// The HAR comment of an entry without response.
+pub const HAR_NO_RESPONSE: &str = "no response was captured";
+
+/// The HAR comment on body bytes lost in capture gaps.
+pub fn body_bytes_not_captured(n: u64) -> String {
+    format!("{n} body bytes were not captured")
+}
+
+/// The HAR comment of a body cut at the display limit.
+pub fn body_limit_note(shown: usize, total: u64) -> String {
+    format!("only the first {shown} of {total} bytes (--body-limit)")
 }
 
 #[cfg(test)]
@@ -121,6 +183,57 @@ mod tests {
         assert_eq!(
             resp.to_string(),
             "← 200 OK  text/html  2.3 KB  ttfb 1.1 ms  total 1.3 ms"
+        );
+    }
+
+    #[test]
+    fn kept_bodies_and_har_comments() {
+        use crate::event::{Body, Request, Response};
+        let body = |bytes: &[u8], truncated| Body {
+            bytes: bytes.to_vec(),
+            decoded: false,
+            truncated,
+        };
+        let x = Exchange {
+            request: Some(Request {
+                method: "POST".into(),
+                uri: "/form".into(),
+                msg: Message {
+                    body: Some(body(b"a=1\nb=2", true)),
+                    body_bytes: 1200,
+                    complete: true,
+                    ..Message::default()
+                },
+                ..Request::default()
+            }),
+            response: Some(Response {
+                status: 200,
+                reason: "".into(),
+                msg: Message {
+                    content_type: Some("image/png; q=1".into()),
+                    content_encoding: Some("gzip".into()),
+                    body_decoded_bytes: Some(3000),
+                    body: Some(body(b"\x89PNG\0", false)),
+                    body_bytes: 1500,
+                    ..Message::default()
+                },
+            }),
+            ..Exchange::default()
+        };
+        let mut v = Vec::new();
+        write_exchange_bodies(&mut v, &x).unwrap();
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "    → POST /form: body no content type, 1.2 KB:\n    | a=1\n    | b=2\n    | … (first 7 bytes shown)\n    \
+             ← 200: body image/png, 1.5 KB (gzip, 3.0 KB decoded), incomplete, binary (not shown)\n"
+        );
+        assert_eq!(
+            body_bytes_not_captured(14),
+            "14 body bytes were not captured"
+        );
+        assert_eq!(
+            body_limit_note(4096, 10000),
+            "only the first 4096 of 10000 bytes (--body-limit)"
         );
     }
 }

@@ -4,8 +4,13 @@
 //! prose.
 
 pub mod annotate;
+pub mod anomaly;
+#[cfg(test)]
+mod codes;
+pub mod conn;
 pub mod http;
 pub mod notice;
+pub mod run;
 pub mod units;
 
 pub use units::{human_bytes, human_duration, write_bytes, write_duration};

@@ -1,15 +1,19 @@
-//! The words of notices (things worth telling that are not packets) and of
-//! odd capture records.
+//! The words of notices (things worth telling that are not packets), of
+//! odd capture records and of frames that could not be decoded.
 
 use std::fmt;
 
-use crate::event::{Direction, HttpNote, Notice, RecordIssue, TrackNotice};
+use super::anomaly::direction_words;
+use crate::event::{DecodeIssue, HttpNote, Layer, Notice, RecordIssue, TrackNotice};
 
 impl fmt::Display for Notice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Notice::KernelDropped { new, total } => {
-                write!(f, "kernel dropped {new} packets ({total} so far): the capture has a gap here")
+                write!(
+                    f,
+                    "kernel dropped {new} packets ({total} so far): the capture has a gap here"
+                )
             }
             Notice::FilterNotApplicable { linktype, msg } => write!(
                 f,
@@ -17,22 +21,29 @@ impl fmt::Display for Notice {
                 linktype.name(),
                 linktype.0
             ),
-            Notice::Track(TrackNotice::Evicted { count, limit }) => write!(
+            Notice::Track(t) => t.fmt(f),
+            Notice::Http(HttpNote::Anomaly { stream, anomaly }) => {
+                write!(f, "http #{stream}: {anomaly}")
+            }
+            Notice::Http(n) => write!(f, "http #{}: {n}", n.stream()),
+        }
+    }
+}
+
+impl fmt::Display for TrackNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrackNotice::Evicted { count, limit } => write!(
                 f,
                 "connection table full ({limit} connections): evicted the {count} least recently active \
                  (raise --max-connections to keep more)"
             ),
-            Notice::Track(TrackNotice::BufferLimit { stream, dir, limit }) => write!(
+            TrackNotice::BufferLimit { stream, dir, limit } => write!(
                 f,
                 "stream #{stream} {}: reassembly buffer limit ({limit} bytes) reached, skipping a hole \
                  (raise --max-buffer to wait longer)",
-                match dir {
-                    Direction::ToServer => "client→server",
-                    Direction::ToClient => "server→client",
-                }
+                direction_words(*dir)
             ),
-            Notice::Http(HttpNote::Notice { stream, text }) => write!(f, "http #{stream}: {text}"),
-            Notice::Http(n) => write!(f, "http #{}: {n}", n.stream()),
         }
     }
 }
@@ -46,5 +57,155 @@ impl fmt::Display for RecordIssue {
             RecordIssue::NoTimestamp => f.write_str("no timestamp (pcapng simple packet block)"),
             RecordIssue::CaplenExceedsLen => f.write_str("captured length exceeds wire length"),
         }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Layer::EthernetHeader => "Ethernet header",
+            Layer::VlanHeader => "VLAN header",
+            Layer::Ipv4Header => "IPv4 header",
+            Layer::Ipv4Packet => "IPv4 packet",
+            Layer::Ipv6Header => "IPv6 header",
+            Layer::Ipv6Packet => "IPv6 packet",
+            Layer::IpHeader => "IP header",
+            Layer::TcpHeader => "TCP header",
+            Layer::UdpHeader => "UDP header",
+            Layer::UdpPayload => "UDP payload",
+            Layer::Icmp => "ICMP",
+            Layer::Icmpv6 => "ICMPv6",
+            Layer::Ipv6ExtensionHeader => "IPv6 extension header",
+            Layer::IpAuthHeader => "IP authentication header",
+            Layer::Arp => "ARP",
+            Layer::Other => "header",
+        })
+    }
+}
+
+impl fmt::Display for DecodeIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeIssue::UnknownLinkType(t) => write!(f, "unknown link type {t}"),
+            DecodeIssue::LinkTruncated { need, have } => {
+                write!(f, "link header truncated: need {need} bytes, have {have}")
+            }
+            DecodeIssue::Truncated { layer, need, have } => {
+                write!(f, "{layer} truncated: need {need} bytes, have {have}")
+            }
+            DecodeIssue::Malformed { layer, what } => write!(f, "malformed {layer}: {what}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Direction, HttpAnomaly, LinkType};
+
+    #[test]
+    fn notices_read_as_before() {
+        let cases = [
+            (
+                Notice::KernelDropped { new: 5, total: 12 },
+                "kernel dropped 5 packets (12 so far): the capture has a gap here",
+            ),
+            (
+                Notice::FilterNotApplicable {
+                    linktype: LinkType(147),
+                    msg: "unknown link type".into(),
+                },
+                "filter does not apply to link type UNKNOWN (147): unknown link type; those frames are skipped",
+            ),
+            (
+                Notice::Track(TrackNotice::Evicted {
+                    count: 10,
+                    limit: 100,
+                }),
+                "connection table full (100 connections): evicted the 10 least recently active \
+                 (raise --max-connections to keep more)",
+            ),
+            (
+                Notice::Track(TrackNotice::BufferLimit {
+                    stream: 3,
+                    dir: Direction::ToClient,
+                    limit: 1024,
+                }),
+                "stream #3 server→client: reassembly buffer limit (1024 bytes) reached, skipping a hole \
+                 (raise --max-buffer to wait longer)",
+            ),
+            (
+                Notice::Http(HttpNote::Anomaly {
+                    stream: 7,
+                    anomaly: HttpAnomaly::RequestWithoutResponse { switched: false },
+                }),
+                "http #7: request without response",
+            ),
+            (
+                Notice::Http(HttpNote::Interim {
+                    stream: 2,
+                    status: 100,
+                    reason: "Continue".into(),
+                }),
+                "http #2: ← 100 Continue",
+            ),
+        ];
+        for (n, text) in cases {
+            assert_eq!(n.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn record_and_decode_issues_read_as_before() {
+        assert_eq!(
+            RecordIssue::TimestampFractionOutOfRange { raw: 1_000_000 }.to_string(),
+            "timestamp fraction out of range (raw 1000000), clamped"
+        );
+        assert_eq!(
+            RecordIssue::NoTimestamp.to_string(),
+            "no timestamp (pcapng simple packet block)"
+        );
+        assert_eq!(
+            RecordIssue::CaplenExceedsLen.to_string(),
+            "captured length exceeds wire length"
+        );
+        assert_eq!(
+            DecodeIssue::UnknownLinkType(147).to_string(),
+            "unknown link type 147"
+        );
+        assert_eq!(
+            DecodeIssue::LinkTruncated { need: 14, have: 10 }.to_string(),
+            "link header truncated: need 14 bytes, have 10"
+        );
+        assert_eq!(
+            DecodeIssue::Truncated {
+                layer: Layer::TcpHeader,
+                need: 20,
+                have: 12
+            }
+            .to_string(),
+            "TCP header truncated: need 20 bytes, have 12"
+        );
+        assert_eq!(
+            DecodeIssue::Malformed {
+                layer: Layer::Ipv6ExtensionHeader,
+                what: "bad".into()
+            }
+            .to_string(),
+            "malformed IPv6 extension header: bad"
+        );
+        assert_eq!(Layer::Other.to_string(), "header");
+    }
+
+    #[test]
+    fn every_layer_has_its_own_name() {
+        let mut names: Vec<String> = crate::event::issue::examples::layers()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
     }
 }

@@ -114,6 +114,36 @@ pub enum RecordIssue {
     CaplenExceedsLen,
 }
 
+impl RecordIssue {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RecordIssue::TimestampFractionOutOfRange { .. } => "timestamp_fraction_out_of_range",
+            RecordIssue::NoTimestamp => "no_timestamp",
+            RecordIssue::CaplenExceedsLen => "caplen_exceeds_len",
+        }
+    }
+
+    /// Every variant once (tests; no wildcard: a new variant must be
+    /// listed).
+    #[cfg(test)]
+    pub(crate) fn examples() -> Vec<Self> {
+        let all = vec![
+            RecordIssue::TimestampFractionOutOfRange { raw: 1_000_000 },
+            RecordIssue::NoTimestamp,
+            RecordIssue::CaplenExceedsLen,
+        ];
+        for r in &all {
+            match r {
+                RecordIssue::TimestampFractionOutOfRange { .. }
+                | RecordIssue::NoTimestamp
+                | RecordIssue::CaplenExceedsLen => {}
+            }
+        }
+        all
+    }
+}
+
 /// Counters a live capture reports at the end (libpcap's `pcap_stats`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CaptureStats {

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::anomaly::HttpAnomaly;
 use super::flow::Endpoint;
 
 /// Text that is usually one of a few known words (a version, a method, a
@@ -258,7 +259,7 @@ pub struct Exchange {
     pub response: Option<Response>,
     pub interim: Vec<Interim>,
     /// What went wrong or is worth knowing, in order.
-    pub notes: Vec<String>,
+    pub notes: Vec<HttpAnomaly>,
 }
 
 impl Exchange {
@@ -326,7 +327,7 @@ pub enum HttpNote {
         reason: Text,
     },
     /// Anything else worth a word: malformed messages, gaps, upgrades.
-    Notice { stream: u64, text: String },
+    Anomaly { stream: u64, anomaly: HttpAnomaly },
 }
 
 impl HttpNote {
@@ -335,7 +336,17 @@ impl HttpNote {
             HttpNote::Request { stream, .. }
             | HttpNote::Response { stream, .. }
             | HttpNote::Interim { stream, .. }
-            | HttpNote::Notice { stream, .. } => *stream,
+            | HttpNote::Anomaly { stream, .. } => *stream,
+        }
+    }
+
+    /// Stable snake_case code: the anomaly's, or the kind of message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            HttpNote::Request { .. } => "http_request",
+            HttpNote::Response { .. } => "http_response",
+            HttpNote::Interim { .. } => "http_interim",
+            HttpNote::Anomaly { anomaly, .. } => anomaly.code(),
         }
     }
 }

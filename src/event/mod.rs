@@ -3,19 +3,23 @@
 //! outputs render or store them. Nothing here parses bytes on the wire or
 //! says how a person reads them.
 
+pub mod anomaly;
 pub mod flow;
 pub mod follow;
 pub mod frame;
 pub mod http;
+pub mod issue;
 pub mod redact;
 pub mod tcp;
 
+pub use anomaly::{ContentCoding, FramingError, HeadSyntax, HttpAnomaly, MessageKind, Snippet};
 pub use flow::{Direction, Endpoint};
 pub use follow::{FollowChunk, FollowData};
 pub use frame::{CaptureStats, Frame, InterfaceInfo, LinkType, RecordIssue};
 pub use http::{
     Body, Exchange, Fields, HttpNote, Interim, Message, Request, Response, Shared, Text,
 };
+pub use issue::{DecodeIssue, Layer};
 pub use tcp::{
     Analysis, CloseKind, Closer, ConnRecord, Role, TcpFlags, TcpInfo, TcpOptions, TrackNotice,
     Verdict,
@@ -55,8 +59,20 @@ pub enum Notice {
     },
     Track(TrackNotice),
     /// An HTTP note that became known outside any packet (when the input
-    /// ended). The exchange records carry the same text.
+    /// ended). The exchange records carry the same anomalies.
     Http(HttpNote),
+}
+
+impl Notice {
+    /// Stable snake_case code (what JSON writes as the notice's `code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Notice::KernelDropped { .. } => "kernel_dropped",
+            Notice::FilterNotApplicable { .. } => "filter_not_applicable",
+            Notice::Track(t) => t.code(),
+            Notice::Http(n) => n.code(),
+        }
+    }
 }
 
 /// What a run saw, for the final summary.

@@ -309,6 +309,16 @@ pub struct ConnRecord {
     pub missing: [u64; 2],
 }
 
+impl ConnRecord {
+    /// Retransmissions over the connection (its `retransmission` count).
+    pub fn retransmissions(&self) -> u64 {
+        self.analysis
+            .iter()
+            .find(|(n, _)| *n == "retransmission")
+            .map_or(0, |(_, c)| *c)
+    }
+}
+
 /// Tracker notices for the output (never silent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrackNotice {
@@ -320,4 +330,37 @@ pub enum TrackNotice {
         dir: Direction,
         limit: usize,
     },
+}
+
+impl TrackNotice {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TrackNotice::Evicted { .. } => "connections_evicted",
+            TrackNotice::BufferLimit { .. } => "reassembly_limit",
+        }
+    }
+
+    /// Every variant once (tests; no wildcard: a new variant must be
+    /// listed).
+    #[cfg(test)]
+    pub(crate) fn examples() -> Vec<Self> {
+        let all = vec![
+            TrackNotice::Evicted {
+                count: 10,
+                limit: 100,
+            },
+            TrackNotice::BufferLimit {
+                stream: 3,
+                dir: Direction::ToClient,
+                limit: 1 << 20,
+            },
+        ];
+        for t in &all {
+            match t {
+                TrackNotice::Evicted { .. } | TrackNotice::BufferLimit { .. } => {}
+            }
+        }
+        all
+    }
 }

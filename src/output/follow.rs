@@ -17,6 +17,7 @@ use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
+use crate::describe::run;
 use crate::event::Direction;
 use crate::event::{FollowChunk, FollowData};
 use crate::event::{PacketEvent, RunStats, Sink};
@@ -175,14 +176,7 @@ impl<W: Write> FollowPrinter<W> {
                 *o = o.saturating_add(*n);
             }
             (FollowData::Missing(n), FollowFormat::Raw) => {
-                log::warn!(
-                    "stream {}: {n} bytes of the {} were never captured; the raw output goes on without them",
-                    c.stream,
-                    match c.dir {
-                        Direction::ToServer => "client's data",
-                        Direction::ToClient => "server's data",
-                    }
-                );
+                log::warn!("{}", run::follow_raw_gap(c.stream, c.dir, *n));
             }
             (FollowData::End | FollowData::Closed, _) => {}
         }
@@ -261,10 +255,7 @@ impl<W: Write> Sink for FollowPrinter<W> {
 
     fn finish(&mut self, _stats: &RunStats) -> io::Result<()> {
         if !self.header_done {
-            log::warn!(
-                "stream {} was not seen in the input (streams are numbered from 0, as Wireshark's tcp.stream)",
-                self.opts.stream
-            );
+            log::warn!("{}", run::follow_stream_not_seen(self.opts.stream));
             self.header(None)?;
         }
         if self.opts.format != FollowFormat::Raw {

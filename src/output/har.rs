@@ -29,6 +29,9 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::time::rfc3339;
+use crate::describe::http::{
+    body_bytes_not_captured, body_limit_note, HAR_NO_REQUEST, HAR_NO_RESPONSE,
+};
 use crate::event::{Body, Exchange, Message};
 use crate::event::{ConnRecord, Endpoint};
 use crate::event::{PacketEvent, RunStats, Sink};
@@ -193,7 +196,7 @@ impl<W: Write> HarSink<W> {
     fn entry<'a>(&self, x: &'a Exchange, connect_ns: Option<i64>) -> Entry<'a> {
         let req = x.request.as_ref();
         let resp = x.response.as_ref();
-        let mut notes: Vec<String> = x.notes.clone();
+        let mut notes: Vec<String> = x.notes.iter().map(ToString::to_string).collect();
         let (send, wait, receive, start_ns) = match (req, resp) {
             (Some(q), Some(r)) => (
                 span(&q.msg),
@@ -256,7 +259,7 @@ impl<W: Write> HarSink<W> {
                 post_data: None,
                 headers_size: -1,
                 body_size: -1,
-                comment: Some("the request was not captured (or was not HTTP)"),
+                comment: Some(HAR_NO_REQUEST),
             },
         };
         let response = match resp {
@@ -276,10 +279,7 @@ impl<W: Write> HarSink<W> {
                     None => (None, None, None),
                 };
                 if m.body_missing_bytes > 0 {
-                    notes.push(format!(
-                        "{} body bytes were not captured",
-                        m.body_missing_bytes
-                    ));
+                    notes.push(body_bytes_not_captured(m.body_missing_bytes));
                 }
                 Response {
                     status: r.status,
@@ -322,7 +322,7 @@ impl<W: Write> HarSink<W> {
                 redirect_url: "",
                 headers_size: -1,
                 body_size: -1,
-                comment: Some("no response was captured"),
+                comment: Some(HAR_NO_RESPONSE),
             },
         };
         let first_frame = x.first_message().map_or(0, |m| m.first_frame);
@@ -357,10 +357,7 @@ fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
 }
 
 fn truncated_note(b: &Body, total: u64) -> String {
-    format!(
-        "only the first {} of {total} bytes (--body-limit)",
-        b.bytes.len()
-    )
+    body_limit_note(b.bytes.len(), total)
 }
 
 /// Text bodies as text; anything else base64.

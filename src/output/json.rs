@@ -16,7 +16,7 @@ use super::time::{rfc3339, Rfc3339};
 use crate::decode::Decoded;
 use crate::event::TcpFlags;
 use crate::event::{ConnRecord, Direction};
-use crate::event::{Exchange, Fields, HttpNote, Message};
+use crate::event::{Exchange, Fields, HttpAnomaly, HttpNote, Message};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 
 /// Bump when a field changes meaning or disappears.
@@ -143,8 +143,8 @@ struct Packet<'a> {
     /// HTTP problems noticed at this packet (a head over the limit, broken
     /// framing, a gap). The exchange records carry them too; these also
     /// reach the output when no exchange follows.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    http_notes: Vec<&'a str>,
+    #[serde(skip_serializing_if = "AnomalyTexts::is_empty")]
+    http_notes: AnomalyTexts<'a>,
     event: ecs::Event,
     #[serde(skip_serializing_if = "Option::is_none")]
     observer: Option<ecs::Observer<'a>>,
@@ -306,7 +306,7 @@ struct HttpLine<'a> {
     ttfb_ns: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     duration_ns: Option<i64>,
-    notes: &'a [String],
+    notes: NoteTexts<'a>,
     #[serde(rename = "@timestamp")]
     timestamp: Rfc3339,
     event: ecs::Event,
@@ -463,6 +463,50 @@ impl<W: Write> JsonSink<W> {
     }
 }
 
+/// The anomalies among a packet's HTTP notes, written as their sentences
+/// (no list is built: most packets have none).
+struct AnomalyTexts<'a>(&'a [HttpNote]);
+
+impl<'a> AnomalyTexts<'a> {
+    fn anomalies(&self) -> impl Iterator<Item = &'a HttpAnomaly> {
+        self.0.iter().filter_map(|n| match n {
+            HttpNote::Anomaly { anomaly, .. } => Some(anomaly),
+            _ => None,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.anomalies().next().is_none()
+    }
+}
+
+impl Serialize for AnomalyTexts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.anomalies().map(ToString::to_string))
+    }
+}
+
+/// Anomalies as a JSON array of their sentences.
+fn write_texts<'a>(o: &mut Vec<u8>, anomalies: impl IntoIterator<Item = &'a HttpAnomaly>) {
+    o.push(b'[');
+    for (i, a) in anomalies.into_iter().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        json_writer::str(o, &a.to_string());
+    }
+    o.push(b']');
+}
+
+/// An exchange's notes, written as their sentences.
+struct NoteTexts<'a>(&'a [HttpAnomaly]);
+
+impl Serialize for NoteTexts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ToString::to_string))
+    }
+}
+
 /// The packet line field by field, without serde's per-token work: it is
 /// the line every packet gets. Same text as `Packet`'s derived
 /// serialization (debug builds compare the two on every line written).
@@ -538,7 +582,7 @@ fn write_packet(o: &mut Vec<u8>, p: &Packet<'_>) -> Result<(), json_writer::Erro
     }
     if !p.http_notes.is_empty() {
         o.extend_from_slice(b",\"http_notes\":");
-        append(o, &p.http_notes)?;
+        write_texts(o, p.http_notes.anomalies());
     }
     o.extend_from_slice(b",\"event\":");
     // (Every packet has the same event object: serialized once.)
@@ -602,7 +646,7 @@ fn write_http(o: &mut Vec<u8>, l: &HttpLine<'_>) -> Result<(), json_writer::Erro
         int(o, d);
     }
     o.extend_from_slice(b",\"notes\":");
-    append(o, l.notes)?;
+    write_texts(o, l.notes.0);
     o.extend_from_slice(b",\"@timestamp\":");
     l.timestamp.write_json(o);
     o.extend_from_slice(b",\"event\":");
@@ -916,14 +960,7 @@ impl<W: Write> Sink for JsonSink<W> {
             decode_issue: d.issue.as_ref().map(|i| i.to_string()),
             record_issue: p.frame.record_issue.map(|i| i.to_string()),
             comment: p.frame.comment,
-            http_notes: p
-                .http
-                .iter()
-                .filter_map(|n| match n {
-                    HttpNote::Notice { text, .. } => Some(text.as_str()),
-                    _ => None,
-                })
-                .collect(),
+            http_notes: AnomalyTexts(p.http),
             event: ecs::Event::packet(),
             observer: p.interface.map(ecs::Observer::interface),
         };
@@ -1047,7 +1084,7 @@ impl<W: Write> Sink for JsonSink<W> {
                 .collect(),
             ttfb_ns: x.ttfb_ns(),
             duration_ns: x.duration_ns(),
-            notes: &x.notes,
+            notes: NoteTexts(&x.notes),
             timestamp: e.timestamp,
             event: e.event,
             source: e.source,
@@ -1065,14 +1102,11 @@ impl<W: Write> Sink for JsonSink<W> {
 
     fn notice(&mut self, n: &Notice, ts_ns: Option<i64>) -> io::Result<()> {
         self.totals.notices += 1;
-        let code = match n {
+        if let Notice::Http(_) = n {
             // The exchange records carry HTTP notes.
-            Notice::Http(_) => return Ok(()),
-            Notice::KernelDropped { .. } => "kernel_dropped",
-            Notice::FilterNotApplicable { .. } => "filter_not_applicable",
-            Notice::Track(crate::event::TrackNotice::Evicted { .. }) => "connections_evicted",
-            Notice::Track(crate::event::TrackNotice::BufferLimit { .. }) => "reassembly_limit",
-        };
+            return Ok(());
+        }
+        let code = n.code();
         let msg = n.to_string();
         self.line(&NoticeLine {
             kind: "notice",

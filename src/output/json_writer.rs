@@ -103,8 +103,10 @@ fn escape_slow(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s.get(start..).unwrap_or_default());
 }
 
-/// A JSON string.
-#[inline]
+/// A JSON string. (Always inlined: with one more caller LLVM stopped
+/// inlining it into the packet and HTTP writers, +0.9 % instructions in
+/// `--json`'s output thread.)
+#[inline(always)]
 pub fn str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     escape_into(out, s.as_bytes());

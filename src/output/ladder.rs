@@ -8,11 +8,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
-use super::summary;
 use super::theme::Theme;
 use super::time::{TimeFormatter, TimeStyle};
 use crate::describe::annotate::{Annotation, Tone};
-use crate::describe::human_bytes;
+use crate::describe::conn::{folded_run, packets_not_kept, write_conn_summary};
 use crate::event::TcpFlags;
 use crate::event::{ConnRecord, Direction, Endpoint};
 use crate::event::{PacketEvent, RunStats, Sink};
@@ -160,11 +159,7 @@ impl<W: Write> LadderSink<W> {
                             }
                         }
                     }
-                    let text = format!(
-                        "… {run} packets: {up} → ({}), {down} ← ({}) …",
-                        human_bytes(up_b),
-                        human_bytes(down_b)
-                    );
+                    let text = folded_run(run, up, up_b, down, down_b);
                     writeln!(
                         buf,
                         "{blank} {bar}{}{bar}",
@@ -197,16 +192,14 @@ impl<W: Write> LadderSink<W> {
             writeln!(
                 buf,
                 "{blank} {bar}{}{bar}",
-                self.theme.dim(format!(
-                    "{:^SPAN$}",
-                    format!("… {} more packets not kept …", l.dropped)
-                ))
+                self.theme
+                    .dim(format!("{:^SPAN$}", packets_not_kept(l.dropped)))
             )?;
         }
         writeln!(buf, "{blank} {bar}{}{bar}", " ".repeat(SPAN))?;
         if let Some(rec) = &l.record {
             let mut line = Vec::new();
-            summary::write_conn_summary(&mut line, rec)?;
+            write_conn_summary(&mut line, rec)?;
             write!(buf, "{}", String::from_utf8_lossy(&line))?;
         }
         writeln!(buf)?;

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::event::Exchange;
 
-use crate::describe::human_duration;
+use crate::describe::{human_duration, run};
 use crate::event::{PacketEvent, RunStats, Sink};
 
 pub const MAX_ROWS: usize = 1000;
@@ -341,7 +341,7 @@ struct TcpStatsJson {
 impl TcpStats {
     fn add(&mut self, c: &crate::event::ConnRecord) {
         self.total += 1;
-        self.retransmissions += super::summary::retransmissions(c);
+        self.retransmissions += c.retransmissions();
         if let Some(r) = c.rtt_ns {
             self.rtt.add(r);
         }
@@ -358,18 +358,17 @@ impl TcpStats {
         }
         super::summary::write_conversations(w, &self.rows)?;
         if self.more > 0 {
-            writeln!(w, "… and {} more connections (not listed)", self.more)?;
+            writeln!(w, "{}", run::connections_not_listed(self.more))?;
         }
         if self.rtt.count > 0 {
-            writeln!(
-                w,
-                "handshake rtt: min {}  median {}  max {}  over {} connections; {} retransmissions in all",
-                human_duration(self.rtt.min),
-                human_duration(percentile(&self.rtt.sorted(), 0.5)),
-                human_duration(self.rtt.max),
+            let line = run::handshake_rtt(
+                &human_duration(self.rtt.min),
+                &human_duration(percentile(&self.rtt.sorted(), 0.5)),
+                &human_duration(self.rtt.max),
                 self.rtt.count,
-                self.retransmissions
-            )?;
+                self.retransmissions,
+            );
+            writeln!(w, "{line}")?;
         }
         writeln!(w)
     }

@@ -1,131 +1,14 @@
-//! Connection summaries for people: one line per finished connection in
-//! words, and the `--stats` conversation table (in the spirit of
-//! `tshark -z conv,tcp`, plus handshake RTT, retransmissions and Zeek's
-//! conn_state). Zeek's codes are kept so people who know conn.log read
-//! them at once, and spelled out for everyone else.
+//! The `--stats` conversation table (in the spirit of `tshark -z
+//! conv,tcp`, plus handshake RTT, retransmissions and Zeek's conn_state).
+//! The one-line summary of a connection is written by
+//! `describe::conn` (re-exported here for its callers).
 
 use std::io::{self, Write};
 
-use crate::event::{CloseKind, Closer, ConnRecord};
-
-/// Zeek's conn_state, in words (client = Zeek's originator).
-pub fn conn_state_words(state: &str) -> &'static str {
-    match state {
-        "S0" => "connection attempt seen, no reply",
-        "S1" => "established, not terminated",
-        "SF" => "normal establishment and termination",
-        "REJ" => "connection attempt rejected",
-        "S2" => "established, the client tried to close, no reply from the server",
-        "S3" => "established, the server tried to close, no reply from the client",
-        "RSTO" => "established, the client aborted (RST)",
-        "RSTR" => "the server sent a RST",
-        "RSTOS0" => "the client sent a SYN then a RST, no SYN-ACK seen",
-        "RSTRH" => "the server sent a SYN-ACK then a RST, no SYN seen",
-        "SH" => "the client sent a SYN then a FIN, no SYN-ACK seen",
-        "SHR" => "the server sent a SYN-ACK then a FIN, no SYN seen",
-        "OTH" => "no SYN seen, mid-stream traffic",
-        _ => "unknown state",
-    }
-}
-
-/// One Zeek history letter, in words (upper case = from the client).
-pub fn history_letter_words(letter: char) -> &'static str {
-    match letter.to_ascii_lowercase() {
-        's' => "SYN",
-        'h' => "SYN-ACK",
-        'a' => "pure ACK",
-        'd' => "data",
-        'f' => "FIN",
-        'r' => "RST",
-        'c' => "bad checksum",
-        'g' => "content gap",
-        't' => "retransmitted data",
-        'w' => "zero window",
-        'i' => "inconsistent packet",
-        'q' => "multi-flag packet (SYN with FIN or RST)",
-        '^' => "direction flipped",
-        _ => "unknown",
-    }
-}
-
-/// A duration for people: µs below a millisecond, ms below a second.
-fn duration(ns: i64) -> String {
-    let ns = ns.max(0);
-    if ns < 1_000_000 {
-        format!("{} µs", ns / 1_000)
-    } else if ns < 1_000_000_000 {
-        format!("{:.1} ms", ns as f64 / 1e6)
-    } else {
-        format!("{:.3} s", ns as f64 / 1e9)
-    }
-}
-
-fn who(c: Option<Closer>) -> &'static str {
-    match c {
-        Some(Closer::Client) => "client",
-        Some(Closer::Server) => "server",
-        Some(Closer::Both) => "both sides",
-        None => "?",
-    }
-}
-
-/// How the connection ended, in words.
-pub fn close_words(r: &ConnRecord) -> String {
-    match r.close {
-        CloseKind::Fin => format!("closed by {} (FIN)", who(r.closed_by)),
-        CloseKind::HalfClosed => {
-            format!("half-closed by {} (FIN), other side open", who(r.closed_by))
-        }
-        CloseKind::Reset => format!("reset by {} (RST)", who(r.closed_by)),
-        CloseKind::Refused => "refused (SYN answered by RST)".to_string(),
-        CloseKind::Open => "still open at the end".to_string(),
-        CloseKind::Timeout => "expired after being idle".to_string(),
-        CloseKind::Evicted => "evicted (connection table full)".to_string(),
-    }
-}
-
-pub fn retransmissions(r: &ConnRecord) -> u64 {
-    r.analysis
-        .iter()
-        .find(|(n, _)| *n == "retransmission")
-        .map_or(0, |(_, c)| *c)
-}
-
-/// The one-line summary of a connection, e.g.
-/// `#0 141.142.228.5:59856 → 192.150.187.43:80  211.0 ms  rtt 69.8 ms  136 B → / ← 4705 B  closed by client (FIN)  SF: normal establishment and termination`.
-pub fn write_conn_summary<W: Write + ?Sized>(w: &mut W, r: &ConnRecord) -> io::Result<()> {
-    write!(
-        w,
-        "#{} {} → {}  {}",
-        r.stream,
-        r.client,
-        r.server,
-        duration(r.end_ns - r.start_ns)
-    )?;
-    match r.rtt_ns {
-        Some(rtt) => write!(w, "  rtt {}", duration(rtt))?,
-        None if r.mid_stream => write!(w, "  joined mid-stream")?,
-        None => {}
-    }
-    write!(w, "  {} B → / ← {} B", r.bytes[0], r.bytes[1])?;
-    if r.missing != [0, 0] {
-        write!(
-            w,
-            " ({} B → / ← {} B not captured)",
-            r.missing[0], r.missing[1]
-        )?;
-    }
-    write!(w, "  {}", close_words(r))?;
-    let retrans = retransmissions(r);
-    if retrans > 0 {
-        write!(
-            w,
-            "  {retrans} retransmission{}",
-            if retrans == 1 { "" } else { "s" }
-        )?;
-    }
-    writeln!(w, "  {}: {}", r.conn_state, conn_state_words(r.conn_state))
-}
+use crate::describe::conn::summary_duration;
+pub use crate::describe::conn::write_conn_summary;
+use crate::describe::run::CONVERSATIONS_FOOTER;
+use crate::event::ConnRecord;
 
 /// The `--stats` table: one row per connection, in stream order.
 pub fn write_conversations<W: Write + ?Sized>(w: &mut W, conns: &[ConnRecord]) -> io::Result<()> {
@@ -157,7 +40,7 @@ pub fn write_conversations<W: Write + ?Sized>(w: &mut W, conns: &[ConnRecord]) -
     )?;
     for c in rows {
         let ends = format!("{} → {}", c.client, c.server);
-        let rtt = c.rtt_ns.map_or_else(|| "-".to_string(), duration);
+        let rtt = c.rtt_ns.map_or_else(|| "-".to_string(), summary_duration);
         writeln!(
             w,
             "{:>6}  {:<width$}  {:>8} {:>10}  {:>8} {:>10}  {:>8} {:>10}  {:>10.6}  {:>10.6}  {:>10}  {:>7}  {}",
@@ -172,36 +55,17 @@ pub fn write_conversations<W: Write + ?Sized>(w: &mut W, conns: &[ConnRecord]) -
             (c.start_ns - t0) as f64 / 1e9,
             (c.end_ns - c.start_ns).max(0) as f64 / 1e9,
             rtt,
-            retransmissions(c),
+            c.retransmissions(),
             c.conn_state,
         )?;
     }
-    writeln!(
-        w,
-        "bytes are TCP payload; rtt is the handshake round trip (SYN → first ACK)"
-    )
-}
-
-/// A Zeek history string in words: "S client SYN, h server SYN-ACK, …".
-pub fn history_words(history: &str) -> String {
-    history
-        .chars()
-        .map(|c| {
-            let who = if c.is_ascii_uppercase() {
-                "client"
-            } else {
-                "server"
-            };
-            format!("{c} {who} {}", history_letter_words(c))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    writeln!(w, "{CONVERSATIONS_FOOTER}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Endpoint;
+    use crate::event::{CloseKind, Closer, Endpoint};
 
     fn record() -> ConnRecord {
         ConnRecord {
@@ -232,63 +96,6 @@ mod tests {
             conn_state: "SF",
             missing: [0, 0],
         }
-    }
-
-    fn line(r: &ConnRecord) -> String {
-        let mut v = Vec::new();
-        write_conn_summary(&mut v, r).unwrap();
-        String::from_utf8(v).unwrap()
-    }
-
-    #[test]
-    fn normal_connection_in_one_line() {
-        assert_eq!(
-            line(&record()),
-            "#0 141.142.228.5:59856 → 192.150.187.43:80  211.0 ms  rtt 69.8 ms  136 B → / ← 4705 B  \
-             closed by client (FIN)  SF: normal establishment and termination\n"
-        );
-    }
-
-    #[test]
-    fn refused_reset_and_lossy_connections() {
-        let mut r = record();
-        r.close = CloseKind::Refused;
-        r.closed_by = Some(Closer::Server);
-        r.conn_state = "REJ";
-        r.rtt_ns = Some(525_000);
-        r.bytes = [0, 0];
-        assert_eq!(
-            line(&r),
-            "#0 141.142.228.5:59856 → 192.150.187.43:80  211.0 ms  rtt 525 µs  0 B → / ← 0 B  \
-             refused (SYN answered by RST)  REJ: connection attempt rejected\n"
-        );
-        let mut r = record();
-        r.close = CloseKind::Reset;
-        r.closed_by = Some(Closer::Server);
-        r.conn_state = "RSTR";
-        r.rtt_ns = None;
-        r.mid_stream = true;
-        r.missing = [0, 1448];
-        r.analysis = vec![("retransmission", 3), ("duplicate_ack", 5)];
-        assert_eq!(
-            line(&r),
-            "#0 141.142.228.5:59856 → 192.150.187.43:80  211.0 ms  joined mid-stream  136 B → / ← 4705 B \
-             (0 B → / ← 1448 B not captured)  reset by server (RST)  3 retransmissions  RSTR: the server sent a RST\n"
-        );
-    }
-
-    #[test]
-    fn every_zeek_state_and_letter_has_words() {
-        for s in [
-            "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR",
-            "OTH",
-        ] {
-            assert_ne!(conn_state_words(s), "unknown state", "{s}");
-        }
-        for l in "ShADadFfRrTtWwGgCcQqIi^".chars() {
-            assert_ne!(history_letter_words(l), "unknown", "{l}");
-        }
-        assert_eq!(history_letter_words('F'), "FIN");
     }
 
     #[test]

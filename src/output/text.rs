@@ -5,9 +5,9 @@ use std::io::{self, Write};
 use super::dump;
 use super::line::{self, LineOptions};
 use super::time::{TimeFormatter, TimeStyle};
-use crate::describe::human_bytes;
+use crate::describe::http::write_exchange_bodies;
+use crate::event::Exchange;
 use crate::event::InterfaceInfo;
-use crate::event::{Exchange, Message};
 use crate::event::{Notice, PacketEvent, Sink};
 
 /// How payloads are dumped under each line.
@@ -126,19 +126,6 @@ pub(super) fn write_dump(
     }
 }
 
-/// The kept bodies (`--body`) of an exchange's request and response.
-pub(super) fn write_exchange_bodies(buf: &mut Vec<u8>, x: &Exchange) -> io::Result<()> {
-    if let Some(r) = &x.request {
-        let label = format!("→ {} {}", r.method, r.uri);
-        write_body(buf, &label, &r.msg)?;
-    }
-    if let Some(r) = &x.response {
-        let label = format!("← {} {}", r.status, r.reason);
-        write_body(buf, label.trim_end(), &r.msg)?;
-    }
-    Ok(())
-}
-
 impl<W: Write> Sink for TextSink<W> {
     fn wants_http_fields(&self) -> bool {
         false
@@ -198,35 +185,4 @@ impl<W: Write> Sink for TextSink<W> {
     fn finish(&mut self, _stats: &crate::event::RunStats) -> io::Result<()> {
         self.out.flush()
     }
-}
-
-/// A kept body under its exchange: a summary line, then the text (each
-/// line prefixed) or a note that binary content is not shown.
-pub(crate) fn write_body<W: Write>(w: &mut W, label: &str, m: &Message) -> io::Result<()> {
-    let Some(b) = &m.body else { return Ok(()) };
-    let ct = m
-        .content_type
-        .as_deref()
-        .map(|c| c.split(';').next().unwrap_or(c).trim())
-        .unwrap_or("no content type");
-    write!(w, "    {label}: body {ct}, {}", human_bytes(m.body_bytes))?;
-    if let (Some(enc), Some(dec)) = (&m.content_encoding, m.body_decoded_bytes) {
-        write!(w, " ({enc}, {} decoded)", human_bytes(dec))?;
-    }
-    if !m.complete {
-        write!(w, ", incomplete")?;
-    }
-    match b.as_text() {
-        Some(text) => {
-            writeln!(w, ":")?;
-            for line in text.lines() {
-                writeln!(w, "    | {line}")?;
-            }
-            if b.truncated {
-                writeln!(w, "    | … (first {} bytes shown)", b.bytes.len())?;
-            }
-        }
-        None => writeln!(w, ", binary (not shown)")?,
-    }
-    Ok(())
 }

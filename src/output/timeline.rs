@@ -12,11 +12,13 @@ use std::io::{self, Write};
 use super::digits::Digits;
 use super::dump;
 use super::line::{self, LineOptions};
-use super::summary;
-use super::text::{write_dump, write_exchange_bodies, write_tcpdump_line, DumpMode};
+use super::text::{write_dump, write_tcpdump_line, DumpMode};
 use super::theme::Theme;
 use super::time::{TimeFormatter, TimeStyle};
 use crate::describe::annotate::{Annotation, Tone};
+use crate::describe::conn::{history_sentence, write_conn_summary};
+use crate::describe::http::write_exchange_bodies;
+use crate::describe::run;
 use crate::event::Exchange;
 use crate::event::TcpFlags;
 use crate::event::{ConnRecord, Direction};
@@ -341,7 +343,7 @@ impl<W: Write> Sink for TimelineSink<W> {
     fn connection(&mut self, c: &ConnRecord) -> io::Result<()> {
         self.connections += 1;
         let mut line = Vec::new();
-        summary::write_conn_summary(&mut line, c)?;
+        write_conn_summary(&mut line, c)?;
         let text = String::from_utf8_lossy(&line).trim_end().to_string();
         self.buf.clear();
         let indent = " ".repeat(self.indent().saturating_sub(6));
@@ -357,10 +359,9 @@ impl<W: Write> Sink for TimelineSink<W> {
             self.theme.stream(c.stream, &text)
         )?;
         if self.opts.explain {
-            let words = summary::history_words(&c.history);
-            if !words.is_empty() {
+            if let Some(sentence) = history_sentence(&c.history) {
                 let pad = " ".repeat(self.indent());
-                for line in wrap(&format!("History {}: {words}.", c.history), EXPLAIN_WIDTH) {
+                for line in wrap(&sentence, EXPLAIN_WIDTH) {
                     writeln!(self.buf, "{pad}{}", self.theme.explain(format!("│ {line}")))?;
                 }
             }
@@ -391,31 +392,20 @@ impl<W: Write> Sink for TimelineSink<W> {
         writeln!(
             self.buf,
             "{}",
-            self.theme.heading(format!(
-                "Summary: {} packet{}, {} TCP connection{}, {}",
-                self.packets,
-                if self.packets == 1 { "" } else { "s" },
-                self.connections,
-                if self.connections == 1 { "" } else { "s" },
-                crate::describe::human_duration(span.max(0))
-            ))
+            self.theme
+                .heading(run::timeline_summary(self.packets, self.connections, span))
         )?;
         for l in &self.summary {
             writeln!(self.buf, "  {l}")?;
         }
         if self.summary_more > 0 {
-            writeln!(
-                self.buf,
-                "  … and {} more connection{}",
-                self.summary_more,
-                if self.summary_more == 1 { "" } else { "s" }
-            )?;
+            writeln!(self.buf, "  {}", run::more_connections(self.summary_more))?;
         }
         if stats.frames_read > stats.frames_shown {
             writeln!(
                 self.buf,
-                "  {} of {} frames matched the filter",
-                stats.frames_shown, stats.frames_read
+                "  {}",
+                run::frames_matched(stats.frames_shown, stats.frames_read)
             )?;
         }
         self.out.write_all(&self.buf)?;

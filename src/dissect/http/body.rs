@@ -13,6 +13,8 @@ use std::io::{self, Write};
 
 use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
 
+use crate::event::{ContentCoding, FramingError, HttpAnomaly};
+
 /// How a message's body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Framing {
@@ -65,7 +67,7 @@ pub enum Step {
     /// The body ended after this many bytes of the input.
     Done(usize),
     /// The framing is broken after this many bytes of the input.
-    Error(usize, String),
+    Error(usize, FramingError),
 }
 
 /// What a gap in the stream does to a body.
@@ -210,35 +212,33 @@ impl BodyReader {
             }
             let Some(&b) = input.get(i) else { break };
             i += 1;
-            let err = |msg: String, i: usize, me: &mut Self| {
+            let err = |msg: FramingError, i: usize, me: &mut Self| {
                 me.wire += i as u64;
                 Step::Error(i, msg)
             };
             self.chunk = match self.chunk {
                 Chunk::Size { value, digits } => match (hex(b), b) {
                     (Some(_), _) if digits >= MAX_SIZE_DIGITS => {
-                        return err("chunk size line too long".into(), i, self)
+                        return err(FramingError::ChunkSizeLineTooLong, i, self)
                     }
                     (Some(d), _) => match value.checked_mul(16).and_then(|v| v.checked_add(d)) {
                         Some(v) => Chunk::Size {
                             value: v,
                             digits: digits + 1,
                         },
-                        None => return err("chunk size too large".into(), i, self),
+                        None => return err(FramingError::ChunkSizeTooLarge, i, self),
                     },
                     (None, b';' | b' ' | b'\t' | b'\r') if digits > 0 => {
                         Chunk::Ext { value, len: 0 }
                     }
                     (None, b'\n') if digits > 0 => self.size_done(value),
-                    (None, _) => {
-                        return err(format!("invalid chunk size (byte 0x{b:02x})"), i, self)
-                    }
+                    (None, _) => return err(FramingError::InvalidChunkSize { byte: b }, i, self),
                 },
                 Chunk::Ext { value, len } => {
                     if b == b'\n' {
                         self.size_done(value)
                     } else if len >= MAX_CHUNK_LINE {
-                        return err("chunk extension too long".into(), i, self);
+                        return err(FramingError::ChunkExtensionTooLong, i, self);
                     } else {
                         Chunk::Ext {
                             value,
@@ -257,18 +257,18 @@ impl BodyReader {
                         value: 0,
                         digits: 0,
                     },
-                    _ => return err("chunk data not followed by CRLF".into(), i, self),
+                    _ => return err(FramingError::ChunkDataWithoutCrlf, i, self),
                 },
                 Chunk::DataLf => match b {
                     b'\n' => Chunk::Size {
                         value: 0,
                         digits: 0,
                     },
-                    _ => return err("chunk data not followed by CRLF".into(), i, self),
+                    _ => return err(FramingError::ChunkDataWithoutCrlf, i, self),
                 },
                 Chunk::Trailer { line_nonempty } => {
                     if self.trailer.len() >= MAX_TRAILER {
-                        return err("trailer section too large".into(), i, self);
+                        return err(FramingError::TrailerTooLarge, i, self);
                     }
                     self.trailer.push(b);
                     match b {
@@ -366,29 +366,21 @@ impl BodyReader {
 }
 
 /// A content coding netpeek can decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Coding {
-    Gzip,
-    Deflate,
-}
+pub type Coding = ContentCoding;
 
-impl Coding {
-    /// The coding named by a Content-Encoding value (one coding only).
-    pub fn from_header(v: &str) -> Option<Self> {
-        match v.trim().to_ascii_lowercase().as_str() {
-            "gzip" | "x-gzip" => Some(Coding::Gzip),
-            "deflate" => Some(Coding::Deflate),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Coding::Gzip => "gzip",
-            Coding::Deflate => "deflate",
-        }
+/// The coding named by a Content-Encoding value (one coding only).
+pub fn coding_of(v: &str) -> Option<Coding> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "gzip" | "x-gzip" => Some(Coding::Gzip),
+        "deflate" => Some(Coding::Deflate),
+        _ => None,
     }
 }
+
+/// The errors [`Keep`] and a too short deflate body raise inside the
+/// decoders, told apart from the decoders' own when the body ends.
+const SIZE_LIMIT: &str = "decoded size limit reached";
+const TOO_SHORT: &str = "body too short";
 
 /// Counts decoded bytes and keeps the first `keep` of them.
 #[derive(Debug)]
@@ -408,7 +400,7 @@ impl Write for Keep {
                 .extend_from_slice(buf.get(..room.min(buf.len())).unwrap_or_default());
         }
         if self.n > self.cap {
-            return Err(io::Error::other("decoded size limit reached"));
+            return Err(io::Error::other(SIZE_LIMIT));
         }
         Ok(buf.len())
     }
@@ -439,7 +431,7 @@ pub struct BodyResult {
     /// More bytes exist than `shown` holds.
     pub shown_truncated: bool,
     /// Why decoding failed or stopped.
-    pub note: Option<String>,
+    pub note: Option<HttpAnomaly>,
 }
 
 /// Receives a body's payload: keeps a bounded prefix, decodes content.
@@ -451,7 +443,7 @@ pub struct BodySink {
     /// Boxed: most bodies have no content coding, and the sink moves with
     /// the message being read.
     dec: Option<Box<Decoder>>,
-    failed: Option<String>,
+    failed: Option<HttpAnomaly>,
     gap: bool,
     max_decoded: u64,
 }
@@ -534,15 +526,18 @@ impl BodySink {
     }
 
     fn fail(&mut self, e: io::Error) {
-        let name = self.coding.map_or("content", Coding::name);
+        let coding = self.coding;
         if self.failed.is_none() {
-            self.failed = Some(if e.to_string().contains("decoded size limit") {
-                format!(
-                    "{name} content decodes to more than {} bytes: stopped decoding",
-                    self.max_decoded
-                )
+            let msg = e.to_string();
+            self.failed = Some(if msg.contains(SIZE_LIMIT) {
+                HttpAnomaly::DecodedSizeLimit {
+                    coding,
+                    limit: self.max_decoded,
+                }
+            } else if msg == TOO_SHORT {
+                HttpAnomaly::ContentTooShort { coding }
             } else {
-                format!("{name} content could not be decoded: {e}")
+                HttpAnomaly::ContentDecodeFailed { coding, error: msg }
             });
         }
         self.dec = Some(Box::new(Decoder::Failed));
@@ -576,7 +571,7 @@ impl BodySink {
                     keep: 0,
                     cap: 0,
                 })),
-                Some(Decoder::Sniff(_)) => Some(Err(io::Error::other("body too short"))),
+                Some(Decoder::Sniff(_)) => Some(Err(io::Error::other(TOO_SHORT))),
                 Some(Decoder::Failed) | None => None,
             };
             match fin {
@@ -588,7 +583,9 @@ impl BodySink {
                 None => {}
             }
         } else if self.gap && self.coding.is_some() && self.failed.is_none() {
-            self.failed = Some("content not decoded: body bytes are missing".into());
+            self.failed = Some(HttpAnomaly::ContentNotDecoded {
+                coding: self.coding,
+            });
         }
         let (shown, shown_decoded, shown_truncated) = match shown_dec {
             Some(k) if self.keep > 0 => {
@@ -673,23 +670,23 @@ mod tests {
         assert_eq!(r.payload, 3);
         // 2^64 does not.
         let (_, step, _) = run(Framing::Chunked, &[b"10000000000000000\r\n"]);
-        assert_eq!(step, Step::Error(17, "chunk size too large".into()));
+        assert_eq!(step, Step::Error(17, FramingError::ChunkSizeTooLarge));
         let (_, step, _) = run(Framing::Chunked, &[b"zz\r\n"]);
         assert_eq!(
             step,
-            Step::Error(1, "invalid chunk size (byte 0x7a)".into())
+            Step::Error(1, FramingError::InvalidChunkSize { byte: b'z' })
         );
         let (_, step, _) = run(Framing::Chunked, &[b"2\r\nabX"]);
-        assert_eq!(
-            step,
-            Step::Error(6, "chunk data not followed by CRLF".into())
-        );
+        assert_eq!(step, Step::Error(6, FramingError::ChunkDataWithoutCrlf));
         let zeros = [b'0'; 100];
         let (_, step, _) = run(Framing::Chunked, &[&zeros]);
-        assert_eq!(step, Step::Error(65, "chunk size line too long".into()));
+        assert_eq!(step, Step::Error(65, FramingError::ChunkSizeLineTooLong));
         let long = [b'a'; 5000];
         let (_, step, _) = run(Framing::Chunked, &[b"1;", &long]);
-        assert!(matches!(step, Step::Error(_, ref m) if m == "chunk extension too long"));
+        assert!(matches!(
+            step,
+            Step::Error(_, FramingError::ChunkExtensionTooLong)
+        ));
     }
 
     #[test]
@@ -758,19 +755,51 @@ mod tests {
         let r = s.finish(true);
         assert_eq!(r.decoded_bytes, None);
         assert_eq!(
-            r.note.as_deref(),
-            Some("gzip content decodes to more than 4096 bytes: stopped decoding")
+            r.note,
+            Some(HttpAnomaly::DecodedSizeLimit {
+                coding: Some(Coding::Gzip),
+                limit: 4096
+            })
+        );
+        assert_eq!(
+            r.note.unwrap().to_string(),
+            "gzip content decodes to more than 4096 bytes: stopped decoding"
         );
         let mut s = BodySink::new(8, Some(Coding::Gzip), 1 << 30);
         s.data(b"not gzip at all");
         let r = s.finish(true);
         assert_eq!(r.decoded_bytes, None);
-        assert!(r
-            .note
-            .unwrap()
+        let note = r.note.unwrap();
+        assert!(matches!(
+            note,
+            HttpAnomaly::ContentDecodeFailed {
+                coding: Some(Coding::Gzip),
+                ..
+            }
+        ));
+        assert!(note
+            .to_string()
             .starts_with("gzip content could not be decoded"));
         assert_eq!(r.shown, b"not gzip");
         assert!(!r.shown_decoded);
+        // One byte cannot tell zlib from raw deflate.
+        let mut s = BodySink::new(0, Some(Coding::Deflate), 1 << 30);
+        s.data(b"x");
+        assert_eq!(
+            s.finish(true).note,
+            Some(HttpAnomaly::ContentTooShort {
+                coding: Some(Coding::Deflate)
+            })
+        );
+        let mut s = BodySink::new(0, Some(Coding::Gzip), 1 << 30);
+        s.data(&gz[..10]);
+        s.gap();
+        assert_eq!(
+            s.finish(true).note,
+            Some(HttpAnomaly::ContentNotDecoded {
+                coding: Some(Coding::Gzip)
+            })
+        );
     }
 }
 

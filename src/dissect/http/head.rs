@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
 use crate::event::redact::trim;
-use crate::event::{Fields, Shared, Text};
+use crate::event::{Fields, HeadSyntax, HttpAnomaly, MessageKind, Shared, Snippet, Text};
 
 /// Methods recognised even when the rest of the request line is broken
 /// (the list Wireshark's HTTP dissector accepts, so broken requests are
@@ -70,11 +70,7 @@ pub const KNOWN_METHODS: [&str; 44] = [
 const MAX_METHOD_LEN: usize = 32;
 
 /// Which kind of message a start line begins.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Request,
-    Response,
-}
+pub type Kind = MessageKind;
 
 /// What the first bytes of a direction say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,7 +266,7 @@ pub struct Head {
     pub headers: Fields,
     pub facts: Facts,
     /// What was wrong with the head, if anything.
-    pub notes: Vec<String>,
+    pub notes: Vec<HttpAnomaly>,
     /// What the fields take in memory when kept (their names and values,
     /// and 8 bytes each), whether or not `headers` holds them.
     pub fields_size: usize,
@@ -307,25 +303,6 @@ impl Default for HeadLimits {
 
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Shows up to `max` bytes of a line for a note: printable ASCII as is,
-/// other bytes escaped.
-pub fn snippet(bytes: &[u8], max: usize) -> String {
-    let mut s = String::new();
-    for &b in bytes.iter().take(max) {
-        match b {
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            0x20..=0x7e => s.push(char::from(b)),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    if bytes.len() > max {
-        s.push('…');
-    }
-    s
 }
 
 fn known_method(token: &[u8]) -> bool {
@@ -561,7 +538,7 @@ pub fn parse_head(
     kind: Kind,
     limits: HeadLimits,
     recent: &mut Recent,
-) -> Result<Head, String> {
+) -> Result<Head, HttpAnomaly> {
     let max_headers = limits.max_fields();
     if max_headers > STACK_SLOTS {
         let mut slots = [const { MaybeUninit::uninit() }; STACK_SLOTS];
@@ -610,7 +587,7 @@ fn finish_parse(
     kind: Kind,
     limits: HeadLimits,
     recent: &mut Recent,
-) -> Result<Head, String> {
+) -> Result<Head, HttpAnomaly> {
     let why = match r {
         Ok((head, _)) => return Ok(head),
         Err(ParseFail::Partial) => None,
@@ -753,7 +730,7 @@ fn parse_lenient(
     limits: HeadLimits,
     why: Option<httparse::Error>,
     recent: &mut Recent,
-) -> Result<Head, String> {
+) -> Result<Head, HttpAnomaly> {
     let max_headers = limits.max_fields();
     let mut it = lines(buf).skip_while(|l| l.is_empty());
     let first = it.next().unwrap_or_default();
@@ -761,7 +738,9 @@ fn parse_lenient(
     let start = match kind {
         Kind::Response => {
             if !status_line_ok(first) {
-                return Err(format!("malformed status line: `{}`", snippet(first, 80)));
+                return Err(HttpAnomaly::MalformedStatusLine {
+                    line: Snippet::of(first, 80),
+                });
             }
             // status_line_ok checked the shape: "HTTP/d.d", blanks, three digits.
             let version = text(first.get(..8).unwrap_or_default());
@@ -784,7 +763,9 @@ fn parse_lenient(
             let toks = split_blanks(first);
             let method = toks.first().copied().unwrap_or_default();
             if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
-                return Err(format!("malformed request line: `{}`", snippet(first, 80)));
+                return Err(HttpAnomaly::MalformedRequestLine {
+                    line: Snippet::of(first, 80),
+                });
             }
             let (uri, version) = match toks.len() {
                 0 | 1 => (String::new(), String::new()),
@@ -814,7 +795,9 @@ fn parse_lenient(
                 }
             };
             if !request_line_strict(first) {
-                notes.push(format!("malformed request line: `{}`", snippet(first, 80)));
+                notes.push(HttpAnomaly::MalformedRequestLine {
+                    line: Snippet::of(first, 80),
+                });
             }
             StartLine::Request {
                 method: text(method).into(),
@@ -850,23 +833,20 @@ fn parse_lenient(
             }
             _ => {
                 bad_lines += 1;
-                first_bad.get_or_insert_with(|| snippet(line, 60));
+                first_bad.get_or_insert_with(|| Snippet::of(line, 60));
             }
         }
     }
     if let Some(bad) = first_bad {
-        notes.push(format!(
-            "malformed header line{}: `{bad}`{}",
-            if bad_lines > 1 { "s" } else { "" },
-            if bad_lines > 1 {
-                format!(" and {} more", bad_lines - 1)
-            } else {
-                String::new()
-            }
-        ));
+        notes.push(HttpAnomaly::MalformedHeaderLines {
+            first: bad,
+            count: bad_lines,
+        });
     } else if let Some(e) = why {
         if e != httparse::Error::TooManyHeaders && notes.is_empty() {
-            notes.push(format!("not strictly valid ({e}); parsed leniently"));
+            notes.push(HttpAnomaly::ParsedLeniently {
+                error: head_syntax(e),
+            });
         }
     }
     let mut facts = FactsOf::default();
@@ -875,10 +855,10 @@ fn parse_lenient(
     }
     let facts = facts.finish(&mut notes);
     if all.len() > max_headers {
-        notes.push(format!(
-            "{} header fields, more than the limit of {max_headers}: kept the first {max_headers}",
-            all.len()
-        ));
+        notes.push(HttpAnomaly::TooManyHeaderFields {
+            count: all.len(),
+            limit: max_headers,
+        });
         all.truncate(max_headers);
     }
     let fields_size = all.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
@@ -892,6 +872,19 @@ fn parse_lenient(
         notes,
         fields_size,
     })
+}
+
+/// httparse's error as the vocabulary names it.
+fn head_syntax(e: httparse::Error) -> HeadSyntax {
+    match e {
+        httparse::Error::HeaderName => HeadSyntax::HeaderName,
+        httparse::Error::HeaderValue => HeadSyntax::HeaderValue,
+        httparse::Error::NewLine => HeadSyntax::NewLine,
+        httparse::Error::Status => HeadSyntax::Status,
+        httparse::Error::Token => HeadSyntax::Token,
+        httparse::Error::TooManyHeaders => HeadSyntax::TooManyHeaders,
+        httparse::Error::Version => HeadSyntax::Version,
+    }
 }
 
 /// Parses a Content-Length value: digits only, possibly a list of equal
@@ -956,7 +949,13 @@ fn is_name(name: &[u8], lower: &[u8]) -> bool {
 }
 
 impl FactsOf {
-    fn field(&mut self, name: &str, value: &str, notes: &mut Vec<String>, recent: &mut Recent) {
+    fn field(
+        &mut self,
+        name: &str,
+        value: &str,
+        notes: &mut Vec<HttpAnomaly>,
+        recent: &mut Recent,
+    ) {
         let f = &mut self.f;
         // One comparison per field at most: the name's length picks it.
         let is = |n: &str| is_name(name.as_bytes(), n.as_bytes());
@@ -967,16 +966,15 @@ impl FactsOf {
                     (None, p) => {
                         self.cl_seen = Some(p);
                         if p.is_none() {
-                            notes.push(format!(
-                                "invalid Content-Length: `{}`",
-                                snippet(value.as_bytes(), 40)
-                            ));
+                            notes.push(HttpAnomaly::InvalidContentLength {
+                                value: Snippet::of(value.as_bytes(), 40),
+                            });
                         }
                     }
                     (Some(Some(a)), Some(b)) if a == b => {}
                     (Some(_), _) => {
                         if self.cl_seen != Some(None) {
-                            notes.push("conflicting Content-Length fields".to_string());
+                            notes.push(HttpAnomaly::ConflictingContentLength);
                         }
                         self.cl_seen = Some(None);
                     }
@@ -1020,7 +1018,7 @@ impl FactsOf {
         }
     }
 
-    fn finish(self, notes: &mut Vec<String>) -> Facts {
+    fn finish(self, notes: &mut Vec<HttpAnomaly>) -> Facts {
         let mut f = self.f;
         match self.cl_seen {
             Some(Some(n)) => f.content_length = Some(n),
@@ -1034,9 +1032,7 @@ impl FactsOf {
                 .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
             f.transfer_encoding = Some(te);
             if self.cl_seen.is_some() {
-                notes.push(
-                    "both Transfer-Encoding and Content-Length: Transfer-Encoding wins".into(),
-                );
+                notes.push(HttpAnomaly::TransferEncodingAndContentLength);
             }
         }
         f
@@ -1048,7 +1044,7 @@ mod tests {
     use super::*;
 
     /// The parsers as a connection's first head meets them.
-    fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, String> {
+    fn parse_head(buf: &[u8], kind: Kind, limits: HeadLimits) -> Result<Head, HttpAnomaly> {
         super::parse_head(buf, kind, limits, &mut Recent::default())
     }
 
@@ -1237,10 +1233,8 @@ mod tests {
         .unwrap();
         assert!(h.facts.content_length_bad);
         assert_eq!(h.facts.content_length, None);
-        assert_eq!(
-            h.notes,
-            vec!["conflicting Content-Length fields".to_string()]
-        );
+        assert_eq!(h.notes, vec![HttpAnomaly::ConflictingContentLength]);
+        assert_eq!(h.notes[0].to_string(), "conflicting Content-Length fields");
     }
 
     #[test]
@@ -1257,15 +1251,31 @@ mod tests {
         );
         assert_eq!(
             h.notes,
-            vec!["malformed request line: `OPTIONS HTTP/1.1`".to_string()]
+            vec![HttpAnomaly::MalformedRequestLine {
+                line: Snippet::of(b"OPTIONS HTTP/1.1", 80)
+            }]
+        );
+        assert_eq!(
+            h.notes[0].to_string(),
+            "malformed request line: `OPTIONS HTTP/1.1`"
         );
         assert_eq!(h.facts.host.as_deref(), Some("x"));
         let h = parse_head(b"OPTIONS\r\nHost: x\r\n\r\n", Kind::Request, l).unwrap();
         assert!(
             matches!(&h.start, StartLine::Request { method, uri, .. } if method == "OPTIONS" && uri.is_empty())
         );
-        assert!(parse_head(b"\x01\x02 / HTTP/1.1\r\n\r\n", Kind::Request, l).is_err());
-        assert!(parse_head(b"HTTP/1.1 abc\r\n\r\n", Kind::Response, l).is_err());
+        assert_eq!(
+            parse_head(b"\x01\x02 / HTTP/1.1\r\n\r\n", Kind::Request, l).err(),
+            Some(HttpAnomaly::MalformedRequestLine {
+                line: Snippet::of(b"\x01\x02 / HTTP/1.1", 80)
+            })
+        );
+        assert_eq!(
+            parse_head(b"HTTP/1.1 abc\r\n\r\n", Kind::Response, l).err(),
+            Some(HttpAnomaly::MalformedStatusLine {
+                line: Snippet::of(b"HTTP/1.1 abc", 80)
+            })
+        );
     }
 
     #[test]
@@ -1289,7 +1299,14 @@ mod tests {
         assert_eq!(h.facts.content_length, Some(7));
         assert_eq!(
             h.notes,
-            vec!["301 header fields, more than the limit of 10: kept the first 10".to_string()]
+            vec![HttpAnomaly::TooManyHeaderFields {
+                count: 301,
+                limit: 10
+            }]
+        );
+        assert_eq!(
+            h.notes[0].to_string(),
+            "301 header fields, more than the limit of 10: kept the first 10"
         );
     }
 

@@ -33,16 +33,16 @@ pub mod head;
 
 use std::collections::{HashMap, VecDeque};
 
-use body::{BodyReader, BodySink, Coding, Framing, GapOutcome, Step};
+use body::{coding_of, BodyReader, BodySink, Framing, GapOutcome, Step};
 use head::{
-    find_start, parse_head, parse_whole, sniff, snippet, Facts, Head, HeadBuf, HeadLimits, Kind,
-    Push, Recent, Sniff, StartLine,
+    find_start, parse_head, parse_whole, sniff, Facts, Head, HeadBuf, HeadLimits, Kind, Push,
+    Recent, Sniff, StartLine,
 };
 
 use crate::event::redact::{is_secret_header, redact};
 use crate::event::{
-    Body, Direction, Endpoint, Exchange, Fields, HttpNote, Interim, Message, Request, Response,
-    Text,
+    Body, Direction, Endpoint, Exchange, Fields, FramingError, HttpAnomaly, HttpNote, Interim,
+    Message, Request, Response, Snippet, Text,
 };
 use crate::track::{StreamConsumer, StreamCtx};
 
@@ -136,7 +136,7 @@ struct Side {
     cur: Option<Cur>,
     /// Bytes passed over (not HTTP) since the last message.
     skipped: u64,
-    skipped_sample: Option<String>,
+    skipped_sample: Option<Snippet>,
     /// Bytes searched while the connection had no HTTP yet.
     sniffed: u64,
     /// Resync: a possible message start cut by the end of a segment.
@@ -171,7 +171,7 @@ impl Side {
         self.skipped += bytes.len() as u64;
         if self.skipped_sample.is_none() {
             let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-            self.skipped_sample = Some(snippet(line, 40));
+            self.skipped_sample = Some(Snippet::of(line, 40));
         }
     }
 }
@@ -206,7 +206,7 @@ struct Conn {
     queue: VecDeque<Slot>,
     next_id: u64,
     /// Notes waiting for the next exchange of this connection.
-    carry: Vec<String>,
+    carry: Vec<HttpAnomaly>,
     /// The response direction lost bytes at this frame, outside a body.
     resp_gap: Option<u64>,
     tunnel: bool,
@@ -365,7 +365,10 @@ fn approx_size(s: &Slot) -> usize {
     };
     let x = &s.x;
     256 + s.fields_size
-        + x.notes.iter().map(|n| n.len() + 24).sum::<usize>()
+        + x.notes
+            .iter()
+            .map(|n| std::mem::size_of::<HttpAnomaly>() + n.heap_bytes())
+            .sum::<usize>()
         + x.request
             .as_ref()
             .map_or(0, |r| r.method.len() + r.uri.len() + msg(&r.msg))
@@ -387,10 +390,12 @@ fn redact_all(fields: Fields, show: bool) -> Fields {
         .collect()
 }
 
-fn dir_name(dir: Direction, swapped: bool) -> &'static str {
+/// The direction as the notes name it: `ToServer` for the one that
+/// carries requests (the tracker's guess of the client may be wrong).
+fn http_dir(dir: Direction, swapped: bool) -> Direction {
     match (dir, swapped) {
-        (Direction::ToServer, false) | (Direction::ToClient, true) => "client→server",
-        _ => "server→client",
+        (Direction::ToServer, false) | (Direction::ToClient, true) => Direction::ToServer,
+        _ => Direction::ToClient,
     }
 }
 
@@ -425,14 +430,12 @@ impl Conn {
             let Some(mut s) = self.queue.pop_front() else {
                 break;
             };
-            let t = format!(
-                "unanswered HTTP requests hold more than {max} bytes: stopped waiting for this one"
-            );
-            out.notes.push(HttpNote::Notice {
+            let a = HttpAnomaly::PendingBytesLimit { limit: max };
+            out.notes.push(HttpNote::Anomaly {
                 stream: self.stream,
-                text: t.clone(),
+                anomaly: a.clone(),
             });
-            s.x.notes.push(t);
+            s.x.notes.push(a);
             out.done.push(s.x);
         }
     }
@@ -465,22 +468,22 @@ impl Conn {
 
     /// A note for the timeline that belongs to no exchange yet: it goes on
     /// the next exchange of this connection.
-    fn carry_note(&mut self, out: &mut Out<'_>, text: String) {
-        out.notes.push(HttpNote::Notice {
+    fn carry_note(&mut self, out: &mut Out<'_>, a: HttpAnomaly) {
+        out.notes.push(HttpNote::Anomaly {
             stream: self.stream,
-            text: text.clone(),
+            anomaly: a.clone(),
         });
-        self.carry.push(text);
+        self.carry.push(a);
     }
 
-    fn note(&mut self, out: &mut Out<'_>, id: u64, text: String) {
-        out.notes.push(HttpNote::Notice {
+    fn note(&mut self, out: &mut Out<'_>, id: u64, a: HttpAnomaly) {
+        out.notes.push(HttpNote::Anomaly {
             stream: self.stream,
-            text: text.clone(),
+            anomaly: a.clone(),
         });
         match self.slot(id) {
-            Some(s) => s.x.notes.push(text),
-            None => self.carry.push(text),
+            Some(s) => s.x.notes.push(a),
+            None => self.carry.push(a),
         }
     }
 
@@ -658,13 +661,12 @@ impl Conn {
                 side.head.clear();
                 side.head_at = At::default();
                 side.state = State::Resync;
-                let what = match kind {
-                    Kind::Request => "request",
-                    Kind::Response => "response",
-                };
                 self.carry_note(
                     out,
-                    format!("{what} head longer than {len} bytes (the limit): skipped, looking for the next message"),
+                    HttpAnomaly::HeadTooLarge {
+                        side: kind,
+                        bytes: len,
+                    },
                 );
                 Act::Consumed(n)
             }
@@ -735,12 +737,12 @@ impl Conn {
         let skipped = std::mem::take(&mut self.side(dir).skipped);
         let sample = self.side(dir).skipped_sample.take();
         if skipped > 0 {
-            let what = dir_name(dir, self.swapped);
-            let mut t = format!("{skipped} bytes ({what}) were not HTTP and were skipped");
-            if let Some(s) = sample {
-                t.push_str(&format!(": `{s}`"));
-            }
-            self.carry_note(out, t);
+            let a = HttpAnomaly::NotHttpSkipped {
+                dir: http_dir(dir, self.swapped),
+                bytes: skipped,
+                sample,
+            };
+            self.carry_note(out, a);
         }
         match self.kind_of(dir) {
             Kind::Request => self.on_request(out, ctx, dir, head, at, head_len),
@@ -759,16 +761,16 @@ impl Conn {
         side.state = State::Resync;
         if http && side.skipped == 0 {
             let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-            let what = dir_name(dir, self.swapped);
-            self.carry_note(
-                out,
-                format!("not an HTTP message ({what}): `{}`", snippet(line, 60)),
-            );
+            let a = HttpAnomaly::NotHttpMessage {
+                dir: http_dir(dir, self.swapped),
+                line: Snippet::of(line, 60),
+            };
+            self.carry_note(out, a);
         }
         let side = self.side(dir);
         if side.skipped_sample.is_none() {
             let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-            side.skipped_sample = Some(snippet(line, 40));
+            side.skipped_sample = Some(Snippet::of(line, 40));
         }
         match bytes.split_first() {
             Some((first, rest)) => {
@@ -852,23 +854,21 @@ impl Conn {
         }
         let mut notes = std::mem::take(&mut self.carry);
         for n in &head_notes {
-            out.notes.push(HttpNote::Notice {
+            out.notes.push(HttpNote::Anomaly {
                 stream: self.stream,
-                text: n.clone(),
+                anomaly: n.clone(),
             });
         }
         notes.extend(head_notes);
         let framing = if f.chunked {
             Framing::Chunked
         } else if let Some(te) = &f.transfer_encoding {
-            let t = format!(
-                "request Transfer-Encoding `{te}` does not end in chunked: body read until close"
-            );
-            out.notes.push(HttpNote::Notice {
+            let a = HttpAnomaly::RequestTransferEncodingNotChunked { value: te.clone() };
+            out.notes.push(HttpNote::Anomaly {
                 stream: self.stream,
-                text: t.clone(),
+                anomaly: a.clone(),
             });
-            notes.push(t);
+            notes.push(a);
             Framing::UntilClose
         } else if let Some(n) = f.content_length {
             Framing::Length(n)
@@ -882,7 +882,7 @@ impl Conn {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let coding = f.content_encoding.as_deref().and_then(Coding::from_header);
+        let coding = f.content_encoding.as_deref().and_then(coding_of);
         let upgrade_like = method.eq_ignore_ascii_case("CONNECT") || f.upgrade.is_some();
         let expect_continue = f.expect_continue;
         let host = f.host.take();
@@ -953,14 +953,12 @@ impl Conn {
             let Some(mut s) = self.queue.pop_front() else {
                 break;
             };
-            let t = format!(
-                "more than {max} requests awaiting a response: stopped waiting for this one"
-            );
-            out.notes.push(HttpNote::Notice {
+            let a = HttpAnomaly::PendingLimit { limit: max };
+            out.notes.push(HttpNote::Anomaly {
                 stream: self.stream,
-                text: t.clone(),
+                anomaly: a.clone(),
             });
-            s.x.notes.push(t);
+            s.x.notes.push(a);
             out.done.push(s.x);
         }
     }
@@ -999,11 +997,11 @@ impl Conn {
             };
             s.resp_started = true;
             s.resp_done = true;
-            let t = "response lost in a capture gap".to_string();
-            s.x.notes.push(t.clone());
-            out.notes.push(HttpNote::Notice {
+            let a = HttpAnomaly::ResponseLostInGap;
+            s.x.notes.push(a.clone());
+            out.notes.push(HttpNote::Anomaly {
                 stream: self.stream,
-                text: t,
+                anomaly: a,
             });
             self.emit_ready(out);
         }
@@ -1043,9 +1041,9 @@ impl Conn {
             .find(|s| !s.resp_started && s.x.request.is_some())
             .map(|s| s.id);
         for n in &head_notes {
-            out.notes.push(HttpNote::Notice {
+            out.notes.push(HttpNote::Anomaly {
                 stream: self.stream,
-                text: n.clone(),
+                anomaly: n.clone(),
             });
         }
         // Interim responses: 1xx other than 101.
@@ -1070,9 +1068,8 @@ impl Conn {
                     s.x.notes.extend(head_notes);
                 }
                 None => {
-                    self.carry.push(format!(
-                        "interim response {status} {reason} without a request"
-                    ));
+                    self.carry
+                        .push(HttpAnomaly::InterimWithoutRequest { status, reason });
                     self.carry.extend(head_notes);
                 }
             }
@@ -1081,7 +1078,7 @@ impl Conn {
         }
         // What framing needs of the facts the message takes.
         let has_te = f.transfer_encoding.is_some();
-        let coding = f.content_encoding.as_deref().and_then(Coding::from_header);
+        let coding = f.content_encoding.as_deref().and_then(coding_of);
         let show = out.opts.show_secrets;
         let msg = Self::message(version, headers, &mut f, at, ctx, head_len, show);
         let response = Response {
@@ -1099,24 +1096,24 @@ impl Conn {
                 } else {
                     (self.client, self.server)
                 };
-                let mut t = "response without a request".to_string();
                 let req_side = self.side(self.dir_of(Kind::Request));
                 let skipped = std::mem::take(&mut req_side.skipped);
-                if skipped > 0 {
-                    t.push_str(&format!(
-                        " (the client sent {skipped} bytes that are not HTTP"
-                    ));
-                    if let Some(sample) = req_side.skipped_sample.take() {
-                        t.push_str(&format!(": `{sample}`"));
-                    }
-                    t.push(')');
-                }
-                out.notes.push(HttpNote::Notice {
+                // (The sample is told, and used up, only with a count.)
+                let sample = if skipped > 0 {
+                    req_side.skipped_sample.take()
+                } else {
+                    None
+                };
+                let a = HttpAnomaly::ResponseWithoutRequest {
+                    client_skipped: skipped,
+                    sample,
+                };
+                out.notes.push(HttpNote::Anomaly {
                     stream: self.stream,
-                    text: t.clone(),
+                    anomaly: a.clone(),
                 });
                 let mut notes = std::mem::take(&mut self.carry);
-                notes.push(t);
+                notes.push(a);
                 self.queue.push_back(Slot {
                     id,
                     x: Box::new(Exchange {
@@ -1160,18 +1157,11 @@ impl Conn {
         let framing = if head_req || status == 204 || status == 304 {
             Framing::None
         } else if status == 101 {
-            let to = f
-                .upgrade
-                .clone()
-                .or(req_upgrade)
-                .unwrap_or_else(|| "another protocol".into());
-            tunnel = Some(format!(
-                "101 Switching Protocols to {to}: HTTP parsing stopped on this connection"
-            ));
+            let to = f.upgrade.clone().or(req_upgrade);
+            tunnel = Some(HttpAnomaly::ProtocolSwitched { to });
             Framing::None
         } else if connect && (200..300).contains(&status) {
-            tunnel =
-                Some("CONNECT tunnel established: HTTP parsing stopped on this connection".into());
+            tunnel = Some(HttpAnomaly::ConnectTunnel);
             Framing::None
         } else if f.chunked {
             Framing::Chunked
@@ -1230,7 +1220,7 @@ impl Conn {
         }
     }
 
-    fn start_tunnel(&mut self, out: &mut Out<'_>, id: u64, text: String) {
+    fn start_tunnel(&mut self, out: &mut Out<'_>, id: u64, a: HttpAnomaly) {
         self.tunnel = true;
         for s in &mut self.sides {
             if s.state != State::Ended && s.state != State::Body {
@@ -1240,7 +1230,7 @@ impl Conn {
                 s.head.clear();
             }
         }
-        self.note(out, id, text);
+        self.note(out, id, a);
         // Requests still waiting will not be answered in HTTP.
         self.emit_ready(out);
     }
@@ -1303,11 +1293,7 @@ impl Conn {
         if sniff(data) != Sniff::Http(Kind::Request) {
             return false;
         }
-        self.note(
-            out,
-            id,
-            format!("request body not sent: the server answered {status} instead of 100 Continue"),
-        );
+        self.note(out, id, HttpAnomaly::RequestBodyNotSent { status });
         if let Some(cur) = self.side(dir).cur.take() {
             self.side(dir).state = State::Head;
             let last = cur.last;
@@ -1325,26 +1311,29 @@ impl Conn {
     }
 
     /// Ends the body being read in `dir`.
-    fn end_body(&mut self, out: &mut Out<'_>, dir: Direction, complete: bool, why: Option<String>) {
+    fn end_body(
+        &mut self,
+        out: &mut Out<'_>,
+        dir: Direction,
+        complete: bool,
+        why: Option<FramingError>,
+    ) {
         let side = self.side(dir);
         let Some(cur) = side.cur.take() else { return };
         side.state = State::Head;
-        let what = match cur.kind {
-            Kind::Request => "request",
-            Kind::Response => "response",
-        };
-        if let Some(w) = why {
-            self.note(out, cur.id, format!("{what} body framing broken: {w}"));
+        if let Some(error) = why {
+            let a = HttpAnomaly::BodyFramingBroken {
+                side: cur.kind,
+                error,
+            };
+            self.note(out, cur.id, a);
         }
         if cur.reader.missing > 0 {
-            self.note(
-                out,
-                cur.id,
-                format!(
-                    "{what} body: {} bytes missing (capture gap)",
-                    cur.reader.missing
-                ),
-            );
+            let a = HttpAnomaly::BodyBytesMissing {
+                side: cur.kind,
+                missing: cur.reader.missing,
+            };
+            self.note(out, cur.id, a);
         }
         let upgrade_req = cur.kind == Kind::Request
             && self.slot(cur.id).is_some_and(|s| {
@@ -1407,13 +1396,10 @@ impl Conn {
             notes.push(n);
         }
         if !complete {
-            let what = match kind {
-                Kind::Request => "request",
-                Kind::Response => "response",
-            };
-            notes.push(match reader.expected() {
-                Some(e) => format!("{what} truncated: {} of {e} body bytes", reader.size()),
-                None => format!("{what} truncated: body ended after {} bytes", reader.size()),
+            notes.push(HttpAnomaly::Truncated {
+                side: kind,
+                body_bytes: reader.size(),
+                expected: reader.expected(),
             });
         }
         slot.x.notes.extend(notes.iter().cloned());
@@ -1421,8 +1407,8 @@ impl Conn {
             Kind::Request => slot.req_done = true,
             Kind::Response => slot.resp_done = true,
         }
-        for t in notes {
-            out.notes.push(HttpNote::Notice { stream, text: t });
+        for a in notes {
+            out.notes.push(HttpNote::Anomaly { stream, anomaly: a });
         }
         if kind == Kind::Response && out.opts.message_notes {
             let x = &slot.x;
@@ -1461,7 +1447,7 @@ impl Conn {
             };
             if tunnelled_unanswered {
                 s.x.notes
-                    .push("request without response (connection switched protocols)".into());
+                    .push(HttpAnomaly::RequestWithoutResponse { switched: true });
             }
             out.done.push(s.x);
         }
@@ -1488,16 +1474,18 @@ impl Conn {
                 side.head_at = At::default();
                 side.state = State::Resync;
                 if http {
-                    let what = match kind {
-                        Kind::Request => "request",
-                        Kind::Response => "response",
-                    };
-                    let t = if partial > 0 {
-                        format!("{what} head cut by a capture gap of {missing} bytes: looking for the next message")
+                    let a = if partial > 0 {
+                        HttpAnomaly::HeadCutByGap {
+                            side: kind,
+                            missing,
+                        }
                     } else {
-                        format!("capture gap of {missing} bytes before a {what}: looking for the next message")
+                        HttpAnomaly::CaptureGap {
+                            side: kind,
+                            missing,
+                        }
                     };
-                    self.carry_note(out, t);
+                    self.carry_note(out, a);
                 }
                 if kind == Kind::Response {
                     self.resp_gap = Some(ctx.frame);
@@ -1526,7 +1514,7 @@ impl Conn {
                             out,
                             dir,
                             false,
-                            Some(format!("capture gap of {missing} bytes in chunk framing")),
+                            Some(FramingError::GapInChunkFraming { missing }),
                         );
                         self.side(dir).state = State::Resync;
                         if kind == Kind::Response {
@@ -1557,7 +1545,7 @@ impl Conn {
             }
             State::Start | State::Head if !side.head.is_empty() && http => {
                 let n = side.head.len();
-                let line = snippet(
+                let line = Snippet::of(
                     side.head
                         .bytes()
                         .split(|&b| b == b'\n')
@@ -1566,14 +1554,12 @@ impl Conn {
                     60,
                 );
                 side.head.clear();
-                let what = match kind {
-                    Kind::Request => "request",
-                    Kind::Response => "response",
+                let a = HttpAnomaly::IncompleteHead {
+                    side: kind,
+                    bytes: n,
+                    line,
                 };
-                self.carry_note(
-                    out,
-                    format!("incomplete {what} head at end of stream ({n} bytes): `{line}`"),
-                );
+                self.carry_note(out, a);
             }
             _ => {}
         }
@@ -1591,15 +1577,15 @@ impl Conn {
         let last = self.queue.len();
         for (i, mut s) in std::mem::take(&mut self.queue).into_iter().enumerate() {
             if s.x.request.is_some() && !s.resp_started && !self.tunnel {
-                let t = "request without response".to_string();
-                out.notes.push(HttpNote::Notice {
+                let a = HttpAnomaly::RequestWithoutResponse { switched: false };
+                out.notes.push(HttpNote::Anomaly {
                     stream,
-                    text: t.clone(),
+                    anomaly: a.clone(),
                 });
-                s.x.notes.push(t);
+                s.x.notes.push(a);
             } else if s.x.request.is_some() && !s.resp_started && self.tunnel {
                 s.x.notes
-                    .push("request without response (connection switched protocols)".into());
+                    .push(HttpAnomaly::RequestWithoutResponse { switched: true });
             }
             if i + 1 == last {
                 s.x.notes.extend(carry.iter().cloned());

@@ -6,6 +6,11 @@ use crate::event::{Direction, Endpoint};
 use crate::track::{StreamConsumer, StreamCtx};
 use Direction::{ToClient as S, ToServer as C};
 
+/// The notes' sentences, as the outputs write them.
+fn texts(notes: &[HttpAnomaly]) -> Vec<String> {
+    notes.iter().map(ToString::to_string).collect()
+}
+
 /// Drives a dissector through one connection, one frame per call; frame
 /// N happens at N milliseconds.
 pub(crate) struct Script {
@@ -294,8 +299,12 @@ fn expect_100_continue_answered_with_a_final_status() {
         ]
     );
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec!["request body not sent: the server answered 417 instead of 100 Continue"]
+    );
+    assert_eq!(
+        xs[0].notes,
+        vec![HttpAnomaly::RequestBodyNotSent { status: 417 }]
     );
     // Sending the body after all is fine too.
     let xs = run(&[
@@ -328,8 +337,14 @@ fn upgrade_stops_parsing_and_says_so() {
     let xs = s.close();
     assert_eq!(summaries(&xs), vec!["GET /chat [1-1] => 101 0B [3-3]"]);
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec!["101 Switching Protocols to websocket: HTTP parsing stopped on this connection"]
+    );
+    assert_eq!(
+        xs[0].notes,
+        vec![HttpAnomaly::ProtocolSwitched {
+            to: Some("websocket".into())
+        }]
     );
 }
 
@@ -349,9 +364,10 @@ fn connect_tunnel_and_refused_connect() {
         vec!["CONNECT example.com:443 [1-1] => 200 0B [2-2]"]
     );
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec!["CONNECT tunnel established: HTTP parsing stopped on this connection"]
     );
+    assert_eq!(xs[0].notes, vec![HttpAnomaly::ConnectTunnel]);
     // A refused CONNECT keeps the connection HTTP, with the bytes the
     // client sent meanwhile parsed as the next request.
     let xs = run(&[
@@ -426,11 +442,19 @@ fn truncated_response_and_request_without_response() {
         vec!["GET /big [1-1] => 200 812B [2-3]", "GET /again [5-5] => -"]
     );
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec!["response truncated: 812 of 1000 body bytes"]
     );
+    assert_eq!(
+        xs[0].notes,
+        vec![HttpAnomaly::Truncated {
+            side: Kind::Response,
+            body_bytes: 812,
+            expected: Some(1000)
+        }]
+    );
     assert!(!xs[0].response.as_ref().unwrap().msg.complete);
-    assert_eq!(xs[1].notes, vec!["request without response"]);
+    assert_eq!(texts(&xs[1].notes), vec!["request without response"]);
 }
 
 #[test]
@@ -448,7 +472,16 @@ fn malformed_request_line_is_annotated_and_tracking_continues() {
             "GET /ok [3-3] => 200 0B [4-4]"
         ]
     );
-    assert_eq!(xs[0].notes, vec!["malformed request line: `GET /a b c`"]);
+    assert_eq!(
+        texts(&xs[0].notes),
+        vec!["malformed request line: `GET /a b c`"]
+    );
+    assert_eq!(
+        xs[0].notes,
+        vec![HttpAnomaly::MalformedRequestLine {
+            line: Snippet::of(b"GET /a b c", 80)
+        }]
+    );
 }
 
 #[test]
@@ -467,10 +500,24 @@ fn junk_between_messages_is_skipped_with_a_note() {
         ]
     );
     assert_eq!(
-        xs[1].notes,
+        texts(&xs[1].notes),
         vec![
             "not an HTTP message (client→server): `\\x00\\x01garbage\\r`",
             "11 bytes (client→server) were not HTTP and were skipped: `\\x00\\x01garbage\\r`"
+        ]
+    );
+    assert_eq!(
+        xs[1].notes,
+        vec![
+            HttpAnomaly::NotHttpMessage {
+                dir: C,
+                line: Snippet::of(b"\x00\x01garbage\r", 60)
+            },
+            HttpAnomaly::NotHttpSkipped {
+                dir: C,
+                bytes: 11,
+                sample: Some(Snippet::of(b"\x00\x01garbage\r", 40))
+            }
         ]
     );
 }
@@ -497,8 +544,15 @@ fn response_only_when_the_request_is_not_http() {
     ]);
     assert_eq!(summaries(&xs), vec!["- => 400 3B [2-2]"]);
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec!["response without a request (the client sent 41 bytes that are not HTTP: `OPTIONSHTTP/1.1\\r`)"]
+    );
+    assert_eq!(
+        xs[0].notes,
+        vec![HttpAnomaly::ResponseWithoutRequest {
+            client_skipped: 41,
+            sample: Some(Snippet::of(b"OPTIONSHTTP/1.1\r", 40))
+        }]
     );
 }
 
@@ -539,8 +593,15 @@ fn gap_inside_a_body_is_absorbed() {
     assert_eq!(r.msg.body_missing_bytes, 14);
     assert!(r.msg.complete);
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec!["response body: 14 bytes missing (capture gap)"]
+    );
+    assert_eq!(
+        xs[0].notes,
+        vec![HttpAnomaly::BodyBytesMissing {
+            side: Kind::Response,
+            missing: 14
+        }]
     );
 }
 
@@ -569,7 +630,7 @@ fn gap_over_a_head_resynchronises() {
         ]
     );
     assert_eq!(
-        xs[1].notes,
+        texts(&xs[1].notes),
         vec![
             "request head cut by a capture gap of 30 bytes: looking for the next message",
             "56 bytes (client→server) were not HTTP and were skipped: `xyz\\r`"
@@ -599,7 +660,8 @@ fn response_lost_in_a_gap_does_not_shift_the_pairs() {
             "GET /3 [6-6] => 200 5B [7-7]"
         ]
     );
-    assert_eq!(xs[0].notes, vec!["response lost in a capture gap"]);
+    assert_eq!(texts(&xs[0].notes), vec!["response lost in a capture gap"]);
+    assert_eq!(xs[0].notes, vec![HttpAnomaly::ResponseLostInGap]);
     // With pipelining (both requests before the gap) nothing is skipped.
     let mut s = Script::new(HttpOptions::default());
     s.send(C, b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
@@ -680,7 +742,7 @@ fn huge_lengths_are_counted_not_buffered() {
     s.send(S, &[0u8; 1000]);
     let xs = s.close();
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec!["response truncated: 1000 of 1000000000000000000 body bytes"]
     );
     let mut s = Script::new(HttpOptions::default());
@@ -692,10 +754,14 @@ fn huge_lengths_are_counted_not_buffered() {
     s.send(C, b"GET /2 HTTP/1.1\r\n\r\n");
     let xs = s.close();
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec!["response truncated: body ended after 3 bytes"]
     );
-    assert_eq!(xs[1].notes, vec!["request without response"]);
+    assert_eq!(texts(&xs[1].notes), vec!["request without response"]);
+    assert_eq!(
+        xs[1].notes,
+        vec![HttpAnomaly::RequestWithoutResponse { switched: false }]
+    );
     let mut s = Script::new(HttpOptions::default());
     s.send(C, b"GET / HTTP/1.1\r\n\r\n");
     s.send(
@@ -704,10 +770,24 @@ fn huge_lengths_are_counted_not_buffered() {
     );
     let xs = s.close();
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec![
             "response body framing broken: chunk size too large",
             "response truncated: body ended after 0 bytes"
+        ]
+    );
+    assert_eq!(
+        xs[0].notes,
+        vec![
+            HttpAnomaly::BodyFramingBroken {
+                side: Kind::Response,
+                error: FramingError::ChunkSizeTooLarge
+            },
+            HttpAnomaly::Truncated {
+                side: Kind::Response,
+                body_bytes: 0,
+                expected: None
+            }
         ]
     );
 }
@@ -727,11 +807,18 @@ fn endless_head_and_header_floods_are_notices() {
     let xs = s.close();
     assert_eq!(summaries(&xs), vec!["- => 431 0B [10002-10002]"]);
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec![
             "request head longer than 65536 bytes (the limit): skipped, looking for the next message",
             "response without a request (the client sent 5000016 bytes that are not HTTP: `GET / HTTP/1.1\\r`)"
         ]
+    );
+    assert_eq!(
+        xs[0].notes[0],
+        HttpAnomaly::HeadTooLarge {
+            side: Kind::Request,
+            bytes: 65536
+        }
     );
     // The dissector holds no more than the head limit for it.
     let mut s = Script::new(HttpOptions::default());
@@ -757,7 +844,7 @@ fn unanswered_requests_are_bounded_in_number_and_bytes() {
     }
     assert_eq!(s.out.len(), 70, "the oldest are emitted beyond 50");
     assert_eq!(
-        s.out[0].notes,
+        texts(&s.out[0].notes),
         vec!["more than 50 requests awaiting a response: stopped waiting for this one"]
     );
     let mut s = Script::new(HttpOptions {
@@ -773,7 +860,13 @@ fn unanswered_requests_are_bounded_in_number_and_bytes() {
         assert!(s.d.pending_bytes() <= 8 * 1024, "{}", s.d.pending_bytes());
     }
     assert!(s.out.len() >= 90);
-    assert!(s.out[0].notes[0].starts_with("unanswered HTTP requests hold more than 8192 bytes"));
+    assert_eq!(
+        s.out[0].notes[0],
+        HttpAnomaly::PendingBytesLimit { limit: 8192 }
+    );
+    assert!(s.out[0].notes[0]
+        .to_string()
+        .starts_with("unanswered HTTP requests hold more than 8192 bytes"));
     // The budget is released when connections close.
     let xs = s.close();
     assert_eq!(xs.len(), 100);
@@ -800,7 +893,7 @@ fn hundred_thousand_headers_within_the_head_limit_are_capped() {
     let xs = s.close();
     assert_eq!(xs[0].request.as_ref().unwrap().msg.headers.len(), 100);
     assert_eq!(
-        xs[0].notes,
+        texts(&xs[0].notes),
         vec![
             "100000 header fields, more than the limit of 100: kept the first 100",
             "request without response"
