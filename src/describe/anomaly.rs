@@ -431,6 +431,42 @@ mod tests {
                 "incomplete request head at end of stream (9 bytes): `GET / HTT`",
             ),
             (
+                A::IncompleteHead {
+                    side: Response,
+                    bytes: 12,
+                    line: s(b"HTTP/1.1 200", 60),
+                },
+                "incomplete response head at end of stream (12 bytes): `HTTP/1.1 200`",
+            ),
+            (
+                A::HeadTooLarge {
+                    side: Request,
+                    bytes: 65536,
+                },
+                "request head longer than 65536 bytes (the limit): skipped, looking for the next message",
+            ),
+            (
+                A::CaptureGap {
+                    side: Response,
+                    missing: 7,
+                },
+                "capture gap of 7 bytes before a response: looking for the next message",
+            ),
+            (
+                A::HeadCutByGap {
+                    side: Request,
+                    missing: 5,
+                },
+                "request head cut by a capture gap of 5 bytes: looking for the next message",
+            ),
+            (
+                A::BodyBytesMissing {
+                    side: Request,
+                    missing: 10,
+                },
+                "request body: 10 bytes missing (capture gap)",
+            ),
+            (
                 A::BodyFramingBroken {
                     side: Response,
                     error: FramingError::InvalidChunkSize { byte: 0x7a },

@@ -15,6 +15,15 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
+    /// One of two codes, by the message the fact is about: a script matches
+    /// `response_truncated`, not a code and a field.
+    pub fn pick(self, request: &'static str, response: &'static str) -> &'static str {
+        match self {
+            MessageKind::Request => request,
+            MessageKind::Response => response,
+        }
+    }
+
     /// Lower-case name, as codes and JSON write it.
     pub fn name(self) -> &'static str {
         match self {
@@ -279,15 +288,28 @@ impl HttpAnomaly {
             A::ConflictingContentLength => "conflicting_content_length",
             A::TransferEncodingAndContentLength => "transfer_encoding_and_content_length",
             A::RequestTransferEncodingNotChunked { .. } => "request_transfer_encoding_not_chunked",
-            A::HeadTooLarge { .. } => "head_too_large",
+            A::HeadTooLarge { side, .. } => {
+                side.pick("request_head_too_large", "response_head_too_large")
+            }
             A::NotHttpSkipped { .. } => "not_http_skipped",
             A::NotHttpMessage { .. } => "not_http_message",
-            A::CaptureGap { .. } => "capture_gap",
-            A::HeadCutByGap { .. } => "head_cut_by_gap",
-            A::IncompleteHead { .. } => "incomplete_head",
-            A::BodyFramingBroken { .. } => "body_framing_broken",
-            A::BodyBytesMissing { .. } => "body_bytes_missing",
-            A::Truncated { .. } => "message_truncated",
+            A::CaptureGap { side, .. } => {
+                side.pick("capture_gap_before_request", "capture_gap_before_response")
+            }
+            A::HeadCutByGap { side, .. } => {
+                side.pick("request_head_cut_by_gap", "response_head_cut_by_gap")
+            }
+            A::IncompleteHead { side, .. } => {
+                side.pick("incomplete_request_head", "incomplete_response_head")
+            }
+            A::BodyFramingBroken { side, .. } => side.pick(
+                "request_body_framing_broken",
+                "response_body_framing_broken",
+            ),
+            A::BodyBytesMissing { side, .. } => {
+                side.pick("request_body_bytes_missing", "response_body_bytes_missing")
+            }
+            A::Truncated { side, .. } => side.pick("request_truncated", "response_truncated"),
             A::DecodedSizeLimit { .. } => "decoded_size_limit",
             A::ContentDecodeFailed { .. } => "content_decode_failed",
             A::ContentTooShort { .. } => "content_too_short",
@@ -469,6 +491,33 @@ pub(crate) mod examples {
                 | A::PendingLimit { .. }
                 | A::PendingBytesLimit { .. } => {}
             }
+        }
+        // Codes name the side: each side-bearing anomaly once per side.
+        let mut twins = Vec::new();
+        for a in &all {
+            let mut t = a.clone();
+            let side = match &mut t {
+                A::HeadTooLarge { side, .. }
+                | A::CaptureGap { side, .. }
+                | A::HeadCutByGap { side, .. }
+                | A::IncompleteHead { side, .. }
+                | A::BodyFramingBroken { side, .. }
+                | A::BodyBytesMissing { side, .. }
+                | A::Truncated { side, .. } => side,
+                _ => continue,
+            };
+            *side = match side {
+                MessageKind::Request => MessageKind::Response,
+                MessageKind::Response => MessageKind::Request,
+            };
+            twins.push(t);
+        }
+        let mut all = all;
+        for t in twins {
+            let at = all
+                .iter()
+                .position(|a| std::mem::discriminant(a) == std::mem::discriminant(&t));
+            all.insert(at.map_or(all.len(), |i| i + 1), t);
         }
         all
     }
