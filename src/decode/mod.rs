@@ -4,51 +4,22 @@
 //! and decoding stops there.
 
 pub mod link;
+pub mod options;
+mod view;
+
+pub use view::decode_into_view;
 
 use std::net::IpAddr;
 
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TcpSlice, TransportSlice};
 
-pub use link::Link;
-
-use crate::event::{Frame, TcpFlags, TcpOptions};
-
-/// What stopped decoding, in words a person can act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DecodeIssue {
-    /// The link type is not one netpeek decodes.
-    UnknownLinkType(u16),
-    /// The link header itself is cut short.
-    LinkTruncated { need: usize, have: usize },
-    /// A layer was cut short by the snapshot length or a corrupt length field.
-    Truncated {
-        layer: &'static str,
-        need: usize,
-        have: usize,
-    },
-    /// A header field holds an impossible value.
-    Malformed { layer: &'static str, what: String },
-}
-
-impl std::fmt::Display for DecodeIssue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DecodeIssue::UnknownLinkType(t) => write!(f, "unknown link type {t}"),
-            DecodeIssue::LinkTruncated { need, have } => {
-                write!(f, "link header truncated: need {need} bytes, have {have}")
-            }
-            DecodeIssue::Truncated { layer, need, have } => {
-                write!(f, "{layer} truncated: need {need} bytes, have {have}")
-            }
-            DecodeIssue::Malformed { layer, what } => write!(f, "malformed {layer}: {what}"),
-        }
-    }
-}
+pub use crate::event::DecodeIssue;
+use crate::event::{DecodeLayer, Frame, LinkHeader, Malformed, TcpFlags, TcpOptions};
 
 /// A decoded frame: borrowed views into its bytes.
 #[derive(Clone, Debug)]
 pub struct Decoded<'a> {
-    pub link: Link<'a>,
+    pub link: LinkHeader,
     /// Network layer and below (VLAN tags are in `pkt.link_exts`).
     pub pkt: Option<LaxSlicedPacket<'a>>,
     /// The TCP header of a first IP fragment, which etherparse leaves alone;
@@ -271,14 +242,14 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
         Ok(x) => x,
         Err(issue) => {
             return Decoded {
-                link: Link::Unknown,
+                link: LinkHeader::Unknown,
                 pkt: None,
                 fragment_tcp: None,
                 issue: Some(issue),
             }
         }
     };
-    let next = link.next_layer();
+    let next = link::next_layer(&link);
     if let Some(pkt) = slice_plain(next, rest) {
         return Decoded {
             link,
@@ -376,29 +347,42 @@ fn first_fragment_tcp<'a>(p: &LaxSlicedPacket<'a>) -> Option<TcpSlice<'a>> {
     TcpSlice::from_slice(payload.payload).ok()
 }
 
-fn layer_name(layer: etherparse::err::Layer) -> &'static str {
+fn layer(layer: etherparse::err::Layer) -> DecodeLayer {
     use etherparse::err::Layer as L;
     match layer {
-        L::Ethernet2Header => "Ethernet header",
-        L::VlanHeader => "VLAN header",
-        L::Ipv4Header => "IPv4 header",
-        L::Ipv4Packet => "IPv4 packet",
-        L::Ipv6Header => "IPv6 header",
-        L::Ipv6Packet => "IPv6 packet",
-        L::IpHeader => "IP header",
-        L::TcpHeader => "TCP header",
-        L::UdpHeader => "UDP header",
-        L::UdpPayload => "UDP payload",
-        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "ICMP",
-        L::Icmpv6 => "ICMPv6",
+        L::Ethernet2Header => DecodeLayer::Ethernet,
+        L::VlanHeader => DecodeLayer::Vlan,
+        L::Ipv4Header => DecodeLayer::Ipv4Header,
+        L::Ipv4Packet => DecodeLayer::Ipv4Packet,
+        L::Ipv6Header => DecodeLayer::Ipv6Header,
+        L::Ipv6Packet => DecodeLayer::Ipv6Packet,
+        L::IpHeader => DecodeLayer::IpHeader,
+        L::TcpHeader => DecodeLayer::TcpHeader,
+        L::UdpHeader => DecodeLayer::UdpHeader,
+        L::UdpPayload => DecodeLayer::UdpPayload,
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => DecodeLayer::Icmp,
+        L::Icmpv6 => DecodeLayer::Icmpv6,
         L::Ipv6ExtHeader
         | L::Ipv6HopByHopHeader
         | L::Ipv6DestOptionsHeader
         | L::Ipv6RouteHeader
-        | L::Ipv6FragHeader => "IPv6 extension header",
-        L::IpAuthHeader => "IP authentication header",
-        L::Arp => "ARP",
-        _ => "header",
+        | L::Ipv6FragHeader => DecodeLayer::Ipv6Extension,
+        L::IpAuthHeader => DecodeLayer::IpAuthentication,
+        L::Arp => DecodeLayer::Arp,
+        _ => DecodeLayer::Other,
+    }
+}
+
+/// A length as the issue holds it (frames are far below 4 GiB).
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn ip_malformed(e: &etherparse::err::ip::HeaderError) -> Malformed {
+    use etherparse::err::ip::HeaderError as H;
+    match e {
+        H::UnsupportedIpVersion { version_number } => Malformed::IpVersion(*version_number),
+        H::Ipv4HeaderLengthSmallerThanHeader { ihl } => Malformed::Ipv4HeaderLength(*ihl),
     }
 }
 
@@ -407,16 +391,40 @@ fn slice_issue(
     layer: etherparse::err::Layer,
 ) -> DecodeIssue {
     use etherparse::err::packet::SliceError as E;
-    match err {
-        E::Len(l) => DecodeIssue::Truncated {
-            layer: layer_name(l.layer),
-            need: l.required_len,
-            have: l.len,
-        },
-        other => DecodeIssue::Malformed {
-            layer: layer_name(layer),
-            what: other.to_string(),
-        },
+    use etherparse::err::{ip_auth, ipv4, ipv6, ipv6_exts, macsec, tcp};
+    let auth = |e: &ip_auth::HeaderError| match e {
+        ip_auth::HeaderError::ZeroPayloadLen => Malformed::AuthPayloadLength,
+    };
+    let what = match err {
+        E::Len(l) => {
+            return DecodeIssue::Truncated {
+                layer: self::layer(l.layer),
+                need: len32(l.required_len),
+                have: len32(l.len),
+            }
+        }
+        E::Ip(e) => ip_malformed(e),
+        E::Ipv4(ipv4::HeaderError::UnexpectedVersion { version_number }) => {
+            Malformed::Ipv4Version(*version_number)
+        }
+        E::Ipv4(ipv4::HeaderError::HeaderLengthSmallerThanHeader { ihl }) => {
+            Malformed::Ipv4HeaderLength(*ihl)
+        }
+        E::Ipv6(ipv6::HeaderError::UnexpectedVersion { version_number }) => {
+            Malformed::Ipv6Version(*version_number)
+        }
+        E::Ipv4Exts(e) | E::Ipv6Exts(ipv6_exts::HeaderError::IpAuth(e)) => auth(e),
+        E::Ipv6Exts(ipv6_exts::HeaderError::HopByHopNotAtStart) => Malformed::HopByHopNotFirst,
+        E::Tcp(tcp::HeaderError::DataOffsetTooSmall { data_offset }) => {
+            Malformed::TcpDataOffset(*data_offset)
+        }
+        E::Macsec(macsec::HeaderError::UnexpectedVersion) => Malformed::MacsecVersion,
+        E::Macsec(macsec::HeaderError::InvalidUnmodifiedShortLen) => Malformed::MacsecShortLength,
+        E::LinuxSll(_) => Malformed::LinuxSll,
+    };
+    DecodeIssue::Malformed {
+        layer: self::layer(layer),
+        what,
     }
 }
 
@@ -424,13 +432,13 @@ fn ip_issue(err: &etherparse::err::ip::LaxHeaderSliceError) -> DecodeIssue {
     use etherparse::err::ip::LaxHeaderSliceError as E;
     match err {
         E::Len(l) => DecodeIssue::Truncated {
-            layer: layer_name(l.layer),
-            need: l.required_len,
-            have: l.len,
+            layer: layer(l.layer),
+            need: len32(l.required_len),
+            have: len32(l.len),
         },
         E::Content(c) => DecodeIssue::Malformed {
-            layer: "IP header",
-            what: c.to_string(),
+            layer: DecodeLayer::IpHeader,
+            what: ip_malformed(c),
         },
     }
 }

@@ -4,6 +4,7 @@
 //! prose.
 
 pub mod annotate;
+pub mod decode_issue;
 pub mod http;
 pub mod notice;
 pub mod units;
