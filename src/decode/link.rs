@@ -16,6 +16,7 @@ pub enum NextLayer {
 }
 
 /// What follows a link header.
+#[inline]
 pub fn next_layer(link: &LinkHeader) -> NextLayer {
     match *link {
         LinkHeader::Ethernet { ethertype, .. } => NextLayer::EtherType(ethertype),
@@ -61,6 +62,7 @@ fn need(data: &[u8], n: usize) -> Result<(), DecodeIssue> {
 }
 
 /// Splits the link header off `data`.
+#[inline(always)]
 pub fn parse(linktype: LinkType, data: &[u8]) -> Result<(LinkHeader, &[u8]), DecodeIssue> {
     match linktype {
         LinkType::ETHERNET => {
