@@ -6,6 +6,8 @@
 pub mod link;
 pub mod options;
 mod view;
+#[cfg(test)]
+mod view_tests;
 
 pub use view::decode_into_view;
 

@@ -332,6 +332,7 @@ fn quoted_ipv4(payload: &[u8]) -> Option<QuotedIpv4> {
 
 fn icmpv6(i: &Icmpv6Slice<'_>) -> Icmpv6Message {
     use etherparse::Icmpv6Type as T;
+    // (Offset 4: see `Icmpv6Message::NeighborSolicitation`.)
     let target = || <[u8; 16]>::try_from(i.payload().get(4..20).unwrap_or_default()).ok();
     match i.icmp_type() {
         T::EchoRequest(h) => Icmpv6Message::EchoRequest {

@@ -380,7 +380,10 @@ pub enum Icmpv6Message {
     ParameterProblem,
     RouterSolicitation,
     RouterAdvertisement,
-    /// The target address, when captured.
+    /// The target address as netpeek has always read it: the 16 bytes
+    /// from offset 4 of the message body, when captured. (The target is
+    /// at offset 0; the line shows these bytes, unchanged for now so that
+    /// the output stays what it was.)
     NeighborSolicitation {
         target: Option<[u8; 16]>,
     },

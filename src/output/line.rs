@@ -78,43 +78,34 @@ pub fn write_line<W: Write>(
     opts: &LineOptions,
     iface_names: &dyn Fn(u32) -> Option<String>,
 ) -> io::Result<()> {
-    let e = opts.link_header;
-    let has_net = matches!(v.net, Net::Ipv4 { .. } | Net::Ipv6 { .. } | Net::Arp { .. });
-    // Link layer.
+    if write_link(w, frame, v, opts.link_header, iface_names)? == Ended::Yes {
+        return Ok(());
+    }
+    write_net(w, frame, v, tcp, opts)
+}
+
+/// Whether the line ended with the link layer.
+#[derive(PartialEq, Eq)]
+enum Ended {
+    Yes,
+    No,
+}
+
+/// The link layer: its header with `-e` (`e`), and the cooked v2
+/// interface always; the whole line when nothing further was decoded.
+fn write_link<W: Write>(
+    w: &mut W,
+    frame: &Frame<'_>,
+    v: &PacketView,
+    e: bool,
+    iface_names: &dyn Fn(u32) -> Option<String>,
+) -> io::Result<Ended> {
     match v.link {
         LinkHeader::Ethernet {
             dst,
             src,
             ethertype,
-        } => {
-            if e {
-                write!(w, "{} > {}, ", Mac(&src), Mac(&dst))?;
-                if ethertype <= 1500 {
-                    write!(w, "802.3, length {}: ", frame.len)?;
-                } else {
-                    write!(
-                        w,
-                        "ethertype {} (0x{ethertype:04x}), length {}: ",
-                        ethertype_name(ethertype),
-                        frame.len
-                    )?;
-                    write_vlans(w, &v.vlans)?;
-                }
-            } else if !has_net {
-                // tcpdump shows the link header when it cannot go further.
-                write!(w, "{} > {}, ", Mac(&src), Mac(&dst))?;
-                if ethertype <= 1500 {
-                    return write!(w, "802.3, length {}: LLC", frame.len);
-                }
-                write!(
-                    w,
-                    "ethertype {} (0x{ethertype:04x}), length {}: ",
-                    ethertype_name(ethertype),
-                    frame.len
-                )?;
-                return write_issue(w, v);
-            }
-        }
+        } => return write_ethernet(w, frame, v, e, (src, dst, ethertype)),
         LinkHeader::Sll {
             packet_type,
             addr,
@@ -172,17 +163,70 @@ pub fn write_line<W: Write>(
             }
         }
         LinkHeader::Unknown => {
-            if let Some(issue) = &v.issue {
-                return write!(w, "[{issue}], length {}", frame.len);
+            match &v.issue {
+                Some(issue) => write!(w, "[{issue}], length {}", frame.len)?,
+                None => write!(
+                    w,
+                    "[unknown link type {}], length {}",
+                    frame.linktype.0, frame.len
+                )?,
             }
-            return write!(
-                w,
-                "[unknown link type {}], length {}",
-                frame.linktype.0, frame.len
-            );
+            return Ok(Ended::Yes);
         }
     }
+    Ok(Ended::No)
+}
 
+/// An Ethernet header: `(src, dst, ethertype)`.
+fn write_ethernet<W: Write>(
+    w: &mut W,
+    frame: &Frame<'_>,
+    v: &PacketView,
+    e: bool,
+    (src, dst, ethertype): ([u8; 6], [u8; 6], u16),
+) -> io::Result<Ended> {
+    let has_net = matches!(v.net, Net::Ipv4 { .. } | Net::Ipv6 { .. } | Net::Arp { .. });
+    if e {
+        write!(w, "{} > {}, ", Mac(&src), Mac(&dst))?;
+        if ethertype <= 1500 {
+            write!(w, "802.3, length {}: ", frame.len)?;
+        } else {
+            write!(
+                w,
+                "ethertype {} (0x{ethertype:04x}), length {}: ",
+                ethertype_name(ethertype),
+                frame.len
+            )?;
+            write_vlans(w, &v.vlans)?;
+        }
+    } else if !has_net {
+        // tcpdump shows the link header when it cannot go further.
+        write!(w, "{} > {}, ", Mac(&src), Mac(&dst))?;
+        if ethertype <= 1500 {
+            write!(w, "802.3, length {}: LLC", frame.len)?;
+            return Ok(Ended::Yes);
+        }
+        write!(
+            w,
+            "ethertype {} (0x{ethertype:04x}), length {}: ",
+            ethertype_name(ethertype),
+            frame.len
+        )?;
+        write_issue(w, v)?;
+        return Ok(Ended::Yes);
+    }
+    Ok(Ended::No)
+}
+
+/// The network layer and what follows it.
+fn write_net<W: Write>(
+    w: &mut W,
+    frame: &Frame<'_>,
+    v: &PacketView,
+    tcp: Option<&TcpInfo>,
+    opts: &LineOptions,
+) -> io::Result<()> {
+    let e = opts.link_header;
     match v.net {
         Net::None => write_issue(w, v),
         Net::Ipv4 {
@@ -216,34 +260,11 @@ pub fn write_line<W: Write>(
             }
             write_transport(w, frame, v, src, dst, proto, tcp, opts)
         }
-        Net::Arp {
-            operation,
-            sender_hw,
-            sender_proto,
-            target_proto,
-        } => {
+        Net::Arp { .. } => {
             if !e {
                 w.write_all(b"ARP, ")?;
             }
-            let spa = sender_proto.get(frame.data);
-            let tpa = target_proto.get(frame.data);
-            let ip = |a: &[u8]| match <[u8; 4]>::try_from(a) {
-                Ok(b) => Ipv4Addr::from(b).to_string(),
-                Err(_) => Mac(a).to_string(),
-            };
-            match operation {
-                1 => write!(w, "Request who-has {} tell {}", ip(tpa), ip(spa))?,
-                2 => write!(
-                    w,
-                    "Reply {} is-at {}",
-                    ip(spa),
-                    Mac(sender_hw.get(frame.data))
-                )?,
-                op => write!(w, "arp-#{op} for {} from {}", ip(tpa), ip(spa))?,
-            }
-            // tcpdump counts everything after the link header, padding too.
-            let start = usize::from(v.net_start);
-            write!(w, ", length {}", (frame.len as usize).saturating_sub(start))
+            write_arp(w, frame, v)
         }
         Net::Other { ethertype } => {
             if let Some(issue) = &v.issue {
@@ -265,6 +286,37 @@ pub fn write_line<W: Write>(
             }
         }
     }
+}
+
+fn write_arp<W: Write>(w: &mut W, frame: &Frame<'_>, v: &PacketView) -> io::Result<()> {
+    let Net::Arp {
+        operation,
+        sender_hw,
+        sender_proto,
+        target_proto,
+    } = v.net
+    else {
+        return Ok(());
+    };
+    let spa = sender_proto.get(frame.data);
+    let tpa = target_proto.get(frame.data);
+    let ip = |a: &[u8]| match <[u8; 4]>::try_from(a) {
+        Ok(b) => Ipv4Addr::from(b).to_string(),
+        Err(_) => Mac(a).to_string(),
+    };
+    match operation {
+        1 => write!(w, "Request who-has {} tell {}", ip(tpa), ip(spa))?,
+        2 => write!(
+            w,
+            "Reply {} is-at {}",
+            ip(spa),
+            Mac(sender_hw.get(frame.data))
+        )?,
+        op => write!(w, "arp-#{op} for {} from {}", ip(tpa), ip(spa))?,
+    }
+    // tcpdump counts everything after the link header, padding too.
+    let start = usize::from(v.net_start);
+    write!(w, ", length {}", (frame.len as usize).saturating_sub(start))
 }
 
 /// `[issue]` when decoding stopped early; nothing otherwise.
@@ -579,4 +631,221 @@ fn write_tcp_options<W: Write>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Lines from views built by hand: what each fact of the view becomes
+    //! in tcpdump's words.
+
+    use super::*;
+    use crate::event::{ByteRange, LinkType, Offered, QuotedIpv4, TcpOptionList, TcpSegment};
+    use crate::event::{VlanTag, VlanTags};
+
+    fn frame(data: &[u8]) -> Frame<'_> {
+        Frame {
+            number: 1,
+            ts_ns: 0,
+            interface: 0,
+            linktype: LinkType::ETHERNET,
+            caplen: data.len() as u32,
+            len: data.len() as u32,
+            data,
+            comment: None,
+            record_issue: None,
+        }
+    }
+
+    fn ipv4_view(transport: Transport, ip_payload_len: u32) -> PacketView {
+        PacketView {
+            link: LinkHeader::Ethernet {
+                dst: [2, 0, 0, 0, 0, 0xb],
+                src: [2, 0, 0, 0, 0, 0xa],
+                ethertype: 0x0800,
+            },
+            vlans: VlanTags::default(),
+            net: Net::Ipv4 {
+                src: [10, 0, 0, 1],
+                dst: [10, 0, 0, 2],
+                proto: 6,
+                fragmented: false,
+                later_fragment: false,
+            },
+            net_start: 14,
+            ip_payload_len,
+            transport,
+            issue: None,
+        }
+    }
+
+    fn segment(flags: u16, options: TcpOptionList, header_len: u8) -> TcpSegment {
+        TcpSegment {
+            sport: 40000,
+            dport: 80,
+            seq: 1000,
+            ack: 2000,
+            flags: TcpFlags(flags),
+            window: 512,
+            urgent: 0,
+            header_len,
+            payload_start: 0,
+            payload_len: 0,
+            payload_wire_len: 0,
+            offered: Offered::default(),
+            options,
+        }
+    }
+
+    fn line(data: &[u8], v: &PacketView, e: bool) -> String {
+        let mut out = Vec::new();
+        let opts = LineOptions {
+            link_header: e,
+            absolute_seq: false,
+        };
+        write_line(&mut out, &frame(data), v, None, &opts, &|_| None).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tcp_options_in_tcpdumps_words() {
+        // Options from 54: the unknown one's body is at 54 + 20 + 2.
+        let mut data = vec![0u8; 80];
+        data[76] = 0xab;
+        data[77] = 0xcd;
+        let mut o = TcpOptionList::new(54);
+        for opt in [
+            TcpOption::Mss {
+                value: 1460,
+                len: 4,
+            },
+            TcpOption::Nop,
+            TcpOption::WindowScale { shift: 7, len: 3 },
+            TcpOption::SackPermitted { len: 2 },
+            TcpOption::Timestamp {
+                val: 1,
+                ecr: 0,
+                len: 10,
+            },
+            TcpOption::Other {
+                kind: 99,
+                len: 4,
+                body: ByteRange::default(),
+            },
+            TcpOption::Other {
+                kind: 19,
+                len: 2,
+                body: ByteRange::default(),
+            },
+            TcpOption::Eol,
+        ] {
+            assert!(o.push(opt));
+        }
+        let v = ipv4_view(Transport::Tcp(segment(0x02, o, 52)), 52);
+        assert_eq!(
+            line(&data, &v, false),
+            "IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 1000, win 512, options [mss \
+             1460,nop,wscale 7,sackOK,TS val 1 ecr 0,unknown-99 0xabcd,md5[len 2],eol], length 0"
+        );
+    }
+
+    #[test]
+    fn sack_blocks_are_relative_and_bad_options_end_the_list() {
+        let mut o = TcpOptionList::new(0);
+        o.push(TcpOption::Nop);
+        let mut body = Vec::new();
+        for v in [1500u32, 2900] {
+            body.extend_from_slice(&v.to_be_bytes());
+        }
+        o.push_sack(10, &body);
+        o.push_sack(5, &[0; 3]);
+        o.push(TcpOption::Bad);
+        let v = ipv4_view(Transport::Tcp(segment(0x10, o, 40)), 40);
+        let end = crate::event::Endpoint {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port: 1,
+        };
+        let info = TcpInfo {
+            stream: 0,
+            direction: crate::event::Direction::ToServer,
+            client: end,
+            server: end,
+            new_stream: false,
+            mid_stream: false,
+            seq_rel: 0,
+            ack_rel: 0,
+            tcpdump_seq: 1,
+            tcpdump_ack: 1,
+            tcpdump_sack_base: 1000,
+            window: 512,
+            window_shift: None,
+            role: crate::event::Role::Ack,
+            verdict: Default::default(),
+            handshake_rtt_ns: None,
+            isn: None,
+            peer_isn: None,
+            payload_len: 0,
+            retrans_of: None,
+            prev_window: None,
+            expected_seq: None,
+            first_fin: false,
+            closes: false,
+            refused: false,
+        };
+        let mut out = Vec::new();
+        let opts = LineOptions::default();
+        write_line(&mut out, &frame(&[]), &v, Some(&info), &opts, &|_| None).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [.], ack 1, win 512, options \
+             [nop,sack 1 {500:1900},sack invalid sack,[bad opt]], length 0"
+        );
+    }
+
+    #[test]
+    fn icmp_unreachable_names_the_quoted_port() {
+        let message = Icmpv4Message::Unreachable {
+            code: Unreachable::Port,
+            quoted: Some(QuotedIpv4 {
+                dst: [10, 9, 9, 9],
+                proto: 17,
+                dport: Some(53),
+            }),
+        };
+        let v = ipv4_view(
+            Transport::Icmpv4 {
+                kind: 3,
+                code: 3,
+                message,
+            },
+            36,
+        );
+        assert_eq!(
+            line(&[], &v, false),
+            "IP 10.0.0.1 > 10.0.0.2: ICMP 10.9.9.9 udp port 53 unreachable, length 36"
+        );
+    }
+
+    #[test]
+    fn link_header_and_vlan_tags_with_e() {
+        let mut v = ipv4_view(Transport::Ports { sport: 1, dport: 2 }, 0);
+        v.link = LinkHeader::Ethernet {
+            dst: [2, 0, 0, 0, 0, 0xb],
+            src: [2, 0, 0, 0, 0, 0xa],
+            ethertype: 0x8100,
+        };
+        v.vlans.push(VlanTag {
+            tci: (3 << 13) | 20,
+            ethertype: 0x0800,
+        });
+        v.issue = Some(crate::event::DecodeIssue::Truncated {
+            layer: crate::event::DecodeLayer::TcpHeader,
+            need: 20,
+            have: 4,
+        });
+        assert_eq!(
+            line(&[0; 42], &v, true),
+            "02:00:00:00:00:0a > 02:00:00:00:00:0b, ethertype 802.1Q (0x8100), length 42: vlan \
+             20, p 3, ethertype IPv4 (0x0800), 10.0.0.1.1 > 10.0.0.2.2:  [|tcp]"
+        );
+    }
 }

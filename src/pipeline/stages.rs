@@ -150,6 +150,31 @@ impl Batch {
         &mut self.views[at.min(last)]
     }
 
+    /// A packet's record for the output stage (its view is the next of
+    /// [`Batch::views`]), `data` where its bytes are.
+    fn record(
+        &mut self,
+        map: Option<&SharedMap>,
+        frame: &Frame<'_>,
+        data: Span,
+        tcp: Option<TcpInfo>,
+    ) {
+        let comment = frame.comment.map(|c| self.place(map, c.as_bytes()));
+        self.packets.push(PacketItem {
+            number: frame.number,
+            ts_ns: frame.ts_ns,
+            interface: frame.interface,
+            linktype: frame.linktype,
+            caplen: frame.caplen,
+            len: frame.len,
+            data,
+            comment,
+            record_issue: frame.record_issue,
+            tcp,
+            notes: 0..0,
+        });
+    }
+
     /// `bytes` for the next stages: in the map, or else copied.
     fn place(&mut self, map: Option<&SharedMap>, bytes: &[u8]) -> Span {
         match self.in_map(map, bytes) {
@@ -441,20 +466,7 @@ impl ReadStage<'_> {
             // The packet's record, likewise (the marker alone paces the
             // other stages).
             if let Some(d) = recorded {
-                let comment = frame.comment.map(|c| batch.place(map, c.as_bytes()));
-                batch.packets.push(PacketItem {
-                    number: frame.number,
-                    ts_ns: frame.ts_ns,
-                    interface: frame.interface,
-                    linktype: frame.linktype,
-                    caplen: frame.caplen,
-                    len: frame.len,
-                    data: d,
-                    comment,
-                    record_issue: frame.record_issue,
-                    tcp,
-                    notes: 0..0,
-                });
+                batch.record(map, &frame, d, tcp);
             }
             for ev in self.tracker.drain_events() {
                 batch.items.push(Item::Track(ev, Some(frame.ts_ns)));
