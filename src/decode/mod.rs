@@ -125,43 +125,6 @@ impl TcpOptions {
 }
 
 impl<'a> Decoded<'a> {
-    pub fn addresses(&self) -> Option<(IpAddr, IpAddr)> {
-        match self.pkt.as_ref()?.net.as_ref()? {
-            LaxNetSlice::Ipv4(v4) => {
-                let h = v4.header();
-                Some((
-                    IpAddr::V4(h.source_addr()),
-                    IpAddr::V4(h.destination_addr()),
-                ))
-            }
-            LaxNetSlice::Ipv6(v6) => {
-                let h = v6.header();
-                Some((
-                    IpAddr::V6(h.source_addr()),
-                    IpAddr::V6(h.destination_addr()),
-                ))
-            }
-            LaxNetSlice::Arp(_) => None,
-        }
-    }
-
-    pub fn tcp_slice(&self) -> Option<&TcpSlice<'a>> {
-        match self.pkt.as_ref()?.transport.as_ref()? {
-            TransportSlice::Tcp(t) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// The wire length of the IP payload (from the IP header's length
-    /// fields), even when the capture holds fewer bytes.
-    pub fn ip_payload_wire_len(&self) -> Option<u32> {
-        match self.pkt.as_ref()?.net.as_ref()? {
-            LaxNetSlice::Ipv4(v4) => Some(wire_len_v4(v4)),
-            LaxNetSlice::Ipv6(v6) => Some(wire_len_v6(v6)),
-            LaxNetSlice::Arp(_) => None,
-        }
-    }
-
     /// The TCP facts for the tracker; `None` unless this is a complete
     /// (unfragmented) TCP header over IP.
     pub fn tcp_meta(&self) -> Option<TcpMeta<'a>> {
@@ -169,8 +132,7 @@ impl<'a> Decoded<'a> {
         let Some(TransportSlice::Tcp(tcp)) = pkt.transport.as_ref() else {
             return None;
         };
-        // Addresses and wire length in one look at the network layer
-        // (what `addresses` and `ip_payload_wire_len` give).
+        // Addresses and wire length in one look at the network layer.
         let (src, dst, ip_len) = match pkt.net.as_ref()? {
             LaxNetSlice::Ipv4(v4) => {
                 let h = v4.header();

@@ -3,7 +3,7 @@
 //! tracker's summary ([`TcpOptions`]: a known option counts only with its
 //! proper length, and reading goes on past one that does not).
 
-use crate::event::{TcpOption, TcpOptionList, TcpOptions};
+use crate::event::{SackBlocks, TcpOption, TcpOptionList, TcpOptions};
 
 /// Reads the options into `list` (empty) and returns their summary, which
 /// equals [`TcpOptions::parse`] of the same bytes.
@@ -105,7 +105,16 @@ fn list_one(list: &mut TcpOptionList, kind: u8, len: u8, body: &[u8]) -> bool {
             None => false,
         },
         4 => list.push(TcpOption::SackPermitted { len }),
-        5 => list.push_sack(len, body),
+        5 => {
+            let mut edges = [0u32; 8];
+            let mut n = 0;
+            for (e, b) in edges.iter_mut().zip(body.chunks_exact(4)) {
+                *e = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                n += 1;
+            }
+            let blocks = (body.len() % 8 == 0).then(|| SackBlocks::new(&edges[..n]));
+            list.push(TcpOption::Sack { blocks, len })
+        }
         8 => match body {
             [v0, v1, v2, v3, e0, e1, e2, e3, ..] => list.push(TcpOption::Timestamp {
                 val: u32::from_be_bytes([*v0, *v1, *v2, *v3]),

@@ -73,7 +73,13 @@ pub enum TcpOption<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SackBlocks<'a>(&'a [u32]);
 
-impl SackBlocks<'_> {
+impl<'a> SackBlocks<'a> {
+    /// Blocks from their edges, left and right in turn (an odd last edge
+    /// is left out).
+    pub fn new(edges: &'a [u32]) -> Self {
+        Self(&edges[..edges.len() / 2 * 2])
+    }
+
     pub fn len(&self) -> usize {
         self.0.len() / 2
     }
@@ -116,7 +122,7 @@ impl TcpOptionList {
         self.bad = false;
     }
 
-    /// Appends an option (a SACK's blocks with [`Self::push_sack`]);
+    /// Appends an option;
     /// false when the list has no room (which 40 bytes of options cannot
     /// cause) or has ended.
     #[inline]
@@ -137,7 +143,14 @@ impl TcpOptionList {
             TcpOption::WindowScale { shift, len } => self.item(3, len, &[u32::from(shift)]),
             TcpOption::SackPermitted { len } => self.item(4, len, &[]),
             TcpOption::Sack { blocks, len } => {
+                // The blocks are there exactly when the length is
+                // 2 + 8·n, all n of them (the list reads them so).
+                let body = usize::from(len).wrapping_sub(2);
                 let words = blocks.map_or(&[][..], |b| b.0);
+                let whole = len >= 2 && body % 8 == 0;
+                if whole != blocks.is_some() || (whole && words.len() * 4 != body) {
+                    return false;
+                }
                 self.item(5, len, words)
             }
             TcpOption::Timestamp { val, ecr, len } => self.item(8, len, &[val, ecr]),
@@ -147,21 +160,6 @@ impl TcpOptionList {
                 true
             }
         }
-    }
-
-    /// Appends a SACK option of `len` bytes whose body is `body`: its
-    /// blocks when the body is a whole number of them.
-    pub fn push_sack(&mut self, len: u8, body: &[u8]) -> bool {
-        if self.bad || body.len() % 8 != 0 {
-            return self.push(TcpOption::Sack { blocks: None, len });
-        }
-        let mut words = [0u32; 8];
-        let mut n = 0;
-        for (w, b) in words.iter_mut().zip(body.chunks_exact(4)) {
-            *w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-            n += 1;
-        }
-        self.item(5, len, &words[..n])
     }
 
     fn last_item(&mut self) -> Option<&mut (u8, u8)> {
@@ -288,14 +286,17 @@ mod tests {
     #[test]
     fn options_come_back_in_wire_order() {
         let mut l = TcpOptionList::new(54);
-        let sack = [0, 0, 0, 10, 0, 0, 0, 20, 0, 0, 0, 30, 0, 0, 0, 40];
+        let sack = [10, 20, 30, 40];
         assert!(l.push(TcpOption::Mss {
             value: 1460,
             len: 4
         }));
         assert!(l.push(TcpOption::Nop));
         assert!(l.push(TcpOption::Nop));
-        assert!(l.push_sack(18, &sack));
+        assert!(l.push(TcpOption::Sack {
+            blocks: Some(SackBlocks::new(&sack)),
+            len: 18
+        }));
         assert!(l.push(TcpOption::Timestamp {
             val: 7,
             ecr: 8,
@@ -307,7 +308,15 @@ mod tests {
             body: ByteRange::default()
         }));
         assert!(l.push(TcpOption::WindowScale { shift: 7, len: 3 }));
-        assert!(l.push_sack(5, &[1, 2, 3]));
+        assert!(l.push(TcpOption::Sack {
+            blocks: None,
+            len: 5
+        }));
+        // Blocks that do not match the length are refused.
+        let one = [1, 2];
+        for (blocks, len) in [(None, 10), (Some(SackBlocks::new(&one)), 18)] {
+            assert!(!l.push(TcpOption::Sack { blocks, len }));
+        }
         assert!(l.push(TcpOption::Bad));
         assert!(!l.push(TcpOption::Nop), "nothing after the end");
         let got: Vec<_> = l.iter().collect();

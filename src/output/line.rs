@@ -639,7 +639,8 @@ mod tests {
     //! in tcpdump's words.
 
     use super::*;
-    use crate::event::{ByteRange, LinkType, Offered, QuotedIpv4, TcpOptionList, TcpSegment};
+    use crate::event::{ByteRange, LinkType, Offered, QuotedIpv4, SackBlocks};
+    use crate::event::{TcpOptionList, TcpSegment};
     use crate::event::{VlanTag, VlanTags};
 
     fn frame(data: &[u8]) -> Frame<'_> {
@@ -752,12 +753,14 @@ mod tests {
     fn sack_blocks_are_relative_and_bad_options_end_the_list() {
         let mut o = TcpOptionList::new(0);
         o.push(TcpOption::Nop);
-        let mut body = Vec::new();
-        for v in [1500u32, 2900] {
-            body.extend_from_slice(&v.to_be_bytes());
-        }
-        o.push_sack(10, &body);
-        o.push_sack(5, &[0; 3]);
+        o.push(TcpOption::Sack {
+            blocks: Some(SackBlocks::new(&[1500, 2900])),
+            len: 10,
+        });
+        o.push(TcpOption::Sack {
+            blocks: None,
+            len: 5,
+        });
         o.push(TcpOption::Bad);
         let v = ipv4_view(Transport::Tcp(segment(0x10, o, 40)), 40);
         let end = crate::event::Endpoint {
