@@ -32,7 +32,13 @@ const LINK_TYPES: [LinkType; 8] = [
 
 fn render(frame: &Frame<'_>) {
     let d = decode(frame);
-    if let Some(m) = d.tcp_meta() {
+    let (view, meta) = d.view(frame.data);
+    assert_eq!(
+        meta,
+        d.tcp_meta(),
+        "the view's TCP facts differ from the tracker's"
+    );
+    if let Some(m) = meta {
         assert!(
             m.payload.len() <= m.payload_len as usize,
             "captured payload exceeds wire length"
@@ -45,10 +51,12 @@ fn render(frame: &Frame<'_>) {
             link_header,
             absolute_seq: false,
         };
-        let _ = write_line(&mut line, frame, &d, None, &opts, &none);
+        let _ = write_line(&mut line, frame, &view, None, &opts, &none);
     }
-    let dumped =
-        crate::event::redact::redact_payload(crate::output::dump::network_bytes(frame, &d), false);
+    let dumped = crate::event::redact::redact_payload(
+        crate::output::dump::network_bytes(frame, &view),
+        false,
+    );
     let _ = crate::output::dump::write_hex_ascii(&mut line, &dumped);
     if let Ok(mut json) = JsonSink::new(
         Vec::new(),
@@ -61,7 +69,7 @@ fn render(frame: &Frame<'_>) {
     ) {
         let ev = PacketEvent {
             frame,
-            decoded: &d,
+            view: &view,
             tcp: None,
             interface: None,
             interface_id: 0,
@@ -225,22 +233,20 @@ pub fn read_file(data: &[u8]) {
             });
             let _ = copy.interfaces(ifaces);
         }
-        let d = decode(&f);
-        if let Some(m) = d.tcp_meta() {
+        let (view, meta) = decode(&f).view(f.data);
+        if let Some(m) = &meta {
             assert!(
                 m.payload.len() <= m.payload_len as usize,
                 "captured payload exceeds wire length"
             );
             given += u64::from(m.payload_len);
         }
-        let tcp = d
-            .tcp_meta()
-            .map(|m| tracker.process(f.number, f.ts_ns, &m, &mut consumer));
+        let tcp = meta.map(|m| tracker.process(f.number, f.ts_ns, &m, &mut consumer));
         let notes = consumer.http.take_notes();
         let iface = ifaces.get(f.interface as usize);
         let mut ev = PacketEvent {
             frame: &f,
-            decoded: &d,
+            view: &view,
             tcp: tcp.as_ref(),
             interface: iface.and_then(|i| i.name.as_deref()),
             interface_id: iface.map_or(0, |i| i.index_in_section),

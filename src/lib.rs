@@ -12,8 +12,10 @@
 //!
 //! * [`source`]: frames from libpcap (live) or a pcap/pcapng file, numbered
 //!   like Wireshark's `frame.number`, filtered with libpcap's BPF compiler.
-//! * [`decode`]: borrowed layer views over each frame (etherparse);
-//!   problems become [`decode::DecodeIssue`] values.
+//! * [`decode`]: borrowed layer views over each frame (etherparse), read
+//!   into the tracker's TCP facts and, when an output shows packets, the
+//!   packet view the outputs print from ([`event::PacketView`]); problems
+//!   become [`decode::DecodeIssue`] values.
 //! * [`track`]: TCP connections, relative sequence numbers, Wireshark's
 //!   `tcp.analysis.*`, reassembly into byte streams.
 //! * [`dissect`]: consumers of the reassembled streams: HTTP/1.x exchanges

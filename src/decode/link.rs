@@ -1,41 +1,10 @@
 //! Link-layer headers: Ethernet, Linux cooked v1 and v2, BSD loopback
-//! (null), OpenBSD loop, raw IP. VLAN tags after Ethernet are etherparse's
-//! job (`link_exts`).
+//! (null), OpenBSD loop, raw IP, read into the packet view's
+//! [`LinkHeader`]. VLAN tags after Ethernet are etherparse's job
+//! (`link_exts`).
 
 use super::DecodeIssue;
-use crate::event::LinkType;
-
-/// A parsed link header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Link<'a> {
-    Ethernet {
-        dst: [u8; 6],
-        src: [u8; 6],
-        ethertype: u16,
-    },
-    /// Linux cooked capture v1 (`-i any` with older libpcap).
-    Sll {
-        packet_type: u16,
-        hatype: u16,
-        addr: &'a [u8],
-        protocol: u16,
-    },
-    /// Linux cooked capture v2: also names the interface index.
-    Sll2 {
-        protocol: u16,
-        ifindex: u32,
-        hatype: u16,
-        packet_type: u8,
-        addr: &'a [u8],
-    },
-    /// BSD loopback: a 4-byte address family in the writer's byte order
-    /// (NULL) or in network order (LOOP).
-    Null {
-        family: u32,
-    },
-    Raw,
-    Unknown,
-}
+use crate::event::{HwAddr, LinkHeader, LinkType};
 
 /// What follows the link header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,25 +15,25 @@ pub enum NextLayer {
     None,
 }
 
-impl Link<'_> {
-    pub fn next_layer(&self) -> NextLayer {
-        match *self {
-            Link::Ethernet { ethertype, .. } => NextLayer::EtherType(ethertype),
-            Link::Sll {
-                protocol, hatype, ..
-            }
-            | Link::Sll2 {
-                protocol, hatype, ..
-            } => sll_next(protocol, hatype),
-            Link::Null { family } => match family {
-                2 => NextLayer::EtherType(0x0800),
-                // IPv6 on NetBSD/OpenBSD/BSD/OSI (24), FreeBSD (28), macOS (30).
-                24 | 28 | 30 => NextLayer::EtherType(0x86dd),
-                _ => NextLayer::None,
-            },
-            Link::Raw => NextLayer::Ip,
-            Link::Unknown => NextLayer::None,
+/// What follows a link header.
+#[inline]
+pub fn next_layer(link: &LinkHeader) -> NextLayer {
+    match *link {
+        LinkHeader::Ethernet { ethertype, .. } => NextLayer::EtherType(ethertype),
+        LinkHeader::Sll {
+            protocol, hatype, ..
         }
+        | LinkHeader::Sll2 {
+            protocol, hatype, ..
+        } => sll_next(protocol, hatype),
+        LinkHeader::Null { family } => match family {
+            2 => NextLayer::EtherType(0x0800),
+            // IPv6 on NetBSD/OpenBSD/BSD/OSI (24), FreeBSD (28), macOS (30).
+            24 | 28 | 30 => NextLayer::EtherType(0x86dd),
+            _ => NextLayer::None,
+        },
+        LinkHeader::Raw => NextLayer::Ip,
+        LinkHeader::Unknown => NextLayer::None,
     }
 }
 
@@ -84,8 +53,8 @@ fn be16(b: &[u8], at: usize) -> u16 {
 fn need(data: &[u8], n: usize) -> Result<(), DecodeIssue> {
     if data.len() < n {
         Err(DecodeIssue::LinkTruncated {
-            need: n,
-            have: data.len(),
+            need: super::len32(n),
+            have: super::len32(data.len()),
         })
     } else {
         Ok(())
@@ -93,7 +62,8 @@ fn need(data: &[u8], n: usize) -> Result<(), DecodeIssue> {
 }
 
 /// Splits the link header off `data`.
-pub fn parse(linktype: LinkType, data: &[u8]) -> Result<(Link<'_>, &[u8]), DecodeIssue> {
+#[inline(always)]
+pub fn parse(linktype: LinkType, data: &[u8]) -> Result<(LinkHeader, &[u8]), DecodeIssue> {
     match linktype {
         LinkType::ETHERNET => {
             need(data, 14)?;
@@ -102,7 +72,7 @@ pub fn parse(linktype: LinkType, data: &[u8]) -> Result<(Link<'_>, &[u8]), Decod
             dst.copy_from_slice(&data[0..6]);
             src.copy_from_slice(&data[6..12]);
             Ok((
-                Link::Ethernet {
+                LinkHeader::Ethernet {
                     dst,
                     src,
                     ethertype: be16(data, 12),
@@ -114,10 +84,10 @@ pub fn parse(linktype: LinkType, data: &[u8]) -> Result<(Link<'_>, &[u8]), Decod
             need(data, 16)?;
             let alen = usize::from(be16(data, 4)).min(8);
             Ok((
-                Link::Sll {
+                LinkHeader::Sll {
                     packet_type: be16(data, 0),
                     hatype: be16(data, 2),
-                    addr: &data[6..6 + alen],
+                    addr: HwAddr::new(&data[6..6 + alen]),
                     protocol: be16(data, 14),
                 },
                 &data[16..],
@@ -127,12 +97,12 @@ pub fn parse(linktype: LinkType, data: &[u8]) -> Result<(Link<'_>, &[u8]), Decod
             need(data, 20)?;
             let alen = usize::from(data[11]).min(8);
             Ok((
-                Link::Sll2 {
+                LinkHeader::Sll2 {
                     protocol: be16(data, 0),
                     ifindex: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
                     hatype: be16(data, 8),
                     packet_type: data[10],
-                    addr: &data[12..12 + alen],
+                    addr: HwAddr::new(&data[12..12 + alen]),
                 },
                 &data[20..],
             ))
@@ -152,9 +122,9 @@ pub fn parse(linktype: LinkType, data: &[u8]) -> Result<(Link<'_>, &[u8]), Decod
                     le
                 }
             };
-            Ok((Link::Null { family }, &data[4..]))
+            Ok((LinkHeader::Null { family }, &data[4..]))
         }
-        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => Ok((Link::Raw, data)),
+        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => Ok((LinkHeader::Raw, data)),
         other => Err(DecodeIssue::UnknownLinkType(other.0)),
     }
 }
@@ -166,16 +136,16 @@ mod tests {
     #[test]
     fn null_family_either_byte_order() {
         let (l, _) = parse(LinkType::NULL, &[2, 0, 0, 0, 0x45]).unwrap();
-        assert_eq!(l, Link::Null { family: 2 });
+        assert_eq!(l, LinkHeader::Null { family: 2 });
         let (l, _) = parse(LinkType::NULL, &[0, 0, 0, 30, 0x60]).unwrap();
-        assert_eq!(l, Link::Null { family: 30 });
-        assert_eq!(l.next_layer(), NextLayer::EtherType(0x86dd));
+        assert_eq!(l, LinkHeader::Null { family: 30 });
+        assert_eq!(next_layer(&l), NextLayer::EtherType(0x86dd));
         let (l, _) = parse(LinkType::NULL, &[24, 0, 0, 0]).unwrap();
-        assert_eq!(l.next_layer(), NextLayer::EtherType(0x86dd));
+        assert_eq!(next_layer(&l), NextLayer::EtherType(0x86dd));
         let (l, _) = parse(LinkType::NULL, &[28, 0, 0, 0]).unwrap();
-        assert_eq!(l.next_layer(), NextLayer::EtherType(0x86dd));
+        assert_eq!(next_layer(&l), NextLayer::EtherType(0x86dd));
         let (l, _) = parse(LinkType::LOOP, &[0, 0, 0, 2]).unwrap();
-        assert_eq!(l.next_layer(), NextLayer::EtherType(0x0800));
+        assert_eq!(next_layer(&l), NextLayer::EtherType(0x0800));
     }
 
     #[test]
@@ -199,12 +169,12 @@ mod tests {
         let (l, rest) = parse(LinkType::LINUX_SLL2, &d).unwrap();
         assert_eq!(
             l,
-            Link::Sll2 {
+            LinkHeader::Sll2 {
                 protocol: 0x0800,
                 ifindex: 7,
                 hatype: 1,
                 packet_type: 4,
-                addr: &[1, 2, 3, 4, 5, 6],
+                addr: HwAddr::new(&[1, 2, 3, 4, 5, 6]),
             }
         );
         assert_eq!(rest, &[0x45]);

@@ -4,20 +4,24 @@
 //! and decoding stops there.
 
 pub mod link;
+pub mod options;
+mod view;
+#[cfg(test)]
+mod view_tests;
+
+pub use view::decode_into_view;
 
 use std::net::IpAddr;
 
 use etherparse::{LaxNetSlice, LaxSlicedPacket, TcpSlice, TransportSlice};
 
-pub use link::Link;
-
 pub use crate::event::DecodeIssue;
-use crate::event::{Frame, Layer, TcpFlags, TcpOptions};
+use crate::event::{DecodeLayer, Frame, LinkHeader, Malformed, TcpFlags, TcpOptions};
 
 /// A decoded frame: borrowed views into its bytes.
 #[derive(Clone, Debug)]
 pub struct Decoded<'a> {
-    pub link: Link<'a>,
+    pub link: LinkHeader,
     /// Network layer and below (VLAN tags are in `pkt.link_exts`).
     pub pkt: Option<LaxSlicedPacket<'a>>,
     /// The TCP header of a first IP fragment, which etherparse leaves alone;
@@ -121,43 +125,6 @@ impl TcpOptions {
 }
 
 impl<'a> Decoded<'a> {
-    pub fn addresses(&self) -> Option<(IpAddr, IpAddr)> {
-        match self.pkt.as_ref()?.net.as_ref()? {
-            LaxNetSlice::Ipv4(v4) => {
-                let h = v4.header();
-                Some((
-                    IpAddr::V4(h.source_addr()),
-                    IpAddr::V4(h.destination_addr()),
-                ))
-            }
-            LaxNetSlice::Ipv6(v6) => {
-                let h = v6.header();
-                Some((
-                    IpAddr::V6(h.source_addr()),
-                    IpAddr::V6(h.destination_addr()),
-                ))
-            }
-            LaxNetSlice::Arp(_) => None,
-        }
-    }
-
-    pub fn tcp_slice(&self) -> Option<&TcpSlice<'a>> {
-        match self.pkt.as_ref()?.transport.as_ref()? {
-            TransportSlice::Tcp(t) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// The wire length of the IP payload (from the IP header's length
-    /// fields), even when the capture holds fewer bytes.
-    pub fn ip_payload_wire_len(&self) -> Option<u32> {
-        match self.pkt.as_ref()?.net.as_ref()? {
-            LaxNetSlice::Ipv4(v4) => Some(wire_len_v4(v4)),
-            LaxNetSlice::Ipv6(v6) => Some(wire_len_v6(v6)),
-            LaxNetSlice::Arp(_) => None,
-        }
-    }
-
     /// The TCP facts for the tracker; `None` unless this is a complete
     /// (unfragmented) TCP header over IP.
     pub fn tcp_meta(&self) -> Option<TcpMeta<'a>> {
@@ -165,8 +132,7 @@ impl<'a> Decoded<'a> {
         let Some(TransportSlice::Tcp(tcp)) = pkt.transport.as_ref() else {
             return None;
         };
-        // Addresses and wire length in one look at the network layer
-        // (what `addresses` and `ip_payload_wire_len` give).
+        // Addresses and wire length in one look at the network layer.
         let (src, dst, ip_len) = match pkt.net.as_ref()? {
             LaxNetSlice::Ipv4(v4) => {
                 let h = v4.header();
@@ -240,14 +206,14 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
         Ok(x) => x,
         Err(issue) => {
             return Decoded {
-                link: Link::Unknown,
+                link: LinkHeader::Unknown,
                 pkt: None,
                 fragment_tcp: None,
                 issue: Some(issue),
             }
         }
     };
-    let next = link.next_layer();
+    let next = link::next_layer(&link);
     if let Some(pkt) = slice_plain(next, rest) {
         return Decoded {
             link,
@@ -345,29 +311,42 @@ fn first_fragment_tcp<'a>(p: &LaxSlicedPacket<'a>) -> Option<TcpSlice<'a>> {
     TcpSlice::from_slice(payload.payload).ok()
 }
 
-fn layer_name(layer: etherparse::err::Layer) -> Layer {
+fn layer(layer: etherparse::err::Layer) -> DecodeLayer {
     use etherparse::err::Layer as L;
     match layer {
-        L::Ethernet2Header => Layer::EthernetHeader,
-        L::VlanHeader => Layer::VlanHeader,
-        L::Ipv4Header => Layer::Ipv4Header,
-        L::Ipv4Packet => Layer::Ipv4Packet,
-        L::Ipv6Header => Layer::Ipv6Header,
-        L::Ipv6Packet => Layer::Ipv6Packet,
-        L::IpHeader => Layer::IpHeader,
-        L::TcpHeader => Layer::TcpHeader,
-        L::UdpHeader => Layer::UdpHeader,
-        L::UdpPayload => Layer::UdpPayload,
-        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => Layer::Icmp,
-        L::Icmpv6 => Layer::Icmpv6,
+        L::Ethernet2Header => DecodeLayer::Ethernet,
+        L::VlanHeader => DecodeLayer::Vlan,
+        L::Ipv4Header => DecodeLayer::Ipv4Header,
+        L::Ipv4Packet => DecodeLayer::Ipv4Packet,
+        L::Ipv6Header => DecodeLayer::Ipv6Header,
+        L::Ipv6Packet => DecodeLayer::Ipv6Packet,
+        L::IpHeader => DecodeLayer::IpHeader,
+        L::TcpHeader => DecodeLayer::TcpHeader,
+        L::UdpHeader => DecodeLayer::UdpHeader,
+        L::UdpPayload => DecodeLayer::UdpPayload,
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => DecodeLayer::Icmp,
+        L::Icmpv6 => DecodeLayer::Icmpv6,
         L::Ipv6ExtHeader
         | L::Ipv6HopByHopHeader
         | L::Ipv6DestOptionsHeader
         | L::Ipv6RouteHeader
-        | L::Ipv6FragHeader => Layer::Ipv6ExtensionHeader,
-        L::IpAuthHeader => Layer::IpAuthHeader,
-        L::Arp => Layer::Arp,
-        _ => Layer::Other,
+        | L::Ipv6FragHeader => DecodeLayer::Ipv6Extension,
+        L::IpAuthHeader => DecodeLayer::IpAuthentication,
+        L::Arp => DecodeLayer::Arp,
+        _ => DecodeLayer::Other,
+    }
+}
+
+/// A length as the issue holds it (frames are far below 4 GiB).
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn ip_malformed(e: &etherparse::err::ip::HeaderError) -> Malformed {
+    use etherparse::err::ip::HeaderError as H;
+    match e {
+        H::UnsupportedIpVersion { version_number } => Malformed::IpVersion(*version_number),
+        H::Ipv4HeaderLengthSmallerThanHeader { ihl } => Malformed::Ipv4HeaderLength(*ihl),
     }
 }
 
@@ -376,16 +355,40 @@ fn slice_issue(
     layer: etherparse::err::Layer,
 ) -> DecodeIssue {
     use etherparse::err::packet::SliceError as E;
-    match err {
-        E::Len(l) => DecodeIssue::Truncated {
-            layer: layer_name(l.layer),
-            need: l.required_len,
-            have: l.len,
-        },
-        other => DecodeIssue::Malformed {
-            layer: layer_name(layer),
-            what: other.to_string(),
-        },
+    use etherparse::err::{ip_auth, ipv4, ipv6, ipv6_exts, macsec, tcp};
+    let auth = |e: &ip_auth::HeaderError| match e {
+        ip_auth::HeaderError::ZeroPayloadLen => Malformed::AuthPayloadLength,
+    };
+    let what = match err {
+        E::Len(l) => {
+            return DecodeIssue::Truncated {
+                layer: self::layer(l.layer),
+                need: len32(l.required_len),
+                have: len32(l.len),
+            }
+        }
+        E::Ip(e) => ip_malformed(e),
+        E::Ipv4(ipv4::HeaderError::UnexpectedVersion { version_number }) => {
+            Malformed::Ipv4Version(*version_number)
+        }
+        E::Ipv4(ipv4::HeaderError::HeaderLengthSmallerThanHeader { ihl }) => {
+            Malformed::Ipv4HeaderLength(*ihl)
+        }
+        E::Ipv6(ipv6::HeaderError::UnexpectedVersion { version_number }) => {
+            Malformed::Ipv6Version(*version_number)
+        }
+        E::Ipv4Exts(e) | E::Ipv6Exts(ipv6_exts::HeaderError::IpAuth(e)) => auth(e),
+        E::Ipv6Exts(ipv6_exts::HeaderError::HopByHopNotAtStart) => Malformed::HopByHopNotFirst,
+        E::Tcp(tcp::HeaderError::DataOffsetTooSmall { data_offset }) => {
+            Malformed::TcpDataOffset(*data_offset)
+        }
+        E::Macsec(macsec::HeaderError::UnexpectedVersion) => Malformed::MacsecVersion,
+        E::Macsec(macsec::HeaderError::InvalidUnmodifiedShortLen) => Malformed::MacsecShortLength,
+        E::LinuxSll(_) => Malformed::LinuxSll,
+    };
+    DecodeIssue::Malformed {
+        layer: self::layer(layer),
+        what,
     }
 }
 
@@ -393,13 +396,13 @@ fn ip_issue(err: &etherparse::err::ip::LaxHeaderSliceError) -> DecodeIssue {
     use etherparse::err::ip::LaxHeaderSliceError as E;
     match err {
         E::Len(l) => DecodeIssue::Truncated {
-            layer: layer_name(l.layer),
-            need: l.required_len,
-            have: l.len,
+            layer: layer(l.layer),
+            need: len32(l.required_len),
+            have: len32(l.len),
         },
         E::Content(c) => DecodeIssue::Malformed {
-            layer: Layer::IpHeader,
-            what: c.to_string(),
+            layer: DecodeLayer::IpHeader,
+            what: ip_malformed(c),
         },
     }
 }

@@ -102,10 +102,10 @@ pub fn flag_tone(bit: u32) -> Tone {
 }
 
 fn options_text(p: &PacketEvent<'_, '_>) -> String {
-    let Some(m) = p.decoded.tcp_meta() else {
+    let Some(t) = p.view.tcp() else {
         return String::new();
     };
-    let o = m.options;
+    let o = t.offered;
     let mut parts = Vec::new();
     if let Some(mss) = o.mss {
         parts.push(format!("MSS {mss}"));
@@ -116,17 +116,14 @@ fn options_text(p: &PacketEvent<'_, '_>) -> String {
     if o.sack_permitted {
         parts.push("SACK".to_string());
     }
-    if o.timestamp.is_some() {
+    if o.timestamps {
         parts.push("timestamps".to_string());
     }
     parts.join(", ")
 }
 
 fn raw_seq_ack(p: &PacketEvent<'_, '_>) -> (u32, u32) {
-    p.decoded
-        .tcp_slice()
-        .map(|t| (t.sequence_number(), t.acknowledgment_number()))
-        .unwrap_or((0, 0))
+    p.view.tcp().map_or((0, 0), |t| (t.seq, t.ack))
 }
 
 fn seq_range(t: &TcpInfo) -> String {
@@ -142,7 +139,7 @@ fn what_is_resent(p: &PacketEvent<'_, '_>, t: &TcpInfo) -> String {
     if t.payload_len > 0 {
         return format!("bytes {}", seq_range(t));
     }
-    match p.decoded.tcp_meta().map(|m| m.flags) {
+    match p.view.tcp().map(|t| t.flags) {
         Some(f) if f.syn() && f.ack() => "its SYN-ACK".to_string(),
         Some(f) if f.syn() => "its SYN".to_string(),
         Some(f) if f.fin() => "its FIN".to_string(),
@@ -215,7 +212,7 @@ fn role(p: &PacketEvent<'_, '_>, t: &TcpInfo, explain: bool, out: &mut Annotatio
                 format!(
                     "The {me} closes its direction as well (FIN at seq {}){}.",
                     t.seq_rel.wrapping_add(t.payload_len),
-                    if p.decoded.tcp_meta().is_some_and(|m| m.flags.ack()) {
+                    if p.view.tcp().is_some_and(|t| t.flags.ack()) {
                         format!(
                             ", acknowledging everything the {peer} sent (ack = {})",
                             t.ack_rel
@@ -519,7 +516,7 @@ pub fn annotate(p: &PacketEvent<'_, '_>, explain: bool, out: &mut Annotations) {
     }
     http(p, explain, out);
     // (A packet without TCP facts shows its decode issue in its line.)
-    if let (Some(issue), Some(_)) = (&p.decoded.issue, p.tcp) {
+    if let (Some(issue), Some(_)) = (&p.view.issue, p.tcp) {
         out.push(Annotation {
             tone: Tone::Warn,
             text: issue.to_string(),
@@ -665,13 +662,12 @@ mod tests {
                 comment: None,
                 record_issue: None,
             };
-            let d = decode(&frame);
-            let m = d.tcp_meta().unwrap();
-            let info = tracker.process(frame.number, frame.ts_ns, &m, &mut http);
+            let (view, m) = decode(&frame).view(frame.data);
+            let info = tracker.process(frame.number, frame.ts_ns, &m.unwrap(), &mut http);
             let notes = http.take_notes();
             let ev = PacketEvent {
                 frame: &frame,
-                decoded: &d,
+                view: &view,
                 tcp: Some(&info),
                 interface: None,
                 interface_id: 0,

@@ -3,7 +3,7 @@
 //! there is the one [`table`] writes; the test prints it when they differ).
 
 use crate::event::anomaly::examples as http;
-use crate::event::issue::examples as decode;
+use crate::event::packet::examples as decode;
 use crate::event::{Direction, HttpAnomaly, HttpNote, LinkType, Notice, RecordIssue, TrackNotice};
 
 /// (code, kind, example text) for every code, in table order.

@@ -8,6 +8,7 @@ pub mod anomaly;
 #[cfg(test)]
 mod codes;
 pub mod conn;
+pub mod decode_issue;
 pub mod http;
 pub mod notice;
 pub mod run;

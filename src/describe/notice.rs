@@ -1,10 +1,10 @@
-//! The words of notices (things worth telling that are not packets), of
-//! odd capture records and of frames that could not be decoded.
+//! The words of notices (things worth telling that are not packets) and of
+//! odd capture records (decode issues: `decode_issue`).
 
 use std::fmt;
 
 use super::anomaly::direction_words;
-use crate::event::{DecodeIssue, HttpNote, Layer, Notice, RecordIssue, TrackNotice};
+use crate::event::{HttpNote, Notice, RecordIssue, TrackNotice};
 
 impl fmt::Display for Notice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -56,44 +56,6 @@ impl fmt::Display for RecordIssue {
             }
             RecordIssue::NoTimestamp => f.write_str("no timestamp (pcapng simple packet block)"),
             RecordIssue::CaplenExceedsLen => f.write_str("captured length exceeds wire length"),
-        }
-    }
-}
-
-impl fmt::Display for Layer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Layer::EthernetHeader => "Ethernet header",
-            Layer::VlanHeader => "VLAN header",
-            Layer::Ipv4Header => "IPv4 header",
-            Layer::Ipv4Packet => "IPv4 packet",
-            Layer::Ipv6Header => "IPv6 header",
-            Layer::Ipv6Packet => "IPv6 packet",
-            Layer::IpHeader => "IP header",
-            Layer::TcpHeader => "TCP header",
-            Layer::UdpHeader => "UDP header",
-            Layer::UdpPayload => "UDP payload",
-            Layer::Icmp => "ICMP",
-            Layer::Icmpv6 => "ICMPv6",
-            Layer::Ipv6ExtensionHeader => "IPv6 extension header",
-            Layer::IpAuthHeader => "IP authentication header",
-            Layer::Arp => "ARP",
-            Layer::Other => "header",
-        })
-    }
-}
-
-impl fmt::Display for DecodeIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeIssue::UnknownLinkType(t) => write!(f, "unknown link type {t}"),
-            DecodeIssue::LinkTruncated { need, have } => {
-                write!(f, "link header truncated: need {need} bytes, have {have}")
-            }
-            DecodeIssue::Truncated { layer, need, have } => {
-                write!(f, "{layer} truncated: need {need} bytes, have {have}")
-            }
-            DecodeIssue::Malformed { layer, what } => write!(f, "malformed {layer}: {what}"),
         }
     }
 }
@@ -156,7 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn record_and_decode_issues_read_as_before() {
+    fn record_issues_read_as_before() {
         assert_eq!(
             RecordIssue::TimestampFractionOutOfRange { raw: 1_000_000 }.to_string(),
             "timestamp fraction out of range (raw 1000000), clamped"
@@ -169,43 +131,5 @@ mod tests {
             RecordIssue::CaplenExceedsLen.to_string(),
             "captured length exceeds wire length"
         );
-        assert_eq!(
-            DecodeIssue::UnknownLinkType(147).to_string(),
-            "unknown link type 147"
-        );
-        assert_eq!(
-            DecodeIssue::LinkTruncated { need: 14, have: 10 }.to_string(),
-            "link header truncated: need 14 bytes, have 10"
-        );
-        assert_eq!(
-            DecodeIssue::Truncated {
-                layer: Layer::TcpHeader,
-                need: 20,
-                have: 12
-            }
-            .to_string(),
-            "TCP header truncated: need 20 bytes, have 12"
-        );
-        assert_eq!(
-            DecodeIssue::Malformed {
-                layer: Layer::Ipv6ExtensionHeader,
-                what: "bad".into()
-            }
-            .to_string(),
-            "malformed IPv6 extension header: bad"
-        );
-        assert_eq!(Layer::Other.to_string(), "header");
-    }
-
-    #[test]
-    fn every_layer_has_its_own_name() {
-        let mut names: Vec<String> = crate::event::issue::examples::layers()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let n = names.len();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), n);
     }
 }

@@ -8,9 +8,10 @@ pub mod flow;
 pub mod follow;
 pub mod frame;
 pub mod http;
-pub mod issue;
+pub mod packet;
 pub mod redact;
 pub mod tcp;
+pub mod tcp_options;
 
 pub use anomaly::{ContentCoding, FramingError, HeadSyntax, HttpAnomaly, MessageKind, Snippet};
 pub use flow::{Direction, Endpoint};
@@ -19,18 +20,22 @@ pub use frame::{CaptureStats, Frame, InterfaceInfo, LinkType, RecordIssue};
 pub use http::{
     Body, Exchange, Fields, HttpNote, Interim, Message, Request, Response, Shared, Text,
 };
-pub use issue::{DecodeIssue, Layer};
+pub use packet::{
+    ByteRange, DecodeIssue, DecodeLayer, HwAddr, Icmpv4Message, Icmpv6Message, LinkHeader,
+    Malformed, Net, Offered, PacketView, QuotedIpv4, TcpSegment, Transport, Unreachable, VlanTag,
+    VlanTags,
+};
 pub use tcp::{
     Analysis, CloseKind, Closer, ConnRecord, Role, TcpFlags, TcpInfo, TcpOptions, TrackNotice,
     Verdict,
 };
-
-use crate::decode::Decoded;
+pub use tcp_options::{SackBlocks, TcpOption, TcpOptionIter, TcpOptionList};
 
 /// A packet with everything netpeek learned about it.
 pub struct PacketEvent<'a, 'f> {
     pub frame: &'a Frame<'f>,
-    pub decoded: &'a Decoded<'f>,
+    /// The frame's layers, decoded (offsets in it are into `frame.data`).
+    pub view: &'a PacketView,
     pub tcp: Option<&'a TcpInfo>,
     /// Name of the interface the frame came from, when known.
     pub interface: Option<&'a str>,

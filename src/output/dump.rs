@@ -6,13 +6,10 @@ use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 
-use etherparse::LaxNetSlice;
-
-use crate::decode::Decoded;
 use crate::event::redact::{redact_payload, redact_payload_cont, LineCarry};
 use crate::event::Direction;
 use crate::event::Frame;
-use crate::event::PacketEvent;
+use crate::event::{Net, PacketEvent, PacketView};
 
 /// What `-A`/`-X` show of each packet: [`network_bytes`] with the values
 /// of secret header fields replaced by `<redacted N bytes>`.
@@ -47,18 +44,19 @@ impl DumpRedactor {
 
     /// The bytes to dump for this packet.
     pub fn bytes<'f>(&mut self, p: &PacketEvent<'_, 'f>) -> Cow<'f, [u8]> {
-        let all = network_bytes(p.frame, p.decoded);
+        let all = network_bytes(p.frame, p.view);
         if self.show_secrets {
             return Cow::Borrowed(all);
         }
-        let tcp = p.decoded.tcp_meta().zip(p.tcp);
+        let tcp = p.view.tcp().zip(p.tcp);
         let Some((m, info)) = tcp else {
             return redact_payload(all, false);
         };
-        let Some(start) = offset_in(all, m.payload) else {
+        let Some(start) = m.payload_start.checked_sub(p.view.net_start) else {
             return redact_payload(all, false);
         };
-        let end = start + m.payload.len();
+        let start = usize::from(start);
+        let end = start + m.payload_len as usize;
         let (Some(head), Some(payload), Some(tail)) =
             (all.get(..start), all.get(start..end), all.get(end..))
         else {
@@ -110,24 +108,14 @@ impl DumpRedactor {
 
 /// The bytes tcpdump dumps for `-A`/`-X`: the frame minus its link-level
 /// header, to the end of what was captured (link-layer padding included).
-pub fn network_bytes<'a>(frame: &Frame<'a>, d: &Decoded<'a>) -> &'a [u8] {
-    let data = frame.data;
-    let Some(pkt) = &d.pkt else {
-        return &[];
-    };
-    let start = match &pkt.net {
-        Some(LaxNetSlice::Ipv4(v4)) => offset_in(data, v4.header().slice()),
-        Some(LaxNetSlice::Ipv6(v6)) => offset_in(data, v6.header().slice()),
-        Some(LaxNetSlice::Arp(a)) => offset_in(data, a.slice()),
-        None => None,
-    };
-    start.and_then(|s| data.get(s..)).unwrap_or(&[])
-}
-
-fn offset_in(outer: &[u8], inner: &[u8]) -> Option<usize> {
-    let o = outer.as_ptr() as usize;
-    let i = inner.as_ptr() as usize;
-    (i >= o && i <= o + outer.len()).then(|| i - o)
+pub fn network_bytes<'a>(frame: &Frame<'a>, v: &PacketView) -> &'a [u8] {
+    match v.net {
+        Net::Ipv4 { .. } | Net::Ipv6 { .. } | Net::Arp { .. } => frame
+            .data
+            .get(usize::from(v.net_start)..)
+            .unwrap_or_default(),
+        Net::None | Net::Other { .. } => &[],
+    }
 }
 
 fn is_graph(b: u8) -> bool {

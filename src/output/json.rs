@@ -7,16 +7,15 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use etherparse::{LaxNetSlice, TransportSlice};
 use serde::Serialize;
 
 use super::ecs;
 use super::json_writer;
 use super::time::{rfc3339, Rfc3339};
-use crate::decode::Decoded;
 use crate::event::TcpFlags;
 use crate::event::{ConnRecord, Direction};
 use crate::event::{Exchange, Fields, HttpAnomaly, HttpNote, Message};
+use crate::event::{Net, PacketView, Transport};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 
 /// Bump when a field changes meaning or disappears.
@@ -819,12 +818,12 @@ fn write_tcp(o: &mut Vec<u8>, t: &Tcp) {
     o.push(b'}');
 }
 
-fn network_of(d: &Decoded<'_>) -> Option<Network> {
-    let pkt = d.pkt.as_ref()?;
-    let (kind, proto) = match pkt.net.as_ref()? {
-        LaxNetSlice::Ipv4(v4) => ("ipv4", Some(v4.payload().ip_number.0)),
-        LaxNetSlice::Ipv6(v6) => ("ipv6", Some(v6.payload().ip_number.0)),
-        LaxNetSlice::Arp(_) => ("arp", None),
+fn network_of(v: &PacketView) -> Option<Network> {
+    let (kind, proto) = match v.net {
+        Net::Ipv4 { proto, .. } => ("ipv4", Some(proto)),
+        Net::Ipv6 { proto, .. } => ("ipv6", Some(proto)),
+        Net::Arp { .. } => ("arp", None),
+        Net::None | Net::Other { .. } => return None,
     };
     let transport = proto.map(|p| match p {
         6 => "tcp",
@@ -845,18 +844,11 @@ fn network_of(d: &Decoded<'_>) -> Option<Network> {
     })
 }
 
-fn endpoints(d: &Decoded<'_>) -> (Option<Endpoint>, Option<Endpoint>) {
-    let Some((src, dst)) = d.addresses() else {
+fn endpoints(v: &PacketView) -> (Option<Endpoint>, Option<Endpoint>) {
+    let Some((src, dst)) = v.addresses() else {
         return (None, None);
     };
-    let ports = match d.pkt.as_ref().and_then(|p| p.transport.as_ref()) {
-        Some(TransportSlice::Tcp(t)) => Some((t.source_port(), t.destination_port())),
-        Some(TransportSlice::Udp(u)) => Some((u.source_port(), u.destination_port())),
-        _ => d
-            .fragment_tcp
-            .as_ref()
-            .map(|t| (t.source_port(), t.destination_port())),
-    };
+    let ports = v.ports();
     (
         Some(Endpoint {
             ip: src,
@@ -874,25 +866,20 @@ impl<W: Write> Sink for JsonSink<W> {
         self.totals.packets += 1;
         self.totals.first_ts.get_or_insert(p.frame.ts_ns);
         self.totals.last_ts = p.frame.ts_ns;
-        let d = p.decoded;
+        let d = p.view;
         let (source, destination) = endpoints(d);
-        let tcp = d.tcp_slice().map(|t| {
-            let flags = TcpFlags::from_slice(t);
-            let payload_len = d
-                .ip_payload_wire_len()
-                .map(|l| l.saturating_sub(u32::from(t.data_offset()) * 4))
-                .unwrap_or(t.payload().len() as u32);
+        let tcp = d.tcp().map(|t| {
             let info = p.tcp;
             Tcp {
                 stream: info.map(|i| i.stream),
-                flags: FlagNames(flags),
-                seq: info.map_or(t.sequence_number(), |i| i.seq_rel),
-                ack: info.map_or(t.acknowledgment_number(), |i| i.ack_rel),
-                seq_raw: t.sequence_number(),
-                ack_raw: t.acknowledgment_number(),
-                window: info.map_or(u32::from(t.window_size()), |i| i.window),
-                window_raw: t.window_size(),
-                payload_len,
+                flags: FlagNames(t.flags),
+                seq: info.map_or(t.seq, |i| i.seq_rel),
+                ack: info.map_or(t.ack, |i| i.ack_rel),
+                seq_raw: t.seq,
+                ack_raw: t.ack,
+                window: info.map_or(u32::from(t.window), |i| i.window),
+                window_raw: t.window,
+                payload_len: t.payload_wire_len,
                 role: info.map(|i| i.role.name()),
                 analysis: info
                     .map(|i| i.verdict.flags.names().collect())
@@ -908,36 +895,31 @@ impl<W: Write> Sink for JsonSink<W> {
                 }),
             }
         });
-        let (icmp, arp) = match d.pkt.as_ref() {
-            Some(pkt) => {
-                let icmp = match &pkt.transport {
-                    Some(TransportSlice::Icmpv4(i)) => Some(Icmp {
-                        kind: i.type_u8(),
-                        code: i.code_u8(),
-                    }),
-                    Some(TransportSlice::Icmpv6(i)) => Some(Icmp {
-                        kind: i.type_u8(),
-                        code: i.code_u8(),
-                    }),
-                    _ => None,
-                };
-                let arp = match &pkt.net {
-                    Some(LaxNetSlice::Arp(a)) => {
-                        let ip = |b: &[u8]| match <[u8; 4]>::try_from(b) {
-                            Ok(b) => std::net::Ipv4Addr::from(b).to_string(),
-                            Err(_) => String::new(),
-                        };
-                        Some(Arp {
-                            operation: a.operation().0,
-                            sender_ip: ip(a.sender_protocol_addr()),
-                            target_ip: ip(a.target_protocol_addr()),
-                        })
-                    }
-                    _ => None,
-                };
-                (icmp, arp)
+        let icmp = match d.transport {
+            Transport::Icmpv4 { kind, code, .. } | Transport::Icmpv6 { kind, code, .. } => {
+                Some(Icmp { kind, code })
             }
-            None => (None, None),
+            _ => None,
+        };
+        let arp = match d.net {
+            Net::Arp {
+                operation,
+                sender_proto,
+                target_proto,
+                ..
+            } => {
+                let ip = |r: crate::event::ByteRange| match <[u8; 4]>::try_from(r.get(p.frame.data))
+                {
+                    Ok(b) => std::net::Ipv4Addr::from(b).to_string(),
+                    Err(_) => String::new(),
+                };
+                Some(Arp {
+                    operation,
+                    sender_ip: ip(sender_proto),
+                    target_ip: ip(target_proto),
+                })
+            }
+            _ => None,
         };
         let pkt = Packet {
             kind: "packet",

@@ -236,10 +236,10 @@ impl<W: Write> Sink for LadderSink<W> {
     fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
         let mut time = Vec::new();
         self.time.write(&mut time, p.frame.ts_ns)?;
-        let (Some(t), Some(tcp)) = (p.tcp, p.decoded.tcp_slice()) else {
+        let (Some(t), Some(tcp)) = (p.tcp, p.view.tcp()) else {
             return Ok(());
         };
-        let flags = TcpFlags::from_slice(tcp);
+        let flags = tcp.flags;
         let ladder = self.open.entry(t.stream).or_insert_with(|| Ladder {
             client: t.client,
             server: t.server,

@@ -109,7 +109,7 @@ pub(super) fn write_tcpdump_line(
             .find(|(i, _)| *i == idx)
             .map(|(_, n)| n.clone())
     };
-    line::write_line(buf, p.frame, p.decoded, p.tcp, opts, &lookup)
+    line::write_line(buf, p.frame, p.view, p.tcp, opts, &lookup)
 }
 
 /// The `-A`/`-X` dump of a packet, secrets redacted by `redactor`.

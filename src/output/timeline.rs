@@ -20,7 +20,6 @@ use crate::describe::conn::{history_sentence, write_conn_summary};
 use crate::describe::http::write_exchange_bodies;
 use crate::describe::run;
 use crate::event::Exchange;
-use crate::event::TcpFlags;
 use crate::event::{ConnRecord, Direction};
 use crate::event::{Notice, PacketEvent, RunStats, Sink};
 
@@ -152,8 +151,7 @@ impl<W: Write> TimelineSink<W> {
     /// returns their visible width, or `None` for a packet without TCP.
     fn write_tcp_facts(&mut self, p: &PacketEvent<'_, '_>) -> Option<usize> {
         let t = p.tcp?;
-        let tcp = p.decoded.tcp_slice()?;
-        let flags = TcpFlags::from_slice(tcp);
+        let flags = p.view.tcp()?.flags;
         // Endpoints are formatted once per stream.
         if self.endpoints.len() >= ENDPOINT_CACHE && !self.endpoints.contains_key(&t.stream) {
             self.endpoints.clear();

@@ -3,13 +3,15 @@
 //!
 //! 1. **read**: source → filter → decode → TCP tracker. The tracker's
 //!    stream callbacks are not run here but recorded ([`Recorder`]) in the
-//!    batch.
+//!    batch. When an output shows packets, each packet's decoded view
+//!    ([`PacketView`]) is read here too, in the same pass as the tracker's
+//!    facts, and travels with the packet.
 //! 2. **dissect**: replays the recorded callbacks into the HTTP dissector
 //!    (and the `--follow` tap), and puts what they produced (timeline notes,
 //!    finished exchanges, followed chunks) beside the packet that produced
 //!    them.
-//! 3. **output** (the calling thread): decodes each frame again, annotates
-//!    it and hands everything to the sinks.
+//! 3. **output** (the calling thread): annotates each packet from its
+//!    view and hands everything to the sinks.
 //!
 //! Every stage keeps the order it was given, so the outputs see exactly the
 //! sequence one loop over the frames would make: a packet, its followed
@@ -26,7 +28,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
-use crate::decode::decode;
+use crate::decode::{decode, decode_into_view};
 use crate::describe::annotate::{annotate, Annotations};
 use crate::dissect::follow::FollowTap;
 use crate::dissect::http::HttpDissector;
@@ -36,7 +38,7 @@ use crate::event::FollowChunk;
 use crate::event::{Direction, TcpInfo};
 use crate::event::{Exchange, HttpNote};
 use crate::event::{Frame, InterfaceInfo, LinkType, RecordIssue};
-use crate::event::{Notice, PacketEvent, RunStats};
+use crate::event::{Notice, PacketEvent, PacketView, RunStats};
 use crate::output::progress::Progress;
 use crate::output::rotate::FileClock;
 use crate::source::filter::FrameFilter;
@@ -72,6 +74,11 @@ pub(super) struct Batch {
     /// The packets, in the order of their [`Item::Packet`] markers (none
     /// when no output shows packets).
     packets: Vec<PacketItem>,
+    /// Each packet's decoded view, by its index in `packets`: apart, so
+    /// it is filled where it stays rather than moved in with the item, and
+    /// kept when the batch is emptied (every view is filled whole, so the
+    /// room is reused as it is; only the first `packets.len()` count).
+    views: Vec<PacketView>,
     /// HTTP notes of the batch's packets (each packet holds its range).
     notes: Vec<HttpNote>,
     /// What the dissect stage made of the items, each to be passed on
@@ -126,6 +133,46 @@ impl Batch {
             range,
             mapped: true,
         })
+    }
+
+    /// The view of the next packet of [`Batch::packets`], to be filled
+    /// (what it holds is a view of an earlier batch's, or empty).
+    fn next_view(&mut self) -> &mut PacketView {
+        let at = self.packets.len();
+        if at >= self.views.len() {
+            if self.views.capacity() == 0 {
+                // Room for a full batch at once (growing would copy it).
+                self.views.reserve_exact(BATCH_ITEMS);
+            }
+            self.views.push(PacketView::undecoded(None));
+        }
+        let last = self.views.len() - 1;
+        &mut self.views[at.min(last)]
+    }
+
+    /// A packet's record for the output stage (its view is the next of
+    /// [`Batch::views`]), `data` where its bytes are.
+    fn record(
+        &mut self,
+        map: Option<&SharedMap>,
+        frame: &Frame<'_>,
+        data: Span,
+        tcp: Option<TcpInfo>,
+    ) {
+        let comment = frame.comment.map(|c| self.place(map, c.as_bytes()));
+        self.packets.push(PacketItem {
+            number: frame.number,
+            ts_ns: frame.ts_ns,
+            interface: frame.interface,
+            linktype: frame.linktype,
+            caplen: frame.caplen,
+            len: frame.len,
+            data,
+            comment,
+            record_issue: frame.record_issue,
+            tcp,
+            notes: 0..0,
+        });
     }
 
     /// `bytes` for the next stages: in the map, or else copied.
@@ -400,8 +447,14 @@ impl ReadStage<'_> {
             } else {
                 batch.in_map(map, frame.data)
             };
-            let decoded = decode(&frame);
-            let tcp = decoded.tcp_meta().map(|m| {
+            // The packet's view only for an output that shows packets, read
+            // where it stays, in the same pass as the tracker's facts.
+            let recorded = data.clone().filter(|_| self.want_packets);
+            let meta = match recorded {
+                Some(_) => decode_into_view(&frame, batch.next_view()),
+                None => decode(&frame).tcp_meta(),
+            };
+            let tcp = meta.map(|m| {
                 let mut rec = Recorder {
                     frame: data.as_ref().map(|d| (frame.data, d)),
                     batch: &mut batch,
@@ -410,23 +463,10 @@ impl ReadStage<'_> {
                     .process(frame.number, frame.ts_ns, &m, &mut rec)
             });
             batch.items.push(Item::Packet);
-            // The packet's record only for an output that shows packets
-            // (the marker alone paces the other stages).
-            if let Some(d) = data.filter(|_| self.want_packets) {
-                let comment = frame.comment.map(|c| batch.place(map, c.as_bytes()));
-                batch.packets.push(PacketItem {
-                    number: frame.number,
-                    ts_ns: frame.ts_ns,
-                    interface: frame.interface,
-                    linktype: frame.linktype,
-                    caplen: frame.caplen,
-                    len: frame.len,
-                    data: d,
-                    comment,
-                    record_issue: frame.record_issue,
-                    tcp,
-                    notes: 0..0,
-                });
+            // The packet's record, likewise (the marker alone paces the
+            // other stages).
+            if let Some(d) = recorded {
+                batch.record(map, &frame, d, tcp);
             }
             for ev in self.tracker.drain_events() {
                 batch.items.push(Item::Track(ev, Some(frame.ts_ns)));
@@ -619,15 +659,15 @@ impl OutputStage<'_> {
         let mut interfaces: Vec<InterfaceInfo> = Vec::new();
         let mut annotations = Annotations::default();
         for batch in rx {
-            let mut packets = batch.packets.iter();
+            let mut packets = batch.packets.iter().zip(&batch.views);
             let mut exchanges = batch.exchanges.iter();
             let mut products = batch.products.iter().peekable();
             for (at, item) in batch.items.iter().enumerate() {
                 match item {
                     Item::Packet => {
                         // (Packets are recorded only when an output shows them.)
-                        if let Some(p) = packets.next() {
-                            self.packet(p, &batch, &interfaces, &mut annotations)?;
+                        if let Some((p, view)) = packets.next() {
+                            self.packet(p, view, &batch, &interfaces, &mut annotations)?;
                         }
                     }
                     Item::Notice(n, ts) => self.outputs.each(|s| s.notice(n, *ts))?,
@@ -667,10 +707,11 @@ impl OutputStage<'_> {
         Ok(())
     }
 
-    /// One packet: decoded again from its bytes, annotated, written.
+    /// One packet: annotated, written.
     fn packet(
         &mut self,
         p: &PacketItem,
+        view: &PacketView,
         batch: &Batch,
         interfaces: &[InterfaceInfo],
         annotations: &mut Annotations,
@@ -690,11 +731,10 @@ impl OutputStage<'_> {
                 .and_then(|c| std::str::from_utf8(c.get(&batch.bytes, map)).ok()),
             record_issue: p.record_issue,
         };
-        let decoded = decode(&frame);
         let iface = interfaces.get(frame.interface as usize);
         let mut event = PacketEvent {
             frame: &frame,
-            decoded: &decoded,
+            view,
             tcp: p.tcp.as_ref(),
             interface: iface.and_then(|i| i.name.as_deref()),
             interface_id: iface.map_or(0, |i| i.index_in_section),
