@@ -10,11 +10,12 @@ use std::path::Path;
 use crate::decode::{decode, TcpMeta};
 
 use crate::event::Direction;
+use crate::event::PacketEvent;
 use crate::event::{Frame, LinkType};
-use crate::event::{PacketEvent, Sink};
 use crate::event::{TcpFlags, TcpOptions};
 use crate::output::json::{JsonInput, JsonSink};
 use crate::output::line::{write_line, LineOptions};
+use crate::output::Sink;
 use crate::source::file::FileSource;
 use crate::source::{Next, PacketSource};
 use crate::track::{Limits, StreamConsumer, StreamCtx, Tracker};
@@ -74,9 +75,8 @@ fn render(frame: &Frame<'_>) {
             interface: None,
             interface_id: 0,
             http: &[],
-            annotations: &[],
         };
-        let _ = json.packet(&ev);
+        let _ = json.packet(&ev, &[]);
     }
 }
 
@@ -244,22 +244,20 @@ pub fn read_file(data: &[u8]) {
         let tcp = meta.map(|m| tracker.process(f.number, f.ts_ns, &m, &mut consumer));
         let notes = consumer.http.take_notes();
         let iface = ifaces.get(f.interface as usize);
-        let mut ev = PacketEvent {
+        let ev = PacketEvent {
             frame: &f,
             view: &view,
             tcp: tcp.as_ref(),
             interface: iface.and_then(|i| i.name.as_deref()),
             interface_id: iface.map_or(0, |i| i.index_in_section),
             http: &notes,
-            annotations: &[],
         };
         annotate(&ev, true, &mut annotations);
-        ev.annotations = &annotations.list;
         each(&mut sinks, &mut |s| {
-            let _ = s.packet(&ev);
+            let _ = s.packet(&ev, &annotations.list);
         });
         assert!(
-            copy.packet(&ev).is_ok(),
+            copy.packet(&ev, &annotations.list).is_ok(),
             "pcapng copy: writing to memory failed"
         );
         seen.push((f.interface, f.data.to_vec()));

@@ -672,7 +672,6 @@ mod tests {
                 interface: None,
                 interface_id: 0,
                 http: &notes,
-                annotations: &[],
             };
             let mut out = Annotations::default();
             annotate(&ev, true, &mut out);

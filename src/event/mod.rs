@@ -44,8 +44,6 @@ pub struct PacketEvent<'a, 'f> {
     /// HTTP notes that became known at this frame (a request head ended,
     /// a response ended, something was malformed), for the timeline.
     pub http: &'a [HttpNote],
-    /// What the packet means, in words (empty when no output needs it).
-    pub annotations: &'a [crate::describe::annotate::Annotation],
 }
 
 /// Things worth telling that are not packets.
@@ -89,43 +87,4 @@ pub struct RunStats {
     pub frames_shown: u64,
     /// Live capture counters.
     pub capture: Option<CaptureStats>,
-}
-
-/// An output: renders or stores events.
-pub trait Sink {
-    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> std::io::Result<()>;
-    /// False for an output that ignores packets (only records and tables):
-    /// when no output wants them, frames are not kept for the output stage.
-    fn wants_packets(&self) -> bool {
-        true
-    }
-    fn connection(&mut self, _c: &ConnRecord) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn notice(&mut self, _n: &Notice, _ts_ns: Option<i64>) -> std::io::Result<()> {
-        Ok(())
-    }
-    /// False for an output that never looks at the header fields of an
-    /// exchange ([`Exchange`]'s `headers`): when no output does, the
-    /// dissector does not keep them (it still reads every field).
-    fn wants_http_fields(&self) -> bool {
-        true
-    }
-    /// An HTTP exchange ended (its response ended, or the connection or
-    /// the input did).
-    fn http(&mut self, _x: &Exchange) -> std::io::Result<()> {
-        Ok(())
-    }
-    /// A piece of the stream followed with `--follow`.
-    fn follow(&mut self, _c: &FollowChunk) -> std::io::Result<()> {
-        Ok(())
-    }
-    /// Interfaces are known (or grew): called before the first packet of a
-    /// new interface.
-    fn interfaces(&mut self, _all: &[InterfaceInfo]) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn finish(&mut self, _stats: &RunStats) -> std::io::Result<()> {
-        Ok(())
-    }
 }

@@ -13,14 +13,16 @@
 //! `[N bytes missing in capture file]` (tshark's words). With colour on,
 //! the client's chunks are red and the server's blue (Wireshark's colours).
 
+use crate::describe::annotate::Annotation;
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
+use super::Sink;
 use crate::describe::run;
 use crate::event::Direction;
 use crate::event::{FollowChunk, FollowData};
-use crate::event::{PacketEvent, RunStats, Sink};
+use crate::event::{PacketEvent, RunStats};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FollowFormat {
@@ -241,7 +243,7 @@ impl<W: Write> Sink for FollowPrinter<W> {
     }
 
     /// The follow output replaces the per-packet lines.
-    fn packet(&mut self, _p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, _p: &PacketEvent<'_, '_>, _annotations: &[Annotation]) -> io::Result<()> {
         Ok(())
     }
 

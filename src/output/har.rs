@@ -21,6 +21,7 @@
 //! `--show-secrets`. Bodies are included when kept (`--body`): text as
 //! text, anything else base64.
 
+use crate::describe::annotate::Annotation;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -29,12 +30,13 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::time::rfc3339;
+use super::Sink;
 use crate::describe::http::{
     body_bytes_not_captured, body_limit_note, HAR_NO_REQUEST, HAR_NO_RESPONSE,
 };
 use crate::event::{Body, Exchange, Message};
 use crate::event::{ConnRecord, Endpoint};
-use crate::event::{PacketEvent, RunStats, Sink};
+use crate::event::{PacketEvent, RunStats};
 
 #[derive(Serialize)]
 struct NameValue<'a> {
@@ -580,7 +582,7 @@ pub fn request_url(
 }
 
 impl<W: Write> Sink for HarSink<W> {
-    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>, _annotations: &[Annotation]) -> io::Result<()> {
         if let Some(rtt) = p
             .tcp
             .and_then(|t| t.handshake_rtt_ns.map(|r| (t.stream, r)))

@@ -4,6 +4,7 @@
 //! `network.transport`, …). Absent layers are omitted, never null.
 //! README.md documents every field.
 
+use crate::describe::annotate::Annotation;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
@@ -12,11 +13,12 @@ use serde::Serialize;
 use super::ecs;
 use super::json_writer;
 use super::time::{rfc3339, Rfc3339};
+use super::Sink;
 use crate::event::TcpFlags;
 use crate::event::{ConnRecord, Direction};
 use crate::event::{Exchange, Fields, HttpAnomaly, HttpNote, Message};
 use crate::event::{Net, PacketView, Transport};
-use crate::event::{Notice, PacketEvent, RunStats, Sink};
+use crate::event::{Notice, PacketEvent, RunStats};
 
 /// Bump when a field changes meaning or disappears.
 pub const SCHEMA: u32 = 1;
@@ -862,7 +864,7 @@ fn endpoints(v: &PacketView) -> (Option<Endpoint>, Option<Endpoint>) {
 }
 
 impl<W: Write> Sink for JsonSink<W> {
-    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>, _annotations: &[Annotation]) -> io::Result<()> {
         self.totals.packets += 1;
         self.totals.first_ts.get_or_insert(p.frame.ts_ns);
         self.totals.last_ts = p.frame.ts_ns;

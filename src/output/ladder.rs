@@ -10,11 +10,12 @@ use std::io::{self, Write};
 
 use super::theme::Theme;
 use super::time::{TimeFormatter, TimeStyle};
+use super::Sink;
 use crate::describe::annotate::{Annotation, Tone};
 use crate::describe::conn::{folded_run, packets_not_kept, write_conn_summary};
 use crate::event::TcpFlags;
 use crate::event::{ConnRecord, Direction, Endpoint};
-use crate::event::{PacketEvent, RunStats, Sink};
+use crate::event::{PacketEvent, RunStats};
 
 pub struct LadderOptions {
     pub time: TimeStyle,
@@ -233,7 +234,7 @@ impl<W: Write> Sink for LadderSink<W> {
         false
     }
 
-    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>, annotations: &[Annotation]) -> io::Result<()> {
         let mut time = Vec::new();
         self.time.write(&mut time, p.frame.ts_ns)?;
         let (Some(t), Some(tcp)) = (p.tcp, p.view.tcp()) else {
@@ -255,8 +256,7 @@ impl<W: Write> Sink for LadderSink<W> {
             time: String::from_utf8_lossy(&time).trim_end().to_string(),
             dir: t.direction,
             label: arrow_label(flags, t.seq_rel, t.ack_rel, t.payload_len),
-            notes: p
-                .annotations
+            notes: annotations
                 .iter()
                 .map(|a: &Annotation| (a.tone, a.text.clone()))
                 .collect(),

@@ -14,9 +14,12 @@ pub mod line;
 pub mod pcapng;
 pub mod progress;
 pub mod rotate;
+pub mod sink;
 pub mod stats;
 pub mod summary;
 pub mod text;
 pub mod theme;
 pub mod time;
 pub mod timeline;
+
+pub use sink::Sink;

@@ -4,6 +4,7 @@
 //! per frame with its exact timestamp and lengths (and a comment), and, for
 //! live captures, interface statistics at the end.
 
+use crate::describe::annotate::Annotation;
 use std::borrow::Cow;
 use std::io::{self, Write};
 use std::time::Duration;
@@ -19,8 +20,9 @@ use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeade
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::{DataLink, Endianness, PcapError};
 
+use super::Sink;
 use crate::event::InterfaceInfo;
-use crate::event::{PacketEvent, RunStats, Sink};
+use crate::event::{PacketEvent, RunStats};
 
 pub struct PcapngSink<W: Write> {
     writer: PcapNgWriter<W>,
@@ -167,12 +169,12 @@ impl<W: Write> Sink for PcapngSink<W> {
         Ok(())
     }
 
-    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>, annotations: &[Annotation]) -> io::Result<()> {
         // netpeek's reading of the packet (the timeline's annotation text,
         // without colour; HTTP notes are already free of secrets) becomes
         // the frame's comment.
-        let comment = (!p.annotations.is_empty())
-            .then(|| crate::describe::annotate::plain_text(p.annotations));
+        let comment =
+            (!annotations.is_empty()).then(|| crate::describe::annotate::plain_text(annotations));
         self.write_frame(p, comment.as_deref())
     }
 

@@ -7,13 +7,15 @@
 //! implies. `-C` with `-W` reuses the names in a ring; `-G` with `-W` (and
 //! no `-C`) stops the capture after that many files.
 
+use crate::describe::annotate::Annotation;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::files::OutFile;
 use super::pcapng::PcapngSink;
+use super::Sink;
 use crate::event::InterfaceInfo;
-use crate::event::{PacketEvent, RunStats, Sink};
+use crate::event::{PacketEvent, RunStats};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rotation {
@@ -339,7 +341,7 @@ impl Sink for PcapngOutput {
         }
     }
 
-    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>, annotations: &[Annotation]) -> io::Result<()> {
         if self.limit_reached {
             return Ok(());
         }
@@ -366,7 +368,7 @@ impl Sink for PcapngOutput {
         }
         self.clock.started(ts);
         match self.current.as_mut() {
-            Some(s) => s.packet(p),
+            Some(s) => s.packet(p, annotations),
             None => Ok(()),
         }
     }

@@ -7,6 +7,7 @@
 //! latencies (a uniform reservoir sample beyond that, so the median and p95
 //! become estimates; count, min and max stay exact).
 
+use crate::describe::annotate::Annotation;
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -15,8 +16,9 @@ use serde::Serialize;
 
 use crate::event::Exchange;
 
+use super::Sink;
 use crate::describe::{human_duration, run};
-use crate::event::{PacketEvent, RunStats, Sink};
+use crate::event::{PacketEvent, RunStats};
 
 pub const MAX_ROWS: usize = 1000;
 pub const MAX_SAMPLES: usize = 10_000;
@@ -419,7 +421,7 @@ impl<W: Write> Sink for StatsSink<W> {
         false
     }
 
-    fn packet(&mut self, _p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, _p: &PacketEvent<'_, '_>, _annotations: &[Annotation]) -> io::Result<()> {
         Ok(())
     }
 

@@ -1,14 +1,16 @@
 //! The text output: one tcpdump line per packet, with `-A`/`-X` dumps.
 
+use crate::describe::annotate::Annotation;
 use std::io::{self, Write};
 
 use super::dump;
 use super::line::{self, LineOptions};
 use super::time::{TimeFormatter, TimeStyle};
+use super::Sink;
 use crate::describe::http::write_exchange_bodies;
 use crate::event::Exchange;
 use crate::event::InterfaceInfo;
-use crate::event::{Notice, PacketEvent, Sink};
+use crate::event::{Notice, PacketEvent};
 
 /// How payloads are dumped under each line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -131,7 +133,7 @@ impl<W: Write> Sink for TextSink<W> {
         false
     }
 
-    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>, _annotations: &[Annotation]) -> io::Result<()> {
         self.buf.clear();
         self.time.write(&mut self.buf, p.frame.ts_ns)?;
         write_tcpdump_line(&mut self.buf, p, &self.opts.line, &self.if_names)?;

@@ -15,13 +15,14 @@ use super::line::{self, LineOptions};
 use super::text::{write_dump, write_tcpdump_line, DumpMode};
 use super::theme::Theme;
 use super::time::{TimeFormatter, TimeStyle};
+use super::Sink;
 use crate::describe::annotate::{Annotation, Tone};
 use crate::describe::conn::{history_sentence, write_conn_summary};
 use crate::describe::http::write_exchange_bodies;
 use crate::describe::run;
 use crate::event::Exchange;
 use crate::event::{ConnRecord, Direction};
-use crate::event::{Notice, PacketEvent, RunStats, Sink};
+use crate::event::{Notice, PacketEvent, RunStats};
 
 pub struct TimelineOptions {
     pub time: TimeStyle,
@@ -293,7 +294,7 @@ impl<W: Write> Sink for TimelineSink<W> {
         false
     }
 
-    fn packet(&mut self, p: &PacketEvent<'_, '_>) -> io::Result<()> {
+    fn packet(&mut self, p: &PacketEvent<'_, '_>, annotations: &[Annotation]) -> io::Result<()> {
         self.packets += 1;
         self.first_ts.get_or_insert(p.frame.ts_ns);
         self.last_ts = p.frame.ts_ns;
@@ -301,7 +302,7 @@ impl<W: Write> Sink for TimelineSink<W> {
         self.time.write(&mut self.buf, p.frame.ts_ns)?;
         match self.write_tcp_facts(p) {
             Some(w) => {
-                if p.annotations.is_empty() {
+                if annotations.is_empty() {
                     while self.buf.last() == Some(&b' ') {
                         self.buf.pop();
                     }
@@ -317,9 +318,9 @@ impl<W: Write> Sink for TimelineSink<W> {
                 write_tcpdump_line(&mut self.buf, p, &self.opts.line, &self.if_names)?;
             }
         }
-        self.write_annotations(p.annotations)?;
+        self.write_annotations(annotations)?;
         if self.opts.explain {
-            self.write_explanations(p.annotations)?;
+            self.write_explanations(annotations)?;
         }
         write_dump(&mut self.buf, self.opts.dump, &mut self.redactor, p)?;
         self.buf.push(b'\n');

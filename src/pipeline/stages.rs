@@ -732,20 +732,21 @@ impl OutputStage<'_> {
             record_issue: p.record_issue,
         };
         let iface = interfaces.get(frame.interface as usize);
-        let mut event = PacketEvent {
+        let event = PacketEvent {
             frame: &frame,
             view,
             tcp: p.tcp.as_ref(),
             interface: iface.and_then(|i| i.name.as_deref()),
             interface_id: iface.map_or(0, |i| i.index_in_section),
             http: batch.notes.get(p.notes.clone()).unwrap_or_default(),
-            annotations: &[],
         };
-        if self.want_annotations {
+        let said: &[_] = if self.want_annotations {
             annotate(&event, self.explain, annotations);
-            event.annotations = &annotations.list;
-        }
-        self.outputs.each(|s| s.packet(&event))
+            &annotations.list
+        } else {
+            &[]
+        };
+        self.outputs.each(|s| s.packet(&event, said))
     }
 }
 
