@@ -34,112 +34,12 @@ pub(super) fn parse_lenient(
     let first = it.next().unwrap_or_default();
     let mut notes = Vec::new();
     let start = match kind {
-        Kind::Response => {
-            if !status_line_ok(first) {
-                return Err(HttpAnomaly::MalformedStatusLine {
-                    line: Snippet::of(first, 80),
-                });
-            }
-            // status_line_ok checked the shape: "HTTP/d.d", blanks, three digits.
-            let version = text(first.get(..8).unwrap_or_default());
-            let after = first.get(8..).unwrap_or_default();
-            let digits_at = after.iter().position(|&b| b != b' ').unwrap_or(0);
-            let code = after.get(digits_at..digits_at + 3).unwrap_or_default();
-            let status = code
-                .iter()
-                .fold(0u16, |n, &d| n * 10 + u16::from(d.wrapping_sub(b'0') % 10));
-            let reason = text(after.get(digits_at + 3..).unwrap_or_default())
-                .trim()
-                .to_string();
-            StartLine::Response {
-                version: version.into(),
-                status,
-                reason: reason.into(),
-            }
-        }
-        Kind::Request => {
-            let toks = split_blanks(first);
-            let method = toks.first().copied().unwrap_or_default();
-            if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
-                return Err(HttpAnomaly::MalformedRequestLine {
-                    line: Snippet::of(first, 80),
-                });
-            }
-            let (uri, version) = match toks.len() {
-                0 | 1 => (String::new(), String::new()),
-                2 => (
-                    text(toks.get(1).copied().unwrap_or_default()),
-                    String::new(),
-                ),
-                n => {
-                    let last = toks.get(n - 1).copied().unwrap_or_default();
-                    if last.starts_with(b"HTTP/") {
-                        let mid: Vec<String> = toks
-                            .get(1..n - 1)
-                            .unwrap_or_default()
-                            .iter()
-                            .map(|t| text(t))
-                            .collect();
-                        (mid.join(" "), text(last))
-                    } else {
-                        let mid: Vec<String> = toks
-                            .get(1..)
-                            .unwrap_or_default()
-                            .iter()
-                            .map(|t| text(t))
-                            .collect();
-                        (mid.join(" "), String::new())
-                    }
-                }
-            };
-            if !request_line_strict(first) {
-                notes.push(HttpAnomaly::MalformedRequestLine {
-                    line: Snippet::of(first, 80),
-                });
-            }
-            StartLine::Request {
-                method: text(method).into(),
-                uri: uri.into(),
-                version: version.into(),
-            }
-        }
+        Kind::Response => status_line(first)?,
+        Kind::Request => request_line(first, &mut notes)?,
     };
-    let mut all: Vec<(String, String)> = Vec::new();
-    let mut bad_lines = 0usize;
-    let mut first_bad = None;
-    for line in it {
-        if line.is_empty() {
-            break;
-        }
-        if matches!(line.first(), Some(b' ' | b'\t')) {
-            // obs-fold: the line continues the previous field's value.
-            if let Some((_, v)) = all.last_mut() {
-                v.push(' ');
-                v.push_str(text(line).trim());
-                continue;
-            }
-        }
-        match line.iter().position(|&b| b == b':') {
-            Some(colon) if colon > 0 => {
-                let name = text(line.get(..colon).unwrap_or_default())
-                    .trim()
-                    .to_string();
-                let value = text(line.get(colon + 1..).unwrap_or_default())
-                    .trim()
-                    .to_string();
-                all.push((name, value));
-            }
-            _ => {
-                bad_lines += 1;
-                first_bad.get_or_insert_with(|| Snippet::of(line, 60));
-            }
-        }
-    }
-    if let Some(bad) = first_bad {
-        notes.push(HttpAnomaly::MalformedHeaderLines {
-            first: bad,
-            count: bad_lines,
-        });
+    let (mut all, bad) = field_lines(it);
+    if let Some(bad) = bad {
+        notes.push(bad);
     } else if let Some(e) = why {
         if e != httparse::Error::TooManyHeaders && notes.is_empty() {
             notes.push(HttpAnomaly::ParsedLeniently {
@@ -170,6 +70,123 @@ pub(super) fn parse_lenient(
         notes,
         fields_size,
     })
+}
+
+/// A status line: `Err` unless it has the shape `HTTP/d.d SP ddd`.
+fn status_line(first: &[u8]) -> Result<StartLine, HttpAnomaly> {
+    if !status_line_ok(first) {
+        return Err(HttpAnomaly::MalformedStatusLine {
+            line: Snippet::of(first, 80),
+        });
+    }
+    // status_line_ok checked the shape: "HTTP/d.d", blanks, three digits.
+    let version = text(first.get(..8).unwrap_or_default());
+    let after = first.get(8..).unwrap_or_default();
+    let digits_at = after.iter().position(|&b| b != b' ').unwrap_or(0);
+    let code = after.get(digits_at..digits_at + 3).unwrap_or_default();
+    let status = code
+        .iter()
+        .fold(0u16, |n, &d| n * 10 + u16::from(d.wrapping_sub(b'0') % 10));
+    let reason = text(after.get(digits_at + 3..).unwrap_or_default())
+        .trim()
+        .to_string();
+    Ok(StartLine::Response {
+        version: version.into(),
+        status,
+        reason: reason.into(),
+    })
+}
+
+/// A request line: `Err` unless it starts with a token; a note when
+/// httparse would not take it as it is.
+fn request_line(first: &[u8], notes: &mut Vec<HttpAnomaly>) -> Result<StartLine, HttpAnomaly> {
+    let toks = split_blanks(first);
+    let method = toks.first().copied().unwrap_or_default();
+    if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
+        return Err(HttpAnomaly::MalformedRequestLine {
+            line: Snippet::of(first, 80),
+        });
+    }
+    let (uri, version) = match toks.len() {
+        0 | 1 => (String::new(), String::new()),
+        2 => (
+            text(toks.get(1).copied().unwrap_or_default()),
+            String::new(),
+        ),
+        n => {
+            let last = toks.get(n - 1).copied().unwrap_or_default();
+            if last.starts_with(b"HTTP/") {
+                let mid: Vec<String> = toks
+                    .get(1..n - 1)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| text(t))
+                    .collect();
+                (mid.join(" "), text(last))
+            } else {
+                let mid: Vec<String> = toks
+                    .get(1..)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| text(t))
+                    .collect();
+                (mid.join(" "), String::new())
+            }
+        }
+    };
+    if !request_line_strict(first) {
+        notes.push(HttpAnomaly::MalformedRequestLine {
+            line: Snippet::of(first, 80),
+        });
+    }
+    Ok(StartLine::Request {
+        method: text(method).into(),
+        uri: uri.into(),
+        version: version.into(),
+    })
+}
+
+/// The field lines up to the empty line, obs-folds joined to the field
+/// they continue; lines without a name and a colon are counted in a note.
+fn field_lines<'a>(
+    lines: impl Iterator<Item = &'a [u8]>,
+) -> (Vec<(String, String)>, Option<HttpAnomaly>) {
+    let mut all: Vec<(String, String)> = Vec::new();
+    let mut bad_lines = 0usize;
+    let mut first_bad = None;
+    for line in lines {
+        if line.is_empty() {
+            break;
+        }
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            // obs-fold: the line continues the previous field's value.
+            if let Some((_, v)) = all.last_mut() {
+                v.push(' ');
+                v.push_str(text(line).trim());
+                continue;
+            }
+        }
+        match line.iter().position(|&b| b == b':') {
+            Some(colon) if colon > 0 => {
+                let name = text(line.get(..colon).unwrap_or_default())
+                    .trim()
+                    .to_string();
+                let value = text(line.get(colon + 1..).unwrap_or_default())
+                    .trim()
+                    .to_string();
+                all.push((name, value));
+            }
+            _ => {
+                bad_lines += 1;
+                first_bad.get_or_insert_with(|| Snippet::of(line, 60));
+            }
+        }
+    }
+    let bad = first_bad.map(|first| HttpAnomaly::MalformedHeaderLines {
+        first,
+        count: bad_lines,
+    });
+    (all, bad)
 }
 
 /// httparse's error as the vocabulary names it.
