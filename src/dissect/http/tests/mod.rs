@@ -1,8 +1,10 @@
 //! Tests of the HTTP state machine, driven like the tracker drives it:
 //! each call is one frame delivering bytes of one direction.
 
+use super::head::{HeadLimits, Kind};
+use super::resync::MAX_CARRY;
 use super::*;
-use crate::event::{Direction, Endpoint};
+use crate::event::{Direction, Endpoint, Exchange, FramingError, HttpAnomaly, HttpNote, Snippet};
 use crate::track::{StreamConsumer, StreamCtx};
 use Direction::{ToClient as S, ToServer as C};
 
