@@ -79,6 +79,16 @@ impl Conn {
         }
     }
 
+    /// Client and server as the requests say (the tracker's guess may be
+    /// the wrong way round).
+    pub(super) fn endpoints(&self) -> (Endpoint, Endpoint) {
+        if self.swapped {
+            (self.server, self.client)
+        } else {
+            (self.client, self.server)
+        }
+    }
+
     pub(super) fn kind_of(&self, dir: Direction) -> Kind {
         match (dir, self.swapped) {
             (Direction::ToServer, false) | (Direction::ToClient, true) => Kind::Request,

@@ -2,10 +2,10 @@
 //! head, the body read in the Body state, and the record finished (body
 //! facts, trailers, notes) when the body ends.
 
-use super::body::{BodyReader, BodySink, Framing, Step};
+use super::body::{BodyReader, BodySink, Coding, Framing, Step};
 use super::conn::{Act, Conn, Out};
 use super::head::{Facts, Kind};
-use super::side::{At, State};
+use super::side::{At, Cur, State};
 use crate::event::redact::{is_secret_header, redact};
 use crate::event::{Body, Direction, Fields, FramingError, HttpAnomaly, HttpNote, Message, Text};
 use crate::track::StreamCtx;
@@ -20,6 +20,16 @@ fn redact_all(fields: Fields, show: bool) -> Fields {
         .iter()
         .map(|(n, v)| (n, redact(n, v, show)))
         .collect()
+}
+
+/// What reading a message's body takes, once its head is parsed.
+pub(super) struct BodyPlan {
+    pub(super) id: u64,
+    pub(super) kind: Kind,
+    pub(super) framing: Framing,
+    pub(super) coding: Option<Coding>,
+    /// A request that asked `Expect: 100-continue`.
+    pub(super) expect_continue: bool,
 }
 
 impl Conn {
@@ -57,6 +67,50 @@ impl Conn {
             body_missing_bytes: 0,
             body: None,
             complete: false,
+        }
+    }
+
+    /// The head of a message is done: its body is read next in `dir`, or,
+    /// when the framing says there is none, the message is finished now
+    /// and `dir` goes to `empty` (`None`: its state stays).
+    pub(super) fn start_body(
+        &mut self,
+        out: &mut Out<'_>,
+        ctx: &StreamCtx,
+        dir: Direction,
+        plan: BodyPlan,
+        empty: Option<State>,
+    ) {
+        let keep = if out.opts.keep_body {
+            out.opts.body_limit
+        } else {
+            0
+        };
+        let reader = BodyReader::new(plan.framing);
+        if reader.is_done() {
+            if let Some(state) = empty {
+                self.side(dir).state = state;
+            }
+            self.finish_message(
+                out,
+                plan.id,
+                plan.kind,
+                reader,
+                BodySink::new(0, None, 0),
+                At::of(ctx),
+                true,
+            );
+        } else {
+            let side = self.side(dir);
+            side.state = State::Body;
+            side.cur = Some(Cur {
+                id: plan.id,
+                kind: plan.kind,
+                reader,
+                sink: BodySink::new(keep, plan.coding, out.opts.max_decoded),
+                last: At::of(ctx),
+                expect_continue: plan.expect_continue,
+            });
         }
     }
 

@@ -4,6 +4,7 @@
 //! connections in bytes) and the shedding that keeps them.
 
 use super::conn::{Conn, Out};
+use super::head::Kind;
 use crate::event::{Exchange, Fields, HttpAnomaly, HttpNote, Message};
 
 /// An exchange in progress.
@@ -67,6 +68,61 @@ impl Conn {
             s.x.notes.push(a);
             out.done.push(s.x);
         }
+    }
+
+    /// The exchange the next response answers: the oldest request without
+    /// a response (first in, first out).
+    pub(super) fn oldest_unanswered(&self) -> Option<u64> {
+        self.queue
+            .iter()
+            .find(|s| !s.resp_started && s.x.request.is_some())
+            .map(|s| s.id)
+    }
+
+    /// A response with no request to answer (lost, or not HTTP) gets an
+    /// exchange of its own, noting what the client sent instead; returns
+    /// its id.
+    pub(super) fn queue_unpaired_response(&mut self, out: &mut Out<'_>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let (client, server) = self.endpoints();
+        let req_side = self.side(self.dir_of(Kind::Request));
+        let skipped = std::mem::take(&mut req_side.skipped);
+        // (The sample is told, and used up, only with a count.)
+        let sample = if skipped > 0 {
+            req_side.skipped_sample.take()
+        } else {
+            None
+        };
+        let a = HttpAnomaly::ResponseWithoutRequest {
+            client_skipped: skipped,
+            sample,
+        };
+        out.notes.push(HttpNote::Anomaly {
+            stream: self.stream,
+            anomaly: a.clone(),
+        });
+        let mut notes = std::mem::take(&mut self.carry);
+        notes.push(a);
+        self.queue.push_back(Slot {
+            id,
+            x: Box::new(Exchange {
+                stream: self.stream,
+                client: Some(client),
+                server: Some(server),
+                request: None,
+                response: None,
+                interim: Vec::new(),
+                notes,
+            }),
+            fields_size: 0,
+            req_upgrade: None,
+            req_done: true,
+            resp_started: false,
+            resp_done: false,
+        });
+        self.bound_queue(out);
+        id
     }
 
     /// Keeps the queue of unanswered exchanges bounded.

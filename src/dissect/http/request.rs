@@ -2,15 +2,18 @@
 //! framing, and a body withheld after `Expect: 100-continue` was answered
 //! with a final status.
 
-use super::body::{coding_of, BodyReader, BodySink, Framing};
+use super::body::{coding_of, BodyReader, Framing};
 use super::conn::{Conn, Out};
-use super::head::{sniff, Head, Kind, Sniff, StartLine};
+use super::head::{sniff, Facts, Head, Kind, Sniff, StartLine};
+use super::message::BodyPlan;
 use super::pairing::Slot;
-use super::side::{At, Cur, State};
+use super::side::{At, State};
 use crate::event::{Direction, Exchange, HttpAnomaly, HttpNote, Request};
 use crate::track::StreamCtx;
 
 impl Conn {
+    /// A request head was parsed: a new exchange joins the queue, then its
+    /// body is read.
     pub(super) fn on_request(
         &mut self,
         out: &mut Out<'_>,
@@ -53,7 +56,45 @@ impl Conn {
             });
         }
         notes.extend(head_notes);
-        let framing = if f.chunked {
+        let framing = self.request_framing(out, &f, &mut notes);
+        let coding = f.content_encoding.as_deref().and_then(coding_of);
+        let upgrade_like = method.eq_ignore_ascii_case("CONNECT") || f.upgrade.is_some();
+        let expect_continue = f.expect_continue;
+        let host = f.host.take();
+        let show = out.opts.show_secrets;
+        let msg = Self::message(version, headers, &mut f, at, ctx, head_len, show);
+        let request = Request {
+            method,
+            uri,
+            host,
+            msg,
+        };
+        let id = self.queue_request(out, request, notes, fields_size, f.upgrade);
+        let plan = BodyPlan {
+            id,
+            kind: Kind::Request,
+            framing,
+            coding,
+            expect_continue,
+        };
+        // Without a body, an Upgrade or CONNECT waits for its answer.
+        let empty = if upgrade_like {
+            State::Hold
+        } else {
+            State::Head
+        };
+        self.start_body(out, ctx, dir, plan, Some(empty));
+    }
+
+    /// How a request's body is delimited: chunked, by length, or none; a
+    /// transfer coding other than chunked leaves only the close (noted).
+    fn request_framing(
+        &self,
+        out: &mut Out<'_>,
+        f: &Facts,
+        notes: &mut Vec<HttpAnomaly>,
+    ) -> Framing {
+        if f.chunked {
             Framing::Chunked
         } else if let Some(te) = &f.transfer_encoding {
             let a = HttpAnomaly::RequestTransferEncodingNotChunked { value: te.clone() };
@@ -67,76 +108,41 @@ impl Conn {
             Framing::Length(n)
         } else {
             Framing::None
-        };
-        let (client, server) = if self.swapped {
-            (self.server, self.client)
-        } else {
-            (self.client, self.server)
-        };
+        }
+    }
+
+    /// A new exchange at the end of the queue, waiting for its response;
+    /// returns its id.
+    fn queue_request(
+        &mut self,
+        out: &mut Out<'_>,
+        request: Request,
+        notes: Vec<HttpAnomaly>,
+        fields_size: usize,
+        req_upgrade: Option<String>,
+    ) -> u64 {
+        let (client, server) = self.endpoints();
         let id = self.next_id;
         self.next_id += 1;
-        let coding = f.content_encoding.as_deref().and_then(coding_of);
-        let upgrade_like = method.eq_ignore_ascii_case("CONNECT") || f.upgrade.is_some();
-        let expect_continue = f.expect_continue;
-        let host = f.host.take();
-        let show = out.opts.show_secrets;
-        let msg = Self::message(version, headers, &mut f, at, ctx, head_len, show);
         self.queue.push_back(Slot {
             id,
             x: Box::new(Exchange {
                 stream: self.stream,
                 client: Some(client),
                 server: Some(server),
-                request: Some(Request {
-                    method,
-                    uri,
-                    host,
-                    msg,
-                }),
+                request: Some(request),
                 response: None,
                 interim: Vec::new(),
                 notes,
             }),
             fields_size,
-            req_upgrade: f.upgrade,
+            req_upgrade,
             req_done: false,
             resp_started: false,
             resp_done: false,
         });
         self.bound_queue(out);
-        let keep = if out.opts.keep_body {
-            out.opts.body_limit
-        } else {
-            0
-        };
-        let reader = BodyReader::new(framing);
-        let side = self.side(dir);
-        if reader.is_done() {
-            side.state = if upgrade_like {
-                State::Hold
-            } else {
-                State::Head
-            };
-            self.finish_message(
-                out,
-                id,
-                Kind::Request,
-                reader,
-                BodySink::new(0, None, 0),
-                At::of(ctx),
-                true,
-            );
-        } else {
-            side.state = State::Body;
-            side.cur = Some(Cur {
-                id,
-                kind: Kind::Request,
-                reader,
-                sink: BodySink::new(keep, coding, out.opts.max_decoded),
-                last: At::of(ctx),
-                expect_continue,
-            });
-        }
+        id
     }
 
     /// A client that sent `Expect: 100-continue` and got a final answer

@@ -2,15 +2,18 @@
 //! to it, switching protocols or a CONNECT tunnel, the framing decided
 //! from the status and the request, the held request side released.
 
-use super::body::{coding_of, BodyReader, BodySink, Framing};
+use super::body::{coding_of, Framing};
 use super::conn::{Conn, Out};
-use super::head::{Head, Kind, StartLine};
-use super::pairing::Slot;
-use super::side::{At, Cur, State};
-use crate::event::{Direction, Exchange, HttpAnomaly, HttpNote, Interim, Response};
+use super::head::{Facts, Head, Kind, StartLine};
+use super::message::BodyPlan;
+use super::side::{At, State};
+use crate::event::{Direction, HttpAnomaly, HttpNote, Interim, Response};
 use crate::track::StreamCtx;
 
 impl Conn {
+    /// A response head was parsed: it answers the oldest unanswered request
+    /// (an interim 1xx only attaches to it), then its body is read, or the
+    /// connection leaves HTTP.
     pub(super) fn on_response(
         &mut self,
         out: &mut Out<'_>,
@@ -39,11 +42,7 @@ impl Conn {
         if let Some(g) = self.resp_gap.take() {
             self.skip_lost_responses(out, g);
         }
-        let target = self
-            .queue
-            .iter()
-            .find(|s| !s.resp_started && s.x.request.is_some())
-            .map(|s| s.id);
+        let target = self.oldest_unanswered();
         for n in &head_notes {
             out.notes.push(HttpNote::Anomaly {
                 stream: self.stream,
@@ -52,32 +51,14 @@ impl Conn {
         }
         // Interim responses: 1xx other than 101.
         if (100..200).contains(&status) && status != 101 {
-            if out.opts.message_notes {
-                out.notes.push(HttpNote::Interim {
-                    stream: self.stream,
-                    status,
-                    reason: reason.clone(),
-                });
-            }
             let interim = Interim {
                 status,
-                reason: reason.clone(),
+                reason,
                 first_frame: at.frame,
                 last_frame: ctx.frame,
                 ts_ns: at.ts,
             };
-            match target.and_then(|id| self.slot(id)) {
-                Some(s) => {
-                    s.x.interim.push(interim);
-                    s.x.notes.extend(head_notes);
-                }
-                None => {
-                    self.carry
-                        .push(HttpAnomaly::InterimWithoutRequest { status, reason });
-                    self.carry.extend(head_notes);
-                }
-            }
-            self.side(dir).state = State::Head;
+            self.on_interim(out, dir, target, interim, head_notes);
             return;
         }
         // What framing needs of the facts the message takes.
@@ -92,55 +73,71 @@ impl Conn {
         };
         let id = match target {
             Some(id) => id,
-            None => {
-                let id = self.next_id;
-                self.next_id += 1;
-                let (client, server) = if self.swapped {
-                    (self.server, self.client)
-                } else {
-                    (self.client, self.server)
-                };
-                let req_side = self.side(self.dir_of(Kind::Request));
-                let skipped = std::mem::take(&mut req_side.skipped);
-                // (The sample is told, and used up, only with a count.)
-                let sample = if skipped > 0 {
-                    req_side.skipped_sample.take()
-                } else {
-                    None
-                };
-                let a = HttpAnomaly::ResponseWithoutRequest {
-                    client_skipped: skipped,
-                    sample,
-                };
-                out.notes.push(HttpNote::Anomaly {
-                    stream: self.stream,
-                    anomaly: a.clone(),
-                });
-                let mut notes = std::mem::take(&mut self.carry);
-                notes.push(a);
-                self.queue.push_back(Slot {
-                    id,
-                    x: Box::new(Exchange {
-                        stream: self.stream,
-                        client: Some(client),
-                        server: Some(server),
-                        request: None,
-                        response: None,
-                        interim: Vec::new(),
-                        notes,
-                    }),
-                    fields_size: 0,
-                    req_upgrade: None,
-                    req_done: true,
-                    resp_started: false,
-                    resp_done: false,
-                });
-                self.bound_queue(out);
-                id
-            }
+            None => self.queue_unpaired_response(out),
         };
+        let asked = self.attach_response(id, response, fields_size, head_notes);
+        let (framing, tunnel) = response_framing(status, &f, has_te, asked);
+        match tunnel {
+            Some(t) => self.start_tunnel(out, id, t),
+            None => self.release_held(out, ctx),
+        }
+        let plan = BodyPlan {
+            id,
+            kind: Kind::Response,
+            framing,
+            coding,
+            expect_continue: false,
+        };
+        // (In a tunnel, the direction stays in it.)
+        let empty = (!self.tunnel).then_some(State::Head);
+        self.start_body(out, ctx, dir, plan, empty);
+    }
+
+    /// An interim (1xx) response belongs to the request it precedes; the
+    /// final response is still to come.
+    fn on_interim(
+        &mut self,
+        out: &mut Out<'_>,
+        dir: Direction,
+        target: Option<u64>,
+        interim: Interim,
+        head_notes: Vec<HttpAnomaly>,
+    ) {
+        if out.opts.message_notes {
+            out.notes.push(HttpNote::Interim {
+                stream: self.stream,
+                status: interim.status,
+                reason: interim.reason.clone(),
+            });
+        }
+        match target.and_then(|id| self.slot(id)) {
+            Some(s) => {
+                s.x.interim.push(interim);
+                s.x.notes.extend(head_notes);
+            }
+            None => {
+                self.carry.push(HttpAnomaly::InterimWithoutRequest {
+                    status: interim.status,
+                    reason: interim.reason,
+                });
+                self.carry.extend(head_notes);
+            }
+        }
+        self.side(dir).state = State::Head;
+    }
+
+    /// The response joins exchange `id`, with the notes waiting for it;
+    /// returns what its request asked that frames the response.
+    fn attach_response(
+        &mut self,
+        id: u64,
+        response: Response,
+        fields_size: usize,
+        head_notes: Vec<HttpAnomaly>,
+    ) -> Asked {
+        let status = response.status;
         let carry = std::mem::take(&mut self.carry);
-        let (head_req, connect, req_upgrade) = match self.slot(id) {
+        match self.slot(id) {
             Some(s) => {
                 s.resp_started = true;
                 s.fields_size += fields_size;
@@ -149,78 +146,31 @@ impl Conn {
                 s.x.response = Some(response);
                 let req = s.x.request.as_ref();
                 let method_is = |m: &str| req.is_some_and(|r| r.method.eq_ignore_ascii_case(m));
-                (
-                    method_is("HEAD"),
-                    method_is("CONNECT"),
-                    s.req_upgrade.clone().filter(|_| status == 101),
-                )
-            }
-            None => (false, false, None),
-        };
-        let mut tunnel = None;
-        let framing = if head_req || status == 204 || status == 304 {
-            Framing::None
-        } else if status == 101 {
-            let to = f.upgrade.clone().or(req_upgrade);
-            tunnel = Some(HttpAnomaly::ProtocolSwitched { to });
-            Framing::None
-        } else if connect && (200..300).contains(&status) {
-            tunnel = Some(HttpAnomaly::ConnectTunnel);
-            Framing::None
-        } else if f.chunked {
-            Framing::Chunked
-        } else if has_te {
-            Framing::UntilClose
-        } else if let Some(n) = f.content_length {
-            Framing::Length(n)
-        } else {
-            Framing::UntilClose
-        };
-        if tunnel.is_none() {
-            // The request side waited for this answer; the connection stays HTTP.
-            let req_dir = self.dir_of(Kind::Request);
-            let rs = self.side(req_dir);
-            if rs.state == State::Hold {
-                rs.state = State::Head;
-                let held = std::mem::take(&mut rs.held);
-                if !held.is_empty() {
-                    self.process(out, ctx, req_dir, &held);
+                Asked {
+                    head: method_is("HEAD"),
+                    connect: method_is("CONNECT"),
+                    upgrade: s.req_upgrade.clone().filter(|_| status == 101),
                 }
             }
+            None => Asked {
+                head: false,
+                connect: false,
+                upgrade: None,
+            },
         }
-        let keep = if out.opts.keep_body {
-            out.opts.body_limit
-        } else {
-            0
-        };
-        let reader = BodyReader::new(framing);
-        if let Some(t) = tunnel {
-            self.start_tunnel(out, id, t);
-        }
-        if reader.is_done() {
-            if !self.tunnel {
-                self.side(dir).state = State::Head;
+    }
+
+    /// The request side waited (Hold) for this answer, which keeps the
+    /// connection HTTP: what it held is parsed now.
+    fn release_held(&mut self, out: &mut Out<'_>, ctx: &StreamCtx) {
+        let req_dir = self.dir_of(Kind::Request);
+        let rs = self.side(req_dir);
+        if rs.state == State::Hold {
+            rs.state = State::Head;
+            let held = std::mem::take(&mut rs.held);
+            if !held.is_empty() {
+                self.process(out, ctx, req_dir, &held);
             }
-            self.finish_message(
-                out,
-                id,
-                Kind::Response,
-                reader,
-                BodySink::new(0, None, 0),
-                At::of(ctx),
-                true,
-            );
-        } else {
-            let side = self.side(dir);
-            side.state = State::Body;
-            side.cur = Some(Cur {
-                id,
-                kind: Kind::Response,
-                reader,
-                sink: BodySink::new(keep, coding, out.opts.max_decoded),
-                last: At::of(ctx),
-                expect_continue: false,
-            });
         }
     }
 
@@ -237,5 +187,41 @@ impl Conn {
         self.note(out, id, a);
         // Requests still waiting will not be answered in HTTP.
         self.emit_ready(out);
+    }
+}
+
+/// What the request a response answers says about the response's framing.
+struct Asked {
+    /// A HEAD request: the response has no body.
+    head: bool,
+    connect: bool,
+    /// The request's Upgrade field, when the response is a 101.
+    upgrade: Option<String>,
+}
+
+/// How a response's body is delimited, and the note when the connection
+/// leaves HTTP with it (a 101, or a 2xx to CONNECT). `has_te`: the head had
+/// a Transfer-Encoding (`facts` no longer holds it).
+fn response_framing(
+    status: u16,
+    f: &Facts,
+    has_te: bool,
+    asked: Asked,
+) -> (Framing, Option<HttpAnomaly>) {
+    if asked.head || status == 204 || status == 304 {
+        (Framing::None, None)
+    } else if status == 101 {
+        let to = f.upgrade.clone().or(asked.upgrade);
+        (Framing::None, Some(HttpAnomaly::ProtocolSwitched { to }))
+    } else if asked.connect && (200..300).contains(&status) {
+        (Framing::None, Some(HttpAnomaly::ConnectTunnel))
+    } else if f.chunked {
+        (Framing::Chunked, None)
+    } else if has_te {
+        (Framing::UntilClose, None)
+    } else if let Some(n) = f.content_length {
+        (Framing::Length(n), None)
+    } else {
+        (Framing::UntilClose, None)
     }
 }
