@@ -73,6 +73,9 @@ impl Conn {
     /// The head of a message is done: its body is read next in `dir`, or,
     /// when the framing says there is none, the message is finished now
     /// and `dir` goes to `empty` (`None`: its state stays).
+    // Always inlined: out of line, with its two callers, it cost ~50
+    // instructions per message (1 % of the dissect thread).
+    #[inline(always)]
     pub(super) fn start_body(
         &mut self,
         out: &mut Out<'_>,

@@ -75,7 +75,11 @@ impl Conn {
             Some(id) => id,
             None => self.queue_unpaired_response(out),
         };
-        let asked = self.attach_response(id, response, fields_size, head_notes);
+        let asked = self.attach_response(id, status, fields_size, head_notes);
+        // (Placed here: moved into a call, the record was copied once more.)
+        if let Some(s) = self.slot(id) {
+            s.x.response = Some(response);
+        }
         let (framing, tunnel) = response_framing(status, &f, has_te, asked);
         match tunnel {
             Some(t) => self.start_tunnel(out, id, t),
@@ -126,16 +130,15 @@ impl Conn {
         self.side(dir).state = State::Head;
     }
 
-    /// The response joins exchange `id`, with the notes waiting for it;
+    /// A response starts in exchange `id`, with the notes waiting for it;
     /// returns what its request asked that frames the response.
     fn attach_response(
         &mut self,
         id: u64,
-        response: Response,
+        status: u16,
         fields_size: usize,
         head_notes: Vec<HttpAnomaly>,
     ) -> Asked {
-        let status = response.status;
         let carry = std::mem::take(&mut self.carry);
         match self.slot(id) {
             Some(s) => {
@@ -143,7 +146,6 @@ impl Conn {
                 s.fields_size += fields_size;
                 s.x.notes.extend(carry);
                 s.x.notes.extend(head_notes);
-                s.x.response = Some(response);
                 let req = s.x.request.as_ref();
                 let method_is = |m: &str| req.is_some_and(|r| r.method.eq_ignore_ascii_case(m));
                 Asked {
