@@ -30,14 +30,15 @@
 //!
 //! Where each part lives: this file has the dissector's public face
 //! ([`HttpDissector`], [`HttpOptions`]) and the memory budget across
-//! connections; conn.rs holds a connection's state and dispatches each
-//! direction's bytes by state; side.rs is one direction's parser state;
-//! gather.rs reads heads (Start, Head), resync.rs searches for the next
-//! message start (Resync), message.rs reads bodies and finishes records
-//! (Body), request.rs and response.rs are the two messages' lifecycles
-//! (Hold and Tunnel begin in response.rs), pairing.rs pairs them and
-//! bounds the unanswered, gaps.rs handles capture gaps. head/ parses
-//! heads, body/ frames and decodes bodies.
+//! connections. conn.rs holds a connection's state and hands each
+//! direction's bytes to the handler of its state (side.rs: one direction's
+//! parser state): gather.rs for Start and Head, message.rs for Body (and a
+//! message's record from head to end), resync.rs for Resync; gaps.rs
+//! handles capture gaps in every state. request.rs and response.rs are the
+//! two messages' lifecycles (Hold begins after an Upgrade or CONNECT
+//! request, Tunnel with the response that switches); pairing.rs pairs
+//! them first in, first out and bounds the unanswered. head/ parses heads,
+//! body/ frames and decodes bodies.
 
 pub mod body;
 mod conn;
