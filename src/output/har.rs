@@ -224,7 +224,28 @@ impl<W: Write> HarSink<W> {
             .iter()
             .filter(|t| **t >= 0.0)
             .sum();
-        let request = match req {
+        let request = self.request(x, req);
+        let response = self.response(resp, &mut notes);
+        let first_frame = x.first_message().map_or(0, |m| m.first_frame);
+        let last_frame = x.last_message().map_or(0, |m| m.last_frame);
+        Entry {
+            started_date_time: rfc3339(start_ns.saturating_sub(connect_ns.unwrap_or(0))),
+            time,
+            request,
+            response,
+            cache: Cache {},
+            timings,
+            server_ip_address: x.server.map(|s| s.ip.to_string()),
+            connection: Some(x.stream.to_string()),
+            comment: (!notes.is_empty()).then(|| notes.join("; ")),
+            frames: [first_frame, last_frame],
+        }
+    }
+
+    /// The HAR request of an exchange (an empty one, with a comment, when
+    /// the request was not captured).
+    fn request<'a>(&self, x: &'a Exchange, req: Option<&'a crate::event::Request>) -> Request<'a> {
+        match req {
             Some(q) => {
                 let url = request_url(&q.method, &q.uri, q.host.as_deref(), x.server);
                 Request {
@@ -263,8 +284,17 @@ impl<W: Write> HarSink<W> {
                 body_size: -1,
                 comment: Some(HAR_NO_REQUEST),
             },
-        };
-        let response = match resp {
+        }
+    }
+
+    /// The HAR response of an exchange; a note for body bytes the capture
+    /// missed goes to `notes`.
+    fn response<'a>(
+        &self,
+        resp: Option<&'a crate::event::Response>,
+        notes: &mut Vec<String>,
+    ) -> Response<'a> {
+        match resp {
             Some(r) => {
                 let m = &r.msg;
                 let size = m.body_decoded_bytes.unwrap_or(m.body_bytes);
@@ -326,20 +356,6 @@ impl<W: Write> HarSink<W> {
                 body_size: -1,
                 comment: Some(HAR_NO_RESPONSE),
             },
-        };
-        let first_frame = x.first_message().map_or(0, |m| m.first_frame);
-        let last_frame = x.last_message().map_or(0, |m| m.last_frame);
-        Entry {
-            started_date_time: rfc3339(start_ns.saturating_sub(connect_ns.unwrap_or(0))),
-            time,
-            request,
-            response,
-            cache: Cache {},
-            timings,
-            server_ip_address: x.server.map(|s| s.ip.to_string()),
-            connection: Some(x.stream.to_string()),
-            comment: (!notes.is_empty()).then(|| notes.join("; ")),
-            frames: [first_frame, last_frame],
         }
     }
 }
