@@ -6,10 +6,11 @@
 //!    batch. When an output shows packets, each packet's decoded view
 //!    ([`PacketView`]) is read here too, in the same pass as the tracker's
 //!    facts, and travels with the packet.
-//! 2. **dissect**: replays the recorded callbacks into the HTTP dissector
-//!    (and the `--follow` tap), and puts what they produced (timeline notes,
-//!    finished exchanges, followed chunks) beside the packet that produced
-//!    them.
+//! 2. **dissect**: replays the recorded callbacks (and UDP datagrams, when
+//!    a datagram dissector is registered) into the dissector registry (and
+//!    the `--follow` tap), and puts what they produced (timeline notes,
+//!    records such as finished exchanges, followed chunks) beside the
+//!    packet that produced them.
 //! 3. **output** (the calling thread): annotates each packet from its
 //!    view and hands everything to the sinks.
 //!
@@ -31,19 +32,21 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use crate::decode::{decode, decode_into_view};
 use crate::describe::annotate::{annotate, Annotations};
 use crate::dissect::follow::FollowTap;
-use crate::dissect::http::HttpDissector;
-use crate::dissect::tee::Tee;
+use crate::dissect::{DatagramCtx, Out, Registry};
 use crate::error::Error;
 use crate::event::FollowChunk;
-use crate::event::{Direction, TcpInfo};
-use crate::event::{Exchange, HttpNote};
+use crate::event::{Direction, Endpoint, TcpInfo};
 use crate::event::{Frame, InterfaceInfo, LinkType, RecordIssue};
+use crate::event::{HttpNote, Record};
 use crate::event::{Notice, PacketEvent, PacketView, RunStats};
 use crate::output::progress::Progress;
 use crate::output::rotate::FileClock;
+use crate::output::sink::deliver;
 use crate::source::filter::FrameFilter;
 use crate::source::{Next, PacketSource, SharedMap};
 use crate::track::{StreamConsumer, StreamCtx, TrackEvent, Tracker};
+use etherparse::{LaxNetSlice, TransportSlice};
+use std::net::IpAddr;
 
 use super::{OutErr, Outputs};
 
@@ -84,9 +87,9 @@ pub(super) struct Batch {
     /// What the dissect stage made of the items, each to be passed on
     /// right after the item it names.
     products: Vec<(usize, Product)>,
-    /// Exchanges, in the order of their [`Product::Http`] markers.
-    #[allow(clippy::vec_box)] // the records move between lists and threads as pointers
-    exchanges: Vec<Box<Exchange>>,
+    /// Dissectors' records, in the order of their [`Product::Record`]
+    /// markers.
+    records: Vec<Record>,
     /// The end of the last range of the map the batch refers to.
     map_end: usize,
     /// Bytes of the map the batch refers to (for its size).
@@ -106,7 +109,7 @@ impl Batch {
         self.packets.clear();
         self.notes.clear();
         self.products.clear();
-        self.exchanges.clear();
+        self.records.clear();
         self.map_end = 0;
         self.mapped = 0;
     }
@@ -175,6 +178,15 @@ impl Batch {
         });
     }
 
+    /// A UDP datagram of `frame` for the dissect stage (its payload a range
+    /// of the frame's span `data` when there is one).
+    fn datagram(&mut self, frame: &Frame<'_>, data: Option<&Span>) {
+        if let Some((ctx, payload)) = udp_datagram(frame) {
+            let span = in_frame(self, data.map(|d| (frame.data, d)), payload);
+            self.items.push(Item::Datagram(ctx, span));
+        }
+    }
+
     /// `bytes` for the next stages: in the map, or else copied.
     fn place(&mut self, map: Option<&SharedMap>, bytes: &[u8]) -> Span {
         match self.in_map(map, bytes) {
@@ -209,11 +221,16 @@ enum Item {
     Interfaces(Vec<InterfaceInfo>),
     /// A tracker callback, for the dissect stage.
     Stream(StreamCtx, Direction, StreamOp),
+    /// A UDP datagram's payload, for the dissect stage (only when a
+    /// datagram dissector is registered).
+    Datagram(DatagramCtx, Span),
     /// The next packet of [`Batch::packets`].
     Packet,
     /// One connection finished at the end of the input (its callbacks came
     /// before): the dissect stage passes on what that produced.
     FinishStep,
+    /// The input ended (after the last connection finished).
+    InputEnd,
     Track(TrackEvent, Option<i64>),
 }
 
@@ -222,8 +239,8 @@ enum Product {
     Follow(FollowChunk),
     /// An HTTP note with no packet to stand beside (the input ended).
     Notice(Notice),
-    /// The next exchange of [`Batch::exchanges`].
-    Http,
+    /// The next record of [`Batch::records`].
+    Record,
 }
 
 enum StreamOp {
@@ -264,18 +281,57 @@ impl Recorder<'_> {
     }
 }
 
+/// `bytes` for the next stages: a range of the current frame's span when
+/// they lie in the frame and the frame has one, else a copy.
+fn in_frame(batch: &mut Batch, frame: Option<(&[u8], &Span)>, bytes: &[u8]) -> Span {
+    let within = frame.and_then(|(data, span)| Some((crate::range_in(data, bytes)?, span)));
+    match within {
+        Some((r, frame)) => Span {
+            range: frame.range.start + r.start..frame.range.start + r.end,
+            mapped: frame.mapped,
+        },
+        None => batch.copy(bytes),
+    }
+}
+
+/// A UDP datagram's context and payload, read from the frame (a fragment
+/// has no transport layer in the decoding: its payload would be
+/// incomplete).
+fn udp_datagram<'f>(frame: &Frame<'f>) -> Option<(DatagramCtx, &'f [u8])> {
+    let decoded = decode(frame);
+    let pkt = decoded.pkt?;
+    let Some(TransportSlice::Udp(udp)) = pkt.transport else {
+        return None;
+    };
+    let (src, dst): (IpAddr, IpAddr) = match pkt.net? {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            (h.source_addr().into(), h.destination_addr().into())
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            (h.source_addr().into(), h.destination_addr().into())
+        }
+        LaxNetSlice::Arp(_) => return None,
+    };
+    let ctx = DatagramCtx {
+        frame: frame.number,
+        ts_ns: frame.ts_ns,
+        src: Endpoint {
+            ip: src,
+            port: udp.source_port(),
+        },
+        dst: Endpoint {
+            ip: dst,
+            port: udp.destination_port(),
+        },
+    };
+    Some((ctx, udp.payload()))
+}
+
 impl StreamConsumer for Recorder<'_> {
     fn data(&mut self, ctx: &StreamCtx, dir: Direction, bytes: &[u8]) {
-        let within = self
-            .frame
-            .and_then(|(data, span)| Some((crate::range_in(data, bytes)?, span)));
-        let span = match within {
-            Some((r, frame)) => Span {
-                range: frame.range.start + r.start..frame.range.start + r.end,
-                mapped: frame.mapped,
-            },
-            None => self.batch.copy(bytes),
-        };
+        let span = in_frame(self.batch, self.frame, bytes);
         self.push(ctx, dir, StreamOp::Data(span));
     }
 
@@ -306,6 +362,9 @@ pub(super) struct ReadStage<'a> {
     pub file_limit: Option<FileClock>,
     /// Keep frames for the output stage (some output shows packets).
     pub want_packets: bool,
+    /// Pass UDP datagrams to the dissect stage (a datagram dissector is
+    /// registered).
+    pub want_datagrams: bool,
     pub progress: Progress,
     pub interrupt: &'a AtomicBool,
     /// Set by the output stage: stop reading (an output failed).
@@ -462,6 +521,9 @@ impl ReadStage<'_> {
                 self.tracker
                     .process(frame.number, frame.ts_ns, &m, &mut rec)
             });
+            if self.want_datagrams {
+                batch.datagram(&frame, data.as_ref());
+            }
             batch.items.push(Item::Packet);
             // The packet's record, likewise (the marker alone paces the
             // other stages).
@@ -497,6 +559,7 @@ impl ReadStage<'_> {
                     break;
                 }
             }
+            batch.items.push(Item::InputEnd);
             ends.send_last(batch);
         }
         self.progress.finish();
@@ -535,7 +598,7 @@ impl Returns {
             let Some(b) = self.emptying.front_mut() else {
                 return;
             };
-            if b.exchanges.pop().is_some() || b.notes.pop().is_some() {
+            if b.records.pop().is_some() || b.notes.pop().is_some() {
                 n -= 1;
             } else {
                 self.pass_oldest();
@@ -551,13 +614,14 @@ impl Returns {
     }
 }
 
-/// The dissect stage: the HTTP dissector and the `--follow` tap.
+/// The dissect stage: the dissector registry and the `--follow` tap (which
+/// sees every stream's bytes, whatever their protocol).
 fn dissect(
     rx: Receiver<Batch>,
     tx: SyncSender<Batch>,
     mut returns: Returns,
     map: Option<SharedMap>,
-    mut http: HttpDissector,
+    mut registry: Registry,
     mut follow: Option<FollowTap>,
 ) {
     for mut batch in rx {
@@ -568,36 +632,63 @@ fn dissect(
             packets,
             notes,
             products,
-            exchanges,
+            records,
             ..
         } = &mut batch;
         let mut out = Products {
             products,
-            exchanges,
+            passed: 0,
         };
         let mut packet = packets.iter_mut();
+        // Notes made since the last packet's are the next packet's.
+        let mut noted = 0;
         for (at, item) in items.iter().enumerate() {
             match item {
                 Item::Stream(ctx, dir, op) => {
-                    let mut tee = Tee(&mut http, &mut follow);
+                    let mut emit = Out::new(notes, records);
                     match op {
-                        StreamOp::Data(span) => tee.data(ctx, *dir, span.get(bytes, map.as_ref())),
-                        StreamOp::Gap(n) => tee.gap(ctx, *dir, *n),
-                        StreamOp::End => tee.end(ctx, *dir),
-                        StreamOp::Closed => tee.closed(ctx),
+                        StreamOp::Data(span) => {
+                            let b = span.get(bytes, map.as_ref());
+                            registry.data(ctx, *dir, b, &mut emit);
+                            follow.data(ctx, *dir, b);
+                        }
+                        StreamOp::Gap(n) => {
+                            registry.gap(ctx, *dir, *n, &mut emit);
+                            follow.gap(ctx, *dir, *n);
+                        }
+                        StreamOp::End => {
+                            registry.end(ctx, *dir, &mut emit);
+                            follow.end(ctx, *dir);
+                        }
+                        StreamOp::Closed => {
+                            registry.closed(ctx, &mut emit);
+                            follow.closed(ctx);
+                        }
                     }
+                }
+                Item::Datagram(ctx, span) => {
+                    let payload = span.get(bytes, map.as_ref());
+                    registry.datagram(ctx, payload, &mut Out::new(notes, records));
                 }
                 Item::Packet => {
-                    let from = notes.len();
-                    http.move_notes(notes);
                     if let Some(p) = packet.next() {
-                        p.notes = from..notes.len();
+                        p.notes = noted..notes.len();
                     }
-                    out.pass(at, &mut http, &mut follow, false);
+                    noted = notes.len();
+                    out.follow(at, &mut follow);
+                    out.records(at, records);
                     returns.free_some(2);
                 }
-                Item::FinishStep => {
-                    out.pass(at, &mut http, &mut follow, true);
+                Item::FinishStep | Item::InputEnd => {
+                    if matches!(item, Item::InputEnd) {
+                        registry.input_end(&mut Out::new(notes, records));
+                    }
+                    // Notes with no packet to stand beside become notices.
+                    out.follow(at, &mut follow);
+                    for n in notes.drain(noted..) {
+                        out.products.push((at, Product::Notice(Notice::Http(n))));
+                    }
+                    out.records(at, records);
                     returns.free_some(2);
                 }
                 _ => {}
@@ -612,34 +703,25 @@ fn dissect(
 /// Where the dissect stage puts what it made.
 struct Products<'b> {
     products: &'b mut Vec<(usize, Product)>,
-    #[allow(clippy::vec_box)] // (see Batch::exchanges)
-    exchanges: &'b mut Vec<Box<Exchange>>,
+    /// Records given a marker so far.
+    passed: usize,
 }
 
 impl Products<'_> {
-    /// After item `at`: followed chunks, then (at the end of the input) the
-    /// notes with no packet to stand beside, then finished exchanges.
-    fn pass(
-        &mut self,
-        at: usize,
-        http: &mut HttpDissector,
-        follow: &mut Option<FollowTap>,
-        finishing: bool,
-    ) {
+    /// After item `at`: the chunks followed since the last call.
+    fn follow(&mut self, at: usize, follow: &mut Option<FollowTap>) {
         if let Some(tap) = follow.as_mut() {
             self.products
                 .extend(tap.drain().map(|c| (at, Product::Follow(c))));
         }
-        if finishing {
-            for n in http.take_notes() {
-                self.products.push((at, Product::Notice(Notice::Http(n))));
-            }
+    }
+
+    /// After item `at`: the records made since the last call.
+    fn records(&mut self, at: usize, records: &[Record]) {
+        for _ in self.passed..records.len() {
+            self.products.push((at, Product::Record));
         }
-        let from = self.exchanges.len();
-        http.move_exchanges(self.exchanges);
-        for _ in from..self.exchanges.len() {
-            self.products.push((at, Product::Http));
-        }
+        self.passed = records.len();
     }
 }
 
@@ -660,7 +742,7 @@ impl OutputStage<'_> {
         let mut annotations = Annotations::default();
         for batch in rx {
             let mut packets = batch.packets.iter().zip(&batch.views);
-            let mut exchanges = batch.exchanges.iter();
+            let mut records = batch.records.iter();
             let mut products = batch.products.iter().peekable();
             for (at, item) in batch.items.iter().enumerate() {
                 match item {
@@ -682,15 +764,15 @@ impl OutputStage<'_> {
                         let notice = Notice::Track(n.clone());
                         self.outputs.each(|s| s.notice(&notice, *ts))?;
                     }
-                    Item::FinishStep | Item::Stream(..) => {}
+                    Item::FinishStep | Item::InputEnd | Item::Stream(..) | Item::Datagram(..) => {}
                 }
                 while let Some((_, product)) = products.next_if(|(i, _)| *i == at) {
                     match product {
                         Product::Follow(c) => self.outputs.each(|s| s.follow(c))?,
                         Product::Notice(n) => self.outputs.each(|s| s.notice(n, None))?,
-                        Product::Http => {
-                            if let Some(x) = exchanges.next() {
-                                self.outputs.each(|s| s.http(x))?;
+                        Product::Record => {
+                            if let Some(r) = records.next() {
+                                self.outputs.each(|s| deliver(s, r))?;
                             }
                         }
                     }
@@ -753,7 +835,7 @@ impl OutputStage<'_> {
 /// Runs the three stages; returns how reading ended and how writing did.
 pub(super) fn run(
     read: ReadStage<'_>,
-    http: HttpDissector,
+    registry: Registry,
     follow: Option<FollowTap>,
     output: OutputStage<'_>,
 ) -> (ReadEnd, Result<(), OutErr>) {
@@ -781,7 +863,7 @@ pub(super) fn run(
         let dissector = std::thread::Builder::new()
             .name("dissect".into())
             .spawn_scoped(scope, move || {
-                dissect(dissect_rx, dissect_tx, returns, map, http, follow)
+                dissect(dissect_rx, dissect_tx, returns, map, registry, follow)
             });
         let wrote = match (&reader, &dissector) {
             (Ok(_), Ok(_)) => output.run(output_rx, written_tx),
