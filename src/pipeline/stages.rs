@@ -25,6 +25,7 @@
 //! the batch. A batch goes back to the reader once written, so its buffers
 //! keep their room.
 
+use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
@@ -32,7 +33,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use crate::decode::{decode, decode_into_view};
 use crate::describe::annotate::{annotate, Annotations};
 use crate::dissect::follow::FollowTap;
-use crate::dissect::{DatagramCtx, Out, Registry};
+use crate::dissect::{DatagramCtx, Registry};
 use crate::error::Error;
 use crate::event::FollowChunk;
 use crate::event::{Direction, Endpoint, TcpInfo};
@@ -46,9 +47,11 @@ use crate::source::filter::FrameFilter;
 use crate::source::{Next, PacketSource, SharedMap};
 use crate::track::{StreamConsumer, StreamCtx, TrackEvent, Tracker};
 use etherparse::{LaxNetSlice, TransportSlice};
-use std::net::IpAddr;
 
 use super::{OutErr, Outputs};
+use dissect::Returns;
+
+mod dissect;
 
 /// A batch is passed on once it holds this many items or refers to this
 /// many bytes (or the source has nothing more ready).
@@ -568,163 +571,6 @@ impl ReadStage<'_> {
     }
 }
 
-/// How batches come back from the output stage: through the dissect stage,
-/// which empties them and hands them to the reader. What the dissector
-/// allocated is freed on its own thread, a little after each packet it
-/// dissects, so the allocator hands the same memory out again at once
-/// (freed a whole batch at a time, it would take the slow path).
-struct Returns {
-    written: Receiver<Batch>,
-    to_reader: Sender<Batch>,
-    /// Written batches being emptied, oldest first.
-    emptying: std::collections::VecDeque<Batch>,
-}
-
-/// Batches the dissect stage may hold while it empties them.
-const EMPTYING: usize = 2;
-
-impl Returns {
-    /// Frees about `n` of the exchanges and notes that are written.
-    fn free_some(&mut self, mut n: usize) {
-        // The channel is looked at once per batch (n == 0) and when there
-        // is nothing left to free, not after every packet.
-        if n == 0 || self.emptying.is_empty() {
-            self.emptying.extend(self.written.try_iter());
-        }
-        while self.emptying.len() > EMPTYING {
-            self.pass_oldest();
-        }
-        while n > 0 {
-            let Some(b) = self.emptying.front_mut() else {
-                return;
-            };
-            if b.records.pop().is_some() || b.notes.pop().is_some() {
-                n -= 1;
-            } else {
-                self.pass_oldest();
-            }
-        }
-    }
-
-    fn pass_oldest(&mut self) {
-        if let Some(mut b) = self.emptying.pop_front() {
-            b.clear();
-            let _ = self.to_reader.send(b);
-        }
-    }
-}
-
-/// The dissect stage: the dissector registry and the `--follow` tap (which
-/// sees every stream's bytes, whatever their protocol).
-fn dissect(
-    rx: Receiver<Batch>,
-    tx: SyncSender<Batch>,
-    mut returns: Returns,
-    map: Option<SharedMap>,
-    mut registry: Registry,
-    mut follow: Option<FollowTap>,
-) {
-    for mut batch in rx {
-        returns.free_some(0);
-        let Batch {
-            bytes,
-            items,
-            packets,
-            notes,
-            products,
-            records,
-            ..
-        } = &mut batch;
-        let mut out = Products {
-            products,
-            passed: 0,
-        };
-        let mut packet = packets.iter_mut();
-        // Notes made since the last packet's are the next packet's.
-        let mut noted = 0;
-        for (at, item) in items.iter().enumerate() {
-            match item {
-                Item::Stream(ctx, dir, op) => {
-                    let mut emit = Out::new(notes, records);
-                    match op {
-                        StreamOp::Data(span) => {
-                            let b = span.get(bytes, map.as_ref());
-                            registry.data(ctx, *dir, b, &mut emit);
-                            follow.data(ctx, *dir, b);
-                        }
-                        StreamOp::Gap(n) => {
-                            registry.gap(ctx, *dir, *n, &mut emit);
-                            follow.gap(ctx, *dir, *n);
-                        }
-                        StreamOp::End => {
-                            registry.end(ctx, *dir, &mut emit);
-                            follow.end(ctx, *dir);
-                        }
-                        StreamOp::Closed => {
-                            registry.closed(ctx, &mut emit);
-                            follow.closed(ctx);
-                        }
-                    }
-                }
-                Item::Datagram(ctx, span) => {
-                    let payload = span.get(bytes, map.as_ref());
-                    registry.datagram(ctx, payload, &mut Out::new(notes, records));
-                }
-                Item::Packet => {
-                    if let Some(p) = packet.next() {
-                        p.notes = noted..notes.len();
-                    }
-                    noted = notes.len();
-                    out.follow(at, &mut follow);
-                    out.records(at, records);
-                    returns.free_some(2);
-                }
-                Item::FinishStep | Item::InputEnd => {
-                    if matches!(item, Item::InputEnd) {
-                        registry.input_end(&mut Out::new(notes, records));
-                    }
-                    // Notes with no packet to stand beside become notices.
-                    out.follow(at, &mut follow);
-                    for n in notes.drain(noted..) {
-                        out.products.push((at, Product::Notice(Notice::Http(n))));
-                    }
-                    out.records(at, records);
-                    returns.free_some(2);
-                }
-                _ => {}
-            }
-        }
-        if tx.send(batch).is_err() {
-            return;
-        }
-    }
-}
-
-/// Where the dissect stage puts what it made.
-struct Products<'b> {
-    products: &'b mut Vec<(usize, Product)>,
-    /// Records given a marker so far.
-    passed: usize,
-}
-
-impl Products<'_> {
-    /// After item `at`: the chunks followed since the last call.
-    fn follow(&mut self, at: usize, follow: &mut Option<FollowTap>) {
-        if let Some(tap) = follow.as_mut() {
-            self.products
-                .extend(tap.drain().map(|c| (at, Product::Follow(c))));
-        }
-    }
-
-    /// After item `at`: the records made since the last call.
-    fn records(&mut self, at: usize, records: &[Record]) {
-        for _ in self.passed..records.len() {
-            self.products.push((at, Product::Record));
-        }
-        self.passed = records.len();
-    }
-}
-
 /// The output stage: every sink.
 pub(super) struct OutputStage<'a> {
     pub outputs: &'a mut Outputs,
@@ -843,11 +689,7 @@ pub(super) fn run(
     let (dissect_tx, output_rx) = std::sync::mpsc::sync_channel(CHANNEL_DEPTH);
     let (recycle_tx, recycled) = std::sync::mpsc::channel();
     let (written_tx, written_rx) = std::sync::mpsc::channel();
-    let returns = Returns {
-        written: written_rx,
-        to_reader: recycle_tx,
-        emptying: Default::default(),
-    };
+    let returns = Returns::new(written_rx, recycle_tx);
     let stop = output.stop;
     let map = output.map.clone();
     std::thread::scope(|scope| {
@@ -863,7 +705,7 @@ pub(super) fn run(
         let dissector = std::thread::Builder::new()
             .name("dissect".into())
             .spawn_scoped(scope, move || {
-                dissect(dissect_rx, dissect_tx, returns, map, registry, follow)
+                dissect::run(dissect_rx, dissect_tx, returns, map, registry, follow)
             });
         let wrote = match (&reader, &dissector) {
             (Ok(_), Ok(_)) => output.run(output_rx, written_tx),
