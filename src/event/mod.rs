@@ -9,6 +9,7 @@ pub mod follow;
 pub mod frame;
 pub mod http;
 pub mod packet;
+pub mod record;
 pub mod redact;
 pub mod tcp;
 pub mod tcp_options;
@@ -25,6 +26,7 @@ pub use packet::{
     Malformed, Net, Offered, PacketView, QuotedIpv4, TcpSegment, Transport, Unreachable, VlanTag,
     VlanTags,
 };
+pub use record::Record;
 pub use tcp::{
     Analysis, CloseKind, Closer, ConnRecord, Role, TcpFlags, TcpInfo, TcpOptions, TrackNotice,
     Verdict,

@@ -6,7 +6,7 @@ use std::io;
 
 use crate::describe::annotate::Annotation;
 use crate::event::{
-    ConnRecord, Exchange, FollowChunk, InterfaceInfo, Notice, PacketEvent, RunStats,
+    ConnRecord, Exchange, FollowChunk, InterfaceInfo, Notice, PacketEvent, Record, RunStats,
 };
 
 /// An output: renders or stores events.
@@ -36,6 +36,11 @@ pub trait Sink {
     fn http(&mut self, _x: &Exchange) -> io::Result<()> {
         Ok(())
     }
+    /// A dissector's record of a kind without a method of its own (see
+    /// [`deliver`]): outputs that do not show it ignore it.
+    fn record(&mut self, _r: &Record) -> io::Result<()> {
+        Ok(())
+    }
     /// A piece of the stream followed with `--follow`.
     fn follow(&mut self, _c: &FollowChunk) -> io::Result<()> {
         Ok(())
@@ -47,5 +52,17 @@ pub trait Sink {
     }
     fn finish(&mut self, _stats: &RunStats) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Hands a dissector's record to the sink's method for its kind: a kind
+/// with a method of its own (HTTP exchanges) to that, any other to
+/// [`Sink::record`].
+#[inline]
+pub fn deliver(sink: &mut dyn Sink, r: &Record) -> io::Result<()> {
+    match r {
+        Record::Http(x) => sink.http(x),
+        #[allow(unreachable_patterns)] // (only the test kind lands here today)
+        other => sink.record(other),
     }
 }

@@ -1,8 +1,10 @@
-//! The run: source → filter → decode → track → HTTP → sinks, in capture
+//! The run: source → filter → decode → track → dissect → sinks, in capture
 //! order, as three stages on their own threads (see [`stages`]; a live
 //! capture adds its own capture thread behind the source).
 
 mod stages;
+#[cfg(test)]
+mod tests;
 
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
@@ -11,7 +13,8 @@ use std::sync::Arc;
 
 use crate::cli::config::{Config, Format, Input, ProgressMode};
 use crate::dissect::follow::FollowTap;
-use crate::dissect::http::HttpDissector;
+use crate::dissect::http::{HttpDissector, HttpOptions};
+use crate::dissect::Registry;
 use crate::error::Error;
 use crate::event::RunStats;
 use crate::output::follow::FollowPrinter;
@@ -325,6 +328,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         Ok(())
     });
     http_opts.head.keep_fields = want_fields;
+    let registry = dissectors(http_opts);
     let map = source.share_map();
     let file_limit = outputs.pcapng.as_ref().and_then(|(_, o)| o.stop_clock());
     let read = stages::ReadStage {
@@ -336,6 +340,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         live,
         count: cfg.count,
         want_packets,
+        want_datagrams: registry.wants_datagrams(),
         progress,
         interrupt: &interrupt,
         stop: &stop,
@@ -351,7 +356,7 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
     };
     let (read_end, result) = stages::run(
         read,
-        HttpDissector::new(http_opts),
+        registry,
         cfg.follow.map(|f| FollowTap::new(f.stream, f.side)),
         output,
     );
@@ -371,4 +376,11 @@ pub fn run(cfg: &Config, interrupt: Arc<AtomicBool>) -> Result<Outcome, Error> {
         return Err(e);
     }
     Ok(Outcome { stats, live })
+}
+
+/// The dissectors of a run, in priority order: HTTP/1.x, which also takes
+/// every connection no other dissector claims (it recognises its messages
+/// mid-stream itself; see `dissect::http::protocol`).
+fn dissectors(http: HttpOptions) -> Registry {
+    Registry::new(vec![Box::new(HttpDissector::new(http))], Vec::new()).with_fallback(0)
 }

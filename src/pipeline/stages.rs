@@ -6,10 +6,11 @@
 //!    batch. When an output shows packets, each packet's decoded view
 //!    ([`PacketView`]) is read here too, in the same pass as the tracker's
 //!    facts, and travels with the packet.
-//! 2. **dissect**: replays the recorded callbacks into the HTTP dissector
-//!    (and the `--follow` tap), and puts what they produced (timeline notes,
-//!    finished exchanges, followed chunks) beside the packet that produced
-//!    them.
+//! 2. **dissect**: replays the recorded callbacks (and UDP datagrams, when
+//!    a datagram dissector is registered) into the dissector registry (and
+//!    the `--follow` tap), and puts what they produced (timeline notes,
+//!    records such as finished exchanges, followed chunks) beside the
+//!    packet that produced them.
 //! 3. **output** (the calling thread): annotates each packet from its
 //!    view and hands everything to the sinks.
 //!
@@ -24,6 +25,7 @@
 //! the batch. A batch goes back to the reader once written, so its buffers
 //! keep their room.
 
+use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
@@ -31,21 +33,25 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use crate::decode::{decode, decode_into_view};
 use crate::describe::annotate::{annotate, Annotations};
 use crate::dissect::follow::FollowTap;
-use crate::dissect::http::HttpDissector;
-use crate::dissect::tee::Tee;
+use crate::dissect::{DatagramCtx, Registry};
 use crate::error::Error;
 use crate::event::FollowChunk;
-use crate::event::{Direction, TcpInfo};
-use crate::event::{Exchange, HttpNote};
+use crate::event::{Direction, Endpoint, TcpInfo};
 use crate::event::{Frame, InterfaceInfo, LinkType, RecordIssue};
+use crate::event::{HttpNote, Record};
 use crate::event::{Notice, PacketEvent, PacketView, RunStats};
 use crate::output::progress::Progress;
 use crate::output::rotate::FileClock;
+use crate::output::sink::deliver;
 use crate::source::filter::FrameFilter;
 use crate::source::{Next, PacketSource, SharedMap};
 use crate::track::{StreamConsumer, StreamCtx, TrackEvent, Tracker};
+use etherparse::{LaxNetSlice, TransportSlice};
 
 use super::{OutErr, Outputs};
+use dissect::Returns;
+
+mod dissect;
 
 /// A batch is passed on once it holds this many items or refers to this
 /// many bytes (or the source has nothing more ready).
@@ -84,9 +90,9 @@ pub(super) struct Batch {
     /// What the dissect stage made of the items, each to be passed on
     /// right after the item it names.
     products: Vec<(usize, Product)>,
-    /// Exchanges, in the order of their [`Product::Http`] markers.
-    #[allow(clippy::vec_box)] // the records move between lists and threads as pointers
-    exchanges: Vec<Box<Exchange>>,
+    /// Dissectors' records, in the order of their [`Product::Record`]
+    /// markers.
+    records: Vec<Record>,
     /// The end of the last range of the map the batch refers to.
     map_end: usize,
     /// Bytes of the map the batch refers to (for its size).
@@ -106,7 +112,7 @@ impl Batch {
         self.packets.clear();
         self.notes.clear();
         self.products.clear();
-        self.exchanges.clear();
+        self.records.clear();
         self.map_end = 0;
         self.mapped = 0;
     }
@@ -175,6 +181,15 @@ impl Batch {
         });
     }
 
+    /// A UDP datagram of `frame` for the dissect stage (its payload a range
+    /// of the frame's span `data` when there is one).
+    fn datagram(&mut self, frame: &Frame<'_>, data: Option<&Span>) {
+        if let Some((ctx, payload)) = udp_datagram(frame) {
+            let span = in_frame(self, data.map(|d| (frame.data, d)), payload);
+            self.items.push(Item::Datagram(ctx, span));
+        }
+    }
+
     /// `bytes` for the next stages: in the map, or else copied.
     fn place(&mut self, map: Option<&SharedMap>, bytes: &[u8]) -> Span {
         match self.in_map(map, bytes) {
@@ -209,11 +224,16 @@ enum Item {
     Interfaces(Vec<InterfaceInfo>),
     /// A tracker callback, for the dissect stage.
     Stream(StreamCtx, Direction, StreamOp),
+    /// A UDP datagram's payload, for the dissect stage (only when a
+    /// datagram dissector is registered).
+    Datagram(DatagramCtx, Span),
     /// The next packet of [`Batch::packets`].
     Packet,
     /// One connection finished at the end of the input (its callbacks came
     /// before): the dissect stage passes on what that produced.
     FinishStep,
+    /// The input ended (after the last connection finished).
+    InputEnd,
     Track(TrackEvent, Option<i64>),
 }
 
@@ -222,8 +242,8 @@ enum Product {
     Follow(FollowChunk),
     /// An HTTP note with no packet to stand beside (the input ended).
     Notice(Notice),
-    /// The next exchange of [`Batch::exchanges`].
-    Http,
+    /// The next record of [`Batch::records`].
+    Record,
 }
 
 enum StreamOp {
@@ -264,18 +284,57 @@ impl Recorder<'_> {
     }
 }
 
+/// `bytes` for the next stages: a range of the current frame's span when
+/// they lie in the frame and the frame has one, else a copy.
+fn in_frame(batch: &mut Batch, frame: Option<(&[u8], &Span)>, bytes: &[u8]) -> Span {
+    let within = frame.and_then(|(data, span)| Some((crate::range_in(data, bytes)?, span)));
+    match within {
+        Some((r, frame)) => Span {
+            range: frame.range.start + r.start..frame.range.start + r.end,
+            mapped: frame.mapped,
+        },
+        None => batch.copy(bytes),
+    }
+}
+
+/// A UDP datagram's context and payload, read from the frame (a fragment
+/// has no transport layer in the decoding: its payload would be
+/// incomplete).
+fn udp_datagram<'f>(frame: &Frame<'f>) -> Option<(DatagramCtx, &'f [u8])> {
+    let decoded = decode(frame);
+    let pkt = decoded.pkt?;
+    let Some(TransportSlice::Udp(udp)) = pkt.transport else {
+        return None;
+    };
+    let (src, dst): (IpAddr, IpAddr) = match pkt.net? {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            (h.source_addr().into(), h.destination_addr().into())
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            (h.source_addr().into(), h.destination_addr().into())
+        }
+        LaxNetSlice::Arp(_) => return None,
+    };
+    let ctx = DatagramCtx {
+        frame: frame.number,
+        ts_ns: frame.ts_ns,
+        src: Endpoint {
+            ip: src,
+            port: udp.source_port(),
+        },
+        dst: Endpoint {
+            ip: dst,
+            port: udp.destination_port(),
+        },
+    };
+    Some((ctx, udp.payload()))
+}
+
 impl StreamConsumer for Recorder<'_> {
     fn data(&mut self, ctx: &StreamCtx, dir: Direction, bytes: &[u8]) {
-        let within = self
-            .frame
-            .and_then(|(data, span)| Some((crate::range_in(data, bytes)?, span)));
-        let span = match within {
-            Some((r, frame)) => Span {
-                range: frame.range.start + r.start..frame.range.start + r.end,
-                mapped: frame.mapped,
-            },
-            None => self.batch.copy(bytes),
-        };
+        let span = in_frame(self.batch, self.frame, bytes);
         self.push(ctx, dir, StreamOp::Data(span));
     }
 
@@ -306,6 +365,9 @@ pub(super) struct ReadStage<'a> {
     pub file_limit: Option<FileClock>,
     /// Keep frames for the output stage (some output shows packets).
     pub want_packets: bool,
+    /// Pass UDP datagrams to the dissect stage (a datagram dissector is
+    /// registered).
+    pub want_datagrams: bool,
     pub progress: Progress,
     pub interrupt: &'a AtomicBool,
     /// Set by the output stage: stop reading (an output failed).
@@ -462,6 +524,9 @@ impl ReadStage<'_> {
                 self.tracker
                     .process(frame.number, frame.ts_ns, &m, &mut rec)
             });
+            if self.want_datagrams {
+                batch.datagram(&frame, data.as_ref());
+            }
             batch.items.push(Item::Packet);
             // The packet's record, likewise (the marker alone paces the
             // other stages).
@@ -497,149 +562,12 @@ impl ReadStage<'_> {
                     break;
                 }
             }
+            batch.items.push(Item::InputEnd);
             ends.send_last(batch);
         }
         self.progress.finish();
         stats.capture = self.source.stats();
         ReadEnd { stats, error }
-    }
-}
-
-/// How batches come back from the output stage: through the dissect stage,
-/// which empties them and hands them to the reader. What the dissector
-/// allocated is freed on its own thread, a little after each packet it
-/// dissects, so the allocator hands the same memory out again at once
-/// (freed a whole batch at a time, it would take the slow path).
-struct Returns {
-    written: Receiver<Batch>,
-    to_reader: Sender<Batch>,
-    /// Written batches being emptied, oldest first.
-    emptying: std::collections::VecDeque<Batch>,
-}
-
-/// Batches the dissect stage may hold while it empties them.
-const EMPTYING: usize = 2;
-
-impl Returns {
-    /// Frees about `n` of the exchanges and notes that are written.
-    fn free_some(&mut self, mut n: usize) {
-        // The channel is looked at once per batch (n == 0) and when there
-        // is nothing left to free, not after every packet.
-        if n == 0 || self.emptying.is_empty() {
-            self.emptying.extend(self.written.try_iter());
-        }
-        while self.emptying.len() > EMPTYING {
-            self.pass_oldest();
-        }
-        while n > 0 {
-            let Some(b) = self.emptying.front_mut() else {
-                return;
-            };
-            if b.exchanges.pop().is_some() || b.notes.pop().is_some() {
-                n -= 1;
-            } else {
-                self.pass_oldest();
-            }
-        }
-    }
-
-    fn pass_oldest(&mut self) {
-        if let Some(mut b) = self.emptying.pop_front() {
-            b.clear();
-            let _ = self.to_reader.send(b);
-        }
-    }
-}
-
-/// The dissect stage: the HTTP dissector and the `--follow` tap.
-fn dissect(
-    rx: Receiver<Batch>,
-    tx: SyncSender<Batch>,
-    mut returns: Returns,
-    map: Option<SharedMap>,
-    mut http: HttpDissector,
-    mut follow: Option<FollowTap>,
-) {
-    for mut batch in rx {
-        returns.free_some(0);
-        let Batch {
-            bytes,
-            items,
-            packets,
-            notes,
-            products,
-            exchanges,
-            ..
-        } = &mut batch;
-        let mut out = Products {
-            products,
-            exchanges,
-        };
-        let mut packet = packets.iter_mut();
-        for (at, item) in items.iter().enumerate() {
-            match item {
-                Item::Stream(ctx, dir, op) => {
-                    let mut tee = Tee(&mut http, &mut follow);
-                    match op {
-                        StreamOp::Data(span) => tee.data(ctx, *dir, span.get(bytes, map.as_ref())),
-                        StreamOp::Gap(n) => tee.gap(ctx, *dir, *n),
-                        StreamOp::End => tee.end(ctx, *dir),
-                        StreamOp::Closed => tee.closed(ctx),
-                    }
-                }
-                Item::Packet => {
-                    let from = notes.len();
-                    http.move_notes(notes);
-                    if let Some(p) = packet.next() {
-                        p.notes = from..notes.len();
-                    }
-                    out.pass(at, &mut http, &mut follow, false);
-                    returns.free_some(2);
-                }
-                Item::FinishStep => {
-                    out.pass(at, &mut http, &mut follow, true);
-                    returns.free_some(2);
-                }
-                _ => {}
-            }
-        }
-        if tx.send(batch).is_err() {
-            return;
-        }
-    }
-}
-
-/// Where the dissect stage puts what it made.
-struct Products<'b> {
-    products: &'b mut Vec<(usize, Product)>,
-    #[allow(clippy::vec_box)] // (see Batch::exchanges)
-    exchanges: &'b mut Vec<Box<Exchange>>,
-}
-
-impl Products<'_> {
-    /// After item `at`: followed chunks, then (at the end of the input) the
-    /// notes with no packet to stand beside, then finished exchanges.
-    fn pass(
-        &mut self,
-        at: usize,
-        http: &mut HttpDissector,
-        follow: &mut Option<FollowTap>,
-        finishing: bool,
-    ) {
-        if let Some(tap) = follow.as_mut() {
-            self.products
-                .extend(tap.drain().map(|c| (at, Product::Follow(c))));
-        }
-        if finishing {
-            for n in http.take_notes() {
-                self.products.push((at, Product::Notice(Notice::Http(n))));
-            }
-        }
-        let from = self.exchanges.len();
-        http.move_exchanges(self.exchanges);
-        for _ in from..self.exchanges.len() {
-            self.products.push((at, Product::Http));
-        }
     }
 }
 
@@ -660,7 +588,7 @@ impl OutputStage<'_> {
         let mut annotations = Annotations::default();
         for batch in rx {
             let mut packets = batch.packets.iter().zip(&batch.views);
-            let mut exchanges = batch.exchanges.iter();
+            let mut records = batch.records.iter();
             let mut products = batch.products.iter().peekable();
             for (at, item) in batch.items.iter().enumerate() {
                 match item {
@@ -682,15 +610,15 @@ impl OutputStage<'_> {
                         let notice = Notice::Track(n.clone());
                         self.outputs.each(|s| s.notice(&notice, *ts))?;
                     }
-                    Item::FinishStep | Item::Stream(..) => {}
+                    Item::FinishStep | Item::InputEnd | Item::Stream(..) | Item::Datagram(..) => {}
                 }
                 while let Some((_, product)) = products.next_if(|(i, _)| *i == at) {
                     match product {
                         Product::Follow(c) => self.outputs.each(|s| s.follow(c))?,
                         Product::Notice(n) => self.outputs.each(|s| s.notice(n, None))?,
-                        Product::Http => {
-                            if let Some(x) = exchanges.next() {
-                                self.outputs.each(|s| s.http(x))?;
+                        Product::Record => {
+                            if let Some(r) = records.next() {
+                                self.outputs.each(|s| deliver(s, r))?;
                             }
                         }
                     }
@@ -753,7 +681,7 @@ impl OutputStage<'_> {
 /// Runs the three stages; returns how reading ended and how writing did.
 pub(super) fn run(
     read: ReadStage<'_>,
-    http: HttpDissector,
+    registry: Registry,
     follow: Option<FollowTap>,
     output: OutputStage<'_>,
 ) -> (ReadEnd, Result<(), OutErr>) {
@@ -761,11 +689,7 @@ pub(super) fn run(
     let (dissect_tx, output_rx) = std::sync::mpsc::sync_channel(CHANNEL_DEPTH);
     let (recycle_tx, recycled) = std::sync::mpsc::channel();
     let (written_tx, written_rx) = std::sync::mpsc::channel();
-    let returns = Returns {
-        written: written_rx,
-        to_reader: recycle_tx,
-        emptying: Default::default(),
-    };
+    let returns = Returns::new(written_rx, recycle_tx);
     let stop = output.stop;
     let map = output.map.clone();
     std::thread::scope(|scope| {
@@ -781,7 +705,7 @@ pub(super) fn run(
         let dissector = std::thread::Builder::new()
             .name("dissect".into())
             .spawn_scoped(scope, move || {
-                dissect(dissect_rx, dissect_tx, returns, map, http, follow)
+                dissect::run(dissect_rx, dissect_tx, returns, map, registry, follow)
             });
         let wrote = match (&reader, &dissector) {
             (Ok(_), Ok(_)) => output.run(output_rx, written_tx),

@@ -38,7 +38,8 @@
 //! two messages' lifecycles (Hold begins after an Upgrade or CONNECT
 //! request, Tunnel with the response that switches); pairing.rs pairs
 //! them first in, first out and bounds the unanswered. head/ parses heads,
-//! body/ frames and decodes bodies.
+//! body/ frames and decodes bodies. protocol.rs puts the dissector on the
+//! dissector interface (its probe, and why it is the registry's fallback).
 
 pub mod body;
 mod conn;
@@ -47,6 +48,7 @@ mod gather;
 pub mod head;
 mod message;
 mod pairing;
+mod protocol;
 mod request;
 mod response;
 mod resync;
