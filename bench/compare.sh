@@ -7,6 +7,10 @@
 #
 #   bench/compare.sh [CAPTURE] [RUNS]
 #
+# With BASELINE=/path/to/an/older/netpeek the older build's timeline,
+# --json and -q --stats run in the same rounds, and the script also fails
+# when this build is more than 10 % slower (CPU time) than the older one.
+#
 # Without CAPTURE it generates bench-data/gen.pcap (2 million packets,
 # seeded) with examples/gen_capture.rs. Generated files are not committed.
 set -euo pipefail
@@ -29,17 +33,22 @@ bytes=$(stat -c %s "$cap")
 # Warm the page cache so every command reads from memory.
 cat "$cap" > /dev/null
 
-declare -a names cmds
-add() { names+=("$1"); cmds+=("$2"); }
-add "read floor (libpcap, count only)" "$floor $cap"
-add "tcpdump -n -r" "tcpdump -n -r $cap"
-add "netpeek (timeline)" "$netpeek -r $cap --color never"
-add "netpeek --plain" "$netpeek -r $cap --plain"
-add "netpeek --json" "$netpeek -r $cap --json"
-add "netpeek -q --stats" "$netpeek -r $cap -q --stats"
+declare -a names cmds keys
+add() { keys+=("$1"); names+=("$2"); cmds+=("$3"); }
+add floor "read floor (libpcap, count only)" "$floor $cap"
+add tcpdump "tcpdump -n -r" "tcpdump -n -r $cap"
+add timeline "netpeek (timeline)" "$netpeek -r $cap --color never"
+add plain "netpeek --plain" "$netpeek -r $cap --plain"
+add json "netpeek --json" "$netpeek -r $cap --json"
+add stats "netpeek -q --stats" "$netpeek -r $cap -q --stats"
 if [ -z "${SKIP_TSHARK:-}" ]; then
-	add "tshark -n -r" "tshark -n -r $cap"
-	add "tshark HTTP analysis" "tshark -n -r $cap -Y http -T fields -e frame.number -e http.request.method -e http.response.code -e http.time"
+	add tshark "tshark -n -r" "tshark -n -r $cap"
+	add tshark_http "tshark HTTP analysis" "tshark -n -r $cap -Y http -T fields -e frame.number -e http.request.method -e http.response.code -e http.time"
+fi
+if [ -n "${BASELINE:-}" ]; then
+	add base_timeline "baseline netpeek (timeline)" "$BASELINE -r $cap --color never"
+	add base_json "baseline netpeek --json" "$BASELINE -r $cap --json"
+	add base_stats "baseline netpeek -q --stats" "$BASELINE -r $cap -q --stats"
 fi
 
 export LC_ALL=C TZ=UTC
@@ -79,9 +88,9 @@ done
 # one is missed, naming it.
 python3 - "$@" <<PY
 import sys
-m = dict(zip(
-    ["floor", "tcpdump", "timeline", "plain", "json", "stats", "tshark", "tshark_http"],
-    [float(x) for x in "${medians[*]}".split()]))
+keys = "${keys[*]}".split()
+m = dict(zip(keys, [float(x) for x in "${medians[*]}".split()]))
+cpu = dict(zip(keys, [float(x) for x in "${cpus[*]}".split()]))
 rss = max(int(x) for x in "${rsss[*]}".split()[2:6])
 checks = [
     ("timeline vs tcpdump -n -r:     %5.2fx faster (target >= 1.5x)", m["tcpdump"] / m["timeline"], lambda v: v >= 1.5),
@@ -91,6 +100,10 @@ checks = [
 if "tshark_http" in m:
     checks.append(("timeline vs tshark HTTP:       %5.1fx faster (target >= 20x)", m["tshark_http"] / m["timeline"], lambda v: v >= 20))
 checks.append(("netpeek peak RSS:              %5d MB (target < 64 MB)", rss, lambda v: v < 64))
+for mode in ["timeline", "json", "stats"]:
+    if "base_" + mode in m:
+        checks.append(("%-9s CPU vs baseline:    " % mode + "%5.2fx (target <= 1.10x)",
+                       cpu[mode] / cpu["base_" + mode], lambda v: v <= 1.10))
 print()
 missed = 0
 for text, value, ok in checks:
